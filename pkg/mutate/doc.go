@@ -1,0 +1,18 @@
+// Package mutate is the pure core of tilt-lib-injector: given a Pod, its Namespace's annotations,
+// the server Options and a ConfigMapLookup, it decides which tilt-lib and tilt-templates ConfigMaps
+// the Pod gets and returns the JSON patch (RFC 6902 "add" operations only) that mounts them.
+//
+// Contract:
+//   - Pure and deterministic: no context, client, logger, clock or metrics. The only outside
+//     knowledge comes through ConfigMapLookup, which callers back with an informer cache (server),
+//     a file (webhook inject) or a map (tests).
+//   - The input Pod is never modified.
+//   - Idempotent: mutating a Pod that already carries the patch yields an empty patch.
+//   - User mistakes (bad annotation values, conflicting volumes or mounts, missing ConfigMaps) never
+//     fail the mutation: they become Reasons and human-readable Warnings, and the workspace Pod is
+//     still admitted.
+//   - Safe for concurrent use: Mutate keeps no state between calls; Options is read-only.
+//
+// The admission handler (pkg/admission) and the offline `webhook inject` command both call Mutate,
+// so what `inject` prints is exactly what the server would do.
+package mutate

@@ -1,0 +1,70 @@
+package mutate
+
+import (
+	"strconv"
+	"strings"
+
+	"gomodules.xyz/jsonpatch/v2"
+)
+
+// patch accumulates RFC 6902 "add" operations. Arrays and maps that are absent (or empty) are
+// added whole; otherwise elements are appended with "/-" and map keys added one by one, so the
+// patch never replaces anything the Pod already has.
+type patch struct {
+	ops []jsonpatch.Operation
+}
+
+func (p *patch) add(path string, value any) {
+	p.ops = append(p.ops, jsonpatch.Operation{Operation: "add", Path: path, Value: value})
+}
+
+// appendAll adds items to the array at path, which holds n elements today.
+func appendAll[T any](p *patch, path string, n int, items []T) {
+	if len(items) == 0 {
+		return
+	}
+	if n == 0 {
+		p.add(path, items)
+		return
+	}
+	for _, it := range items {
+		p.add(path+"/-", it)
+	}
+}
+
+// setKeys adds the entries of want that differ from have to the map at path. keys fixes the order
+// so patches are deterministic.
+func (p *patch) setKeys(path string, have map[string]string, keys []string, want map[string]string) {
+	var changed []string
+	for _, k := range keys {
+		if v, ok := want[k]; ok {
+			if cur, ok := have[k]; !ok || cur != v {
+				changed = append(changed, k)
+			}
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	if len(have) == 0 {
+		m := make(map[string]string, len(changed))
+		for _, k := range changed {
+			m[k] = want[k]
+		}
+		p.add(path, m)
+		return
+	}
+	for _, k := range changed {
+		p.add(path+"/"+escape(k), want[k])
+	}
+}
+
+// escape encodes a map key as an RFC 6901 JSON-pointer token ("~" first, then "/").
+func escape(key string) string {
+	if !strings.ContainsAny(key, "~/") {
+		return key
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
+}
+
+func containerPath(i int) string { return "/spec/containers/" + strconv.Itoa(i) + "/volumeMounts" }
