@@ -138,8 +138,8 @@ func (o Options) alias(v string) string {
 
 // component is one injected component with everything derived from Options.
 type component struct {
-	name          string // volume name and key in the injected annotation
-	versionKey    string // annotation key (without prefix) and label key (without prefix)
+	name       string // volume name and key in the injected annotation
+	versionKey string // annotation key (without prefix) and label key (without prefix)
 	ComponentOptions
 }
 
