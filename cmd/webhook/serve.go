@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/go-logr/logr"
+	"go.uber.org/zap/zapcore"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	crzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	tlconfig "github.com/platform-tools/tilt-lib-injector/pkg/config"
+	"github.com/platform-tools/tilt-lib-injector/pkg/events"
+	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
+	"github.com/platform-tools/tilt-lib-injector/pkg/lookup"
+	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
+)
+
+// eventSource is the reporting controller of the Events we emit.
+const eventSource = "tilt-lib-injector"
+
+func serve(args []string, stderr io.Writer) error {
+	cfg, err := tlconfig.Load(flagSet("serve", stderr), args, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	ctrl.SetLogger(log)
+	return runServer(ctrl.SetupSignalHandler(), cfg, log)
+}
+
+func newLogger(cfg tlconfig.Config, w io.Writer) (logr.Logger, error) {
+	v, err := cfg.Verbosity()
+	if err != nil {
+		return logr.Discard(), err
+	}
+	return crzap.New(crzap.WriteTo(w), crzap.JSONEncoder(), crzap.Level(zapcore.Level(-v))), nil
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		c, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("loading --kubeconfig %s: %w", kubeconfig, err)
+		}
+		return c, nil
+	}
+	c, err := config.GetConfig() // $KUBECONFIG, in-cluster, ~/.kube/config
+	if err != nil {
+		return nil, fmt.Errorf("finding API server credentials (set --kubeconfig or run in-cluster): %w", err)
+	}
+	return c, nil
+}
+
+// runServer wires the manager: caches, webhook server, metrics, probes, Events. It returns when
+// ctx is cancelled (SIGTERM) and in-flight reviews have finished.
+func runServer(ctx context.Context, cfg tlconfig.Config, log logr.Logger) error {
+	if err := checkCertFiles(cfg.CertDir); err != nil {
+		return err
+	}
+	rc, err := restConfig(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	settings := lookup.Settings{
+		AnnotationPrefix: cfg.AnnotationPrefix,
+		Bases:            []string{cfg.LibConfigMap, cfg.TemplatesConfigMap},
+		VersionLabel:     cfg.VersionLabel,
+	}
+	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = cfg.TLSVersion() }}
+	if !cfg.EnableHTTP2 {
+		// HTTP/2 stays off unless asked for: the rapid-reset attacks (CVE-2023-44487) and the
+		// API server speaks HTTP/1.1 to webhooks just as well.
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	shutdown := 30 * time.Second
+	mgr, err := ctrl.NewManager(rc, manager.Options{
+		Scheme:                  clientgoscheme.Scheme,
+		Logger:                  log,
+		Cache:                   settings.CacheOptions(),
+		Metrics:                 metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
+		HealthProbeBindAddress:  cfg.HealthProbeBindAddress,
+		GracefulShutdownTimeout: &shutdown,
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host:    cfg.BindAddress,
+			Port:    cfg.Port,
+			CertDir: cfg.CertDir,
+			TLSOpts: tlsOpts,
+		}),
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+
+	var synced []func() bool
+	for _, obj := range lookup.Objects() {
+		inf, err := mgr.GetCache().GetInformer(ctx, obj)
+		if err != nil {
+			return fmt.Errorf("creating the %s informer: %w", obj.GetObjectKind().GroupVersionKind().Kind, err)
+		}
+		synced = append(synced, inf.HasSynced)
+	}
+	m, err := metrics.New(ctrlmetrics.Registry, version)
+	if err != nil {
+		return err
+	}
+	emitter := events.New(mgr.GetEventRecorder(eventSource), events.Options{})
+	if err := mgr.Add(emitter); err != nil {
+		return fmt.Errorf("adding the event emitter: %w", err)
+	}
+	l := lookup.Lookup{Reader: mgr.GetCache(), Settings: settings}
+	h := handler.New(handler.Handler{
+		Options:    cfg.MutateOptions(),
+		Namespaces: l,
+		ConfigMaps: l,
+		Metrics:    m,
+		Events:     emitter,
+		Log:        log.WithName("admission"),
+	})
+	recoverPanic := true
+	mgr.GetWebhookServer().Register(handler.Path, &admission.Webhook{Handler: h, RecoverPanic: &recoverPanic})
+
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("caches", func(*http.Request) error {
+		for _, s := range synced {
+			if !s() {
+				return errors.New("informer caches not synced yet")
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// StartedChecker completes a TLS handshake with the webhook server: ready implies the serving
+	// certificate is loaded.
+	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+		return err
+	}
+	log.Info("starting", "version", version, "address", cfg.BindAddress+":"+strconv.Itoa(cfg.Port),
+		"certDir", cfg.CertDir, "defaultVersion", cfg.DefaultVersion, "aliases", cfg.Aliases)
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("running: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// checkCertFiles fails early, with the paths, when the mounted certificate is missing: otherwise
+// the manager starts, probes fail, and the reason hides in a log line.
+func checkCertFiles(dir string) error {
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs")
+	}
+	for _, f := range []string{"tls.crt", "tls.key"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return fmt.Errorf("serving certificate: %w (mount tls.crt and tls.key into --cert-dir)", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package config
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+)
+
+// Cert modes.
+const (
+	CertModeFiles = "files"
+	CertModeSelf  = "self"
+)
+
+// Config is the whole configuration of `webhook serve` and `webhook inject`.
+type Config struct {
+	Kubeconfig             string        `flag:"kubeconfig"`
+	BindAddress            string        `flag:"bind-address"`
+	Port                   int           `flag:"port"`
+	MetricsBindAddress     string        `flag:"metrics-bind-address"`
+	HealthProbeBindAddress string        `flag:"health-probe-bind-address"`
+	CertMode               string        `flag:"cert-mode"`
+	CertDir                string        `flag:"cert-dir"`
+	CertSecretName         string        `flag:"cert-secret-name"`
+	WebhookConfigName      string        `flag:"webhook-config-name"`
+	ServiceName            string        `flag:"service-name"`
+	ServiceNamespace       string        `flag:"service-namespace"`
+	CALifetime             time.Duration `flag:"ca-lifetime"`
+	CertLifetime           time.Duration `flag:"cert-lifetime"`
+	TLSMinVersion          string        `flag:"tls-min-version"`
+	EnableHTTP2            bool          `flag:"enable-http2"`
+
+	AnnotationPrefix        string            `flag:"annotation-prefix"`
+	DefaultVersion          string            `flag:"default-version"`
+	DefaultTemplatesVersion string            `flag:"default-templates-version"`
+	Aliases                 map[string]string `flag:"alias"`
+	Containers              []string          `flag:"containers"`
+	LibConfigMap            string            `flag:"lib-configmap"`
+	TemplatesConfigMap      string            `flag:"templates-configmap"`
+	LibMountPath            string            `flag:"lib-mount-path"`
+	TemplatesMountPath      string            `flag:"templates-mount-path"`
+	VersionLabel            string            `flag:"version-label"`
+	WorkspaceSelector       string            `flag:"workspace-selector"`
+
+	LogLevel string `flag:"log-level"`
+	// ConfigFile is the --config YAML file this Config was read from, if any.
+	ConfigFile string `flag:"config"`
+}
+
+// Default returns the defaults of DESIGN.md.
+func Default() Config {
+	m := mutate.DefaultOptions()
+	return Config{
+		BindAddress:            "0.0.0.0",
+		Port:                   9443,
+		MetricsBindAddress:     ":8080",
+		HealthProbeBindAddress: ":8081",
+		// "self" (DESIGN.md's eventual default) arrives with pkg/certs; until then only mounted
+		// certificates are supported, so the default must be the mode that works.
+		CertMode:           CertModeFiles,
+		CertSecretName:     "tilt-lib-injector-certs",
+		WebhookConfigName:  "tilt-lib-injector",
+		ServiceName:        "tilt-lib-injector",
+		ServiceNamespace:   os.Getenv("POD_NAMESPACE"),
+		CALifetime:         87600 * time.Hour,
+		CertLifetime:       8760 * time.Hour,
+		TLSMinVersion:      "1.2",
+		AnnotationPrefix:   m.AnnotationPrefix,
+		Aliases:            map[string]string{},
+		Containers:         m.Containers,
+		LibConfigMap:       m.Lib.ConfigMap,
+		TemplatesConfigMap: m.Templates.ConfigMap,
+		LibMountPath:       m.Lib.MountPath,
+		TemplatesMountPath: m.Templates.MountPath,
+		VersionLabel:       "version",
+		WorkspaceSelector:  "app.kubernetes.io/name=coder-workspace",
+		LogLevel:           "info",
+	}
+}
+
+// AddFlags registers every field of c on fs, with c's current values as defaults.
+func (c *Config) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file; default: $KUBECONFIG, in-cluster, ~/.kube/config")
+	fs.StringVar(&c.BindAddress, "bind-address", c.BindAddress, "address the admission server listens on")
+	fs.IntVar(&c.Port, "port", c.Port, "port of the admission server")
+	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", c.MetricsBindAddress, "address of the Prometheus metrics endpoint; \"0\" disables it")
+	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress, "address of /healthz and /readyz")
+	fs.StringVar(&c.CertMode, "cert-mode", c.CertMode, "serving certificate source: files (mounted tls.crt/tls.key, hot-reloaded)")
+	fs.StringVar(&c.CertDir, "cert-dir", c.CertDir, "directory holding tls.crt and tls.key (files mode); default: controller-runtime's <tmp>/k8s-webhook-server/serving-certs")
+	fs.StringVar(&c.CertSecretName, "cert-secret-name", c.CertSecretName, "Secret holding the CA and serving certificate (self mode)")
+	fs.StringVar(&c.WebhookConfigName, "webhook-config-name", c.WebhookConfigName, "MutatingWebhookConfiguration whose caBundle is kept in sync (self mode)")
+	fs.StringVar(&c.ServiceName, "service-name", c.ServiceName, "Service in front of the webhook (serving-certificate SANs)")
+	fs.StringVar(&c.ServiceNamespace, "service-namespace", c.ServiceNamespace, "namespace of that Service; default: $POD_NAMESPACE")
+	fs.DurationVar(&c.CALifetime, "ca-lifetime", c.CALifetime, "lifetime of the self-signed CA (self mode)")
+	fs.DurationVar(&c.CertLifetime, "cert-lifetime", c.CertLifetime, "lifetime of the serving certificate (self mode)")
+	fs.StringVar(&c.TLSMinVersion, "tls-min-version", c.TLSMinVersion, "minimum TLS version: 1.2 or 1.3")
+	fs.BoolVar(&c.EnableHTTP2, "enable-http2", c.EnableHTTP2, "serve HTTP/2 (off by default: CVE-2023-44487 rapid reset)")
+	fs.StringVar(&c.AnnotationPrefix, "annotation-prefix", c.AnnotationPrefix, "prefix of every annotation and label read or written")
+	fs.StringVar(&c.DefaultVersion, "default-version", c.DefaultVersion, "server default tilt-lib version; empty: the unversioned ConfigMap")
+	fs.StringVar(&c.DefaultTemplatesVersion, "default-templates-version", c.DefaultTemplatesVersion, "server default tilt-templates version; empty: the unversioned ConfigMap")
+	fs.StringToStringVar(&c.Aliases, "alias", c.Aliases, "version alias NAME=VERSION, repeatable (e.g. stable=v2)")
+	fs.StringSliceVar(&c.Containers, "containers", c.Containers, "default target container names (comma-separated)")
+	fs.StringVar(&c.LibConfigMap, "lib-configmap", c.LibConfigMap, "tilt-lib ConfigMap base name")
+	fs.StringVar(&c.TemplatesConfigMap, "templates-configmap", c.TemplatesConfigMap, "tilt-templates ConfigMap base name")
+	fs.StringVar(&c.LibMountPath, "lib-mount-path", c.LibMountPath, "mount path of tilt-lib")
+	fs.StringVar(&c.TemplatesMountPath, "templates-mount-path", c.TemplatesMountPath, "mount path of tilt-templates")
+	fs.StringVar(&c.VersionLabel, "version-label", c.VersionLabel, "ConfigMap label holding the semantic version")
+	fs.StringVar(&c.WorkspaceSelector, "workspace-selector", c.WorkspaceSelector, "label selector of workspace Pods")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "info, debug (logs every admission), or a number: the logr verbosity")
+	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "YAML file with any of these flags as keys")
+}
+
+// MutateOptions derives the options of the pure core.
+func (c Config) MutateOptions() mutate.Options {
+	return mutate.Options{
+		AnnotationPrefix: c.AnnotationPrefix,
+		Lib:              mutate.ComponentOptions{ConfigMap: c.LibConfigMap, MountPath: c.LibMountPath, DefaultVersion: c.DefaultVersion},
+		Templates:        mutate.ComponentOptions{ConfigMap: c.TemplatesConfigMap, MountPath: c.TemplatesMountPath, DefaultVersion: c.DefaultTemplatesVersion},
+		Aliases:          c.Aliases,
+		Containers:       c.Containers,
+	}
+}
+
+// TLSVersion is TLSMinVersion as a crypto/tls constant (valid after Validate).
+func (c Config) TLSVersion() uint16 {
+	if c.TLSMinVersion == "1.3" {
+		return tls.VersionTLS13
+	}
+	return tls.VersionTLS12
+}
+
+// ErrInvalid is wrapped by every error Validate returns.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Validate checks the whole configuration and reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...))
+	}
+	if c.Port < 1 || c.Port > 65535 {
+		add("--port %d: must be 1-65535", c.Port)
+	}
+	if c.BindAddress != "" && net.ParseIP(c.BindAddress) == nil {
+		add("--bind-address %q: must be an IP address", c.BindAddress)
+	}
+	for flag, addr := range map[string]string{"metrics-bind-address": c.MetricsBindAddress, "health-probe-bind-address": c.HealthProbeBindAddress} {
+		if addr == "0" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			add("--%s %q: want host:port (or \"0\" to disable): %v", flag, addr, err)
+		}
+	}
+	switch c.CertMode {
+	case CertModeFiles:
+	case CertModeSelf:
+		add("--cert-mode self is not available yet: mount a certificate (e.g. from cert-manager) and use --cert-mode files --cert-dir DIR")
+	default:
+		add("--cert-mode %q: must be %q", c.CertMode, CertModeFiles)
+	}
+	if c.CALifetime <= 0 || c.CertLifetime <= 0 || c.CertLifetime > c.CALifetime {
+		add("--cert-lifetime %s and --ca-lifetime %s: must be positive, the certificate no longer than the CA", c.CertLifetime, c.CALifetime)
+	}
+	if !slices.Contains([]string{"1.2", "1.3"}, c.TLSMinVersion) {
+		add("--tls-min-version %q: must be 1.2 or 1.3", c.TLSMinVersion)
+	}
+	if c.VersionLabel == "" {
+		add("--version-label must not be empty")
+	}
+	if _, err := labels.Parse(c.WorkspaceSelector); err != nil {
+		add("--workspace-selector %q: %v", c.WorkspaceSelector, err)
+	}
+	if _, err := c.Verbosity(); err != nil {
+		add("--log-level %q: %v", c.LogLevel, err)
+	}
+	if err := c.MutateOptions().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
+	}
+	return errors.Join(errs...)
+}
+
+// Verbosity maps LogLevel to a logr verbosity: info=0, debug=1 (the success path), or a number.
+func (c Config) Verbosity() (int, error) {
+	switch strings.ToLower(c.LogLevel) {
+	case "info", "":
+		return 0, nil
+	case "debug":
+		return 1, nil
+	}
+	var v int
+	if _, err := fmt.Sscanf(c.LogLevel, "%d", &v); err != nil || v < 0 || v > 10 {
+		return 0, errors.New("must be info, debug or a number 0-10")
+	}
+	return v, nil
+}

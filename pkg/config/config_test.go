@@ -1,0 +1,157 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func load(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	return Load(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 9443 || c.CertMode != CertModeFiles || c.AnnotationPrefix != "tilt-lib.platform/" ||
+		!reflect.DeepEqual(c.Containers, []string{"dev"}) || c.TLSVersion() != 0x0303 {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestPrecedenceFlagOverEnvOverFile(t *testing.T) {
+	file := writeFile(t, `
+default-version: v1
+default-templates-version: v1
+containers: [dev, tools]
+alias: {stable: v2, edge: v3}
+port: 10443
+cert-lifetime: 24h
+`)
+	c, err := load(t, []string{"--config", file, "--default-version", "v3"},
+		map[string]string{"TILTLIB_DEFAULT_VERSION": "v2", "TILTLIB_DEFAULT_TEMPLATES_VERSION": "v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DefaultVersion != "v3" { // flag beats env and file
+		t.Errorf("default-version = %q, want v3 (flag)", c.DefaultVersion)
+	}
+	if c.DefaultTemplatesVersion != "v2" { // env beats file
+		t.Errorf("default-templates-version = %q, want v2 (env)", c.DefaultTemplatesVersion)
+	}
+	if c.Port != 10443 || c.CertLifetime != 24*time.Hour { // file beats default
+		t.Errorf("port=%d cert-lifetime=%s from file", c.Port, c.CertLifetime)
+	}
+	if !reflect.DeepEqual(c.Containers, []string{"dev", "tools"}) || !reflect.DeepEqual(c.Aliases, map[string]string{"stable": "v2", "edge": "v3"}) {
+		t.Errorf("containers=%v aliases=%v", c.Containers, c.Aliases)
+	}
+	o := c.MutateOptions()
+	if o.Lib.DefaultVersion != "v3" || o.Templates.DefaultVersion != "v2" || o.Aliases["stable"] != "v2" {
+		t.Errorf("mutate options = %+v", o)
+	}
+}
+
+func TestRepeatableAliasFlagAndEnvConfigFile(t *testing.T) {
+	file := writeFile(t, "alias: [stable=v2]\n")
+	c, err := load(t, []string{"--alias", "stable=v2", "--alias", "edge=v3"}, map[string]string{"TILTLIB_CONFIG": file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Aliases, map[string]string{"stable": "v2", "edge": "v3"}) {
+		t.Fatalf("aliases = %v", c.Aliases)
+	}
+}
+
+func TestInvalidConfigurationsReportEveryProblem(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		file string
+		want []string
+	}{
+		{"several at once", []string{"--port", "70000", "--tls-min-version", "1.0", "--cert-mode", "self"}, nil, "",
+			[]string{"--port 70000", "--tls-min-version", "--cert-mode self is not available"}},
+		{"bad alias", []string{"--alias", "Stable=v2"}, nil, "", []string{`alias name "Stable"`}},
+		{"bad default version", nil, map[string]string{"TILTLIB_DEFAULT_VERSION": "V2!"}, "", []string{`default lib version "V2!"`}},
+		{"bad env value type", nil, map[string]string{"TILTLIB_PORT": "https"}, "", []string{"TILTLIB_PORT"}},
+		{"bad selector", []string{"--workspace-selector", "a in (b"}, nil, "", []string{"--workspace-selector"}},
+		{"bad mount path", []string{"--lib-mount-path", "apps/x"}, nil, "", []string{"--lib-mount-path"}},
+		{"same mount path", []string{"--templates-mount-path", "/apps/tilt-lib"}, nil, "", []string{"also the lib mount path"}},
+		{"bad bind address", []string{"--bind-address", "localhost"}, nil, "", []string{"--bind-address"}},
+		{"bad metrics address", []string{"--metrics-bind-address", "8080"}, nil, "", []string{"--metrics-bind-address"}},
+		{"bad log level", []string{"--log-level", "loud"}, nil, "", []string{"--log-level"}},
+		{"unknown file key", nil, nil, "default_version: v2\n", []string{`unknown key "default_version"`}},
+		{"file not a map", nil, nil, "- a\n- b\n", []string{"not a YAML map"}},
+		{"lifetimes", []string{"--cert-lifetime", "100000h"}, nil, "", []string{"--cert-lifetime"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := c.args
+			if c.file != "" {
+				args = append(args, "--config", writeFile(t, c.file))
+			}
+			_, err := load(t, args, c.env)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error does not wrap ErrInvalid: %v", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingConfigFile(t *testing.T) {
+	_, err := load(t, []string{"--config", "/nonexistent/tiltlib.yaml"}, nil)
+	if err == nil || !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "/nonexistent/tiltlib.yaml") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// Every Config field has a flag of the name in its tag: the chart's values map onto flags one to
+// one, so a field without a flag would be unreachable from the chart.
+func TestEveryFieldHasItsFlag(t *testing.T) {
+	c := Default()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	c.AddFlags(fs)
+	typ := reflect.TypeOf(c)
+	for i := 0; i < typ.NumField(); i++ {
+		name := typ.Field(i).Tag.Get("flag")
+		if name == "" || fs.Lookup(name) == nil {
+			t.Errorf("field %s: no flag %q", typ.Field(i).Name, name)
+		}
+	}
+	n := 0
+	fs.VisitAll(func(*pflag.Flag) { n++ })
+	if n != typ.NumField() {
+		t.Errorf("%d flags for %d fields", n, typ.NumField())
+	}
+	if EnvName("default-templates-version") != "TILTLIB_DEFAULT_TEMPLATES_VERSION" {
+		t.Error(EnvName("default-templates-version"))
+	}
+}

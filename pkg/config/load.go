@@ -1,0 +1,140 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"sigs.k8s.io/yaml"
+)
+
+// EnvPrefix prefixes the environment variable of every flag.
+const EnvPrefix = "TILTLIB_"
+
+// EnvName is the environment variable of a flag: --default-version -> TILTLIB_DEFAULT_VERSION.
+func EnvName(flag string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// Apply parses args on fs (whose flags were registered by AddFlags and possibly by the caller),
+// then fills every flag not given on the command line from its environment variable, then from the
+// --config file. lookupEnv is os.LookupEnv outside tests.
+func Apply(fs *pflag.FlagSet, args []string, lookupEnv func(string) (string, bool)) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	explicit := map[string]bool{}
+	fs.Visit(func(f *pflag.Flag) { explicit[f.Name] = true })
+
+	var firstErr error
+	fromEnv := map[string]bool{}
+	fs.VisitAll(func(f *pflag.Flag) {
+		if explicit[f.Name] || firstErr != nil {
+			return
+		}
+		if v, ok := lookupEnv(EnvName(f.Name)); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				firstErr = fmt.Errorf("%w: %s=%q: %w", ErrInvalid, EnvName(f.Name), v, err)
+			}
+			fromEnv[f.Name] = true
+		}
+	})
+	if firstErr != nil {
+		return firstErr
+	}
+
+	path := fs.Lookup("config")
+	if path == nil || path.Value.String() == "" {
+		return nil
+	}
+	values, err := readFile(path.Value.String())
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		f := fs.Lookup(k)
+		if f == nil || k == "config" {
+			return fmt.Errorf("%w: %s: unknown key %q (keys are the flag names, e.g. default-version)", ErrInvalid, path.Value, k)
+		}
+		if explicit[k] || fromEnv[k] {
+			continue
+		}
+		s, err := flagValue(values[k])
+		if err != nil {
+			return fmt.Errorf("%w: %s: key %q: %w", ErrInvalid, path.Value, k, err)
+		}
+		if err := fs.Set(k, s); err != nil {
+			return fmt.Errorf("%w: %s: key %q: %w", ErrInvalid, path.Value, k, err)
+		}
+	}
+	return nil
+}
+
+func readFile(path string) (map[string]any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading --config: %w", err)
+	}
+	var values map[string]any
+	if err := yaml.Unmarshal(b, &values); err != nil {
+		return nil, fmt.Errorf("%w: --config %s is not a YAML map of flag names to values: %w", ErrInvalid, path, err)
+	}
+	return values, nil
+}
+
+// flagValue renders a YAML value the way the flag's Set expects it: lists comma-joined
+// (containers), maps as k=v pairs (alias), scalars as text.
+func flagValue(v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	case bool, float64, int64, int:
+		return fmt.Sprint(v), nil
+	case []any:
+		parts := make([]string, 0, len(v))
+		for _, x := range v {
+			s, err := flagValue(x)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, ","), nil
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(v))
+		for _, k := range keys {
+			s, err := flagValue(v[k])
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, k+"="+s)
+		}
+		return strings.Join(parts, ","), nil
+	}
+	return "", errors.New("unsupported value type")
+}
+
+// Load is the whole sequence for a subcommand: defaults, flags, env, file, validation.
+func Load(fs *pflag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (Config, error) {
+	c := Default()
+	c.AddFlags(fs)
+	if err := Apply(fs, args, lookupEnv); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}

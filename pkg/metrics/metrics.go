@@ -1,0 +1,70 @@
+package metrics
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+)
+
+// Result label values besides mutate's outcomes.
+const ResultError = "error"
+
+// Reasons for errored reviews (result="error").
+const (
+	ReasonDecode = "decode_error"
+	// ReasonIgnored: a request that is not a Pod CREATE reached the webhook (a misconfigured
+	// webhook rule); it is allowed untouched.
+	ReasonIgnored = "not_pod_create"
+)
+
+// Metrics are the injector's counters and gauges.
+type Metrics struct {
+	injections *prometheus.CounterVec
+	reviews    *prometheus.CounterVec
+}
+
+// New creates the metrics on reg and sets tiltlib_build_info for version.
+func New(reg prometheus.Registerer, version string) (*Metrics, error) {
+	m := &Metrics{
+		injections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tiltlib_injections_total",
+			Help: "Components injected into workspace Pods, by the ConfigMap and semantic version mounted and which precedence level chose it. Dry-run requests are not counted.",
+		}, []string{"component", "configmap", "version", "source"}),
+		reviews: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tiltlib_admission_reviews_total",
+			Help: "Admission reviews handled, by result (injected, skipped, error) and the reason that best explains it. Dry-run requests are not counted.",
+		}, []string{"result", "reason"}),
+	}
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tiltlib_build_info",
+		Help: "Always 1; labels carry the webhook's build version and Go version.",
+	}, []string{"version", "goversion"})
+	info.WithLabelValues(version, runtime.Version()).Set(1)
+	for _, c := range []prometheus.Collector{m.injections, m.reviews, info} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Observe counts one non-dry-run review that reached the mutation.
+func (m *Metrics) Observe(r mutate.Result) {
+	for _, in := range r.Injected {
+		m.injections.WithLabelValues(in.Component, in.ConfigMap, in.Version, string(in.Source)).Inc()
+	}
+	m.reviews.WithLabelValues(string(r.Outcome), string(r.Reason)).Inc()
+}
+
+// Error counts one review that could not be handled (bad request body or object).
+func (m *Metrics) Error(reason string) {
+	m.reviews.WithLabelValues(ResultError, reason).Inc()
+}
+
+// Ignored counts a request that was not a Pod CREATE.
+func (m *Metrics) Ignored() {
+	m.reviews.WithLabelValues(string(mutate.OutcomeSkipped), ReasonIgnored).Inc()
+}
