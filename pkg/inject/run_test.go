@@ -1,0 +1,344 @@
+package inject
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// goldenCases are the directories under testdata, each with the checks that say what its golden
+// files must show (so a careless -update cannot bless a regression).
+var goldenCases = map[string]func(*testing.T, golden){
+	"pod-yaml": func(t *testing.T, g golden) {
+		pod := decodePod(t, only(t, g.yaml))
+		wantVolume(t, pod.Spec, "tilt-lib", "tilt-lib")
+		wantVolume(t, pod.Spec, "tilt-templates", "tilt-templates")
+		wantMounts(t, pod.Spec.Containers[0], "/home/coder", "/apps/tilt-lib", "/apps/template")
+		if s := pod.Annotations["tilt-lib.platform/status"]; s != "injected" {
+			t.Errorf("status = %q", s)
+		}
+		wantPaths(t, g.patch, "/spec/volumes/-", "/spec/containers/0/volumeMounts/-")
+		wantNoWarnings(t, g)
+	},
+	"pod-json": func(t *testing.T, g golden) {
+		if !strings.HasPrefix(g.yaml, "apiVersion: v1\n") {
+			t.Errorf("JSON input not printed as YAML:\n%s", g.yaml)
+		}
+		pod := decodePod(t, only(t, g.yaml))
+		wantVolume(t, pod.Spec, "tilt-lib", "tilt-lib-v2")
+		wantMounts(t, pod.Spec.Containers[0])
+		wantMounts(t, pod.Spec.Containers[1], "/apps/tilt-lib", "/apps/template")
+		if cpu := pod.Spec.Containers[1].Resources.Limits.Cpu().String(); cpu != "2" {
+			t.Errorf("limits.cpu = %s, want 2 (fields kept)", cpu)
+		}
+		wantPaths(t, g.patch, "/spec/volumes", "/spec/containers/1/volumeMounts")
+	},
+	"multi-doc": func(t *testing.T, g golden) {
+		in := splitYAML(t, string(inputFile(t, "testdata/multi-doc")))
+		out := splitYAML(t, g.yaml)
+		if len(out) != 3 {
+			t.Fatalf("got %d documents, want 3", len(out))
+		}
+		for _, i := range []int{0, 2} {
+			if out[i] != in[i] {
+				t.Errorf("document %d not passed through byte for byte:\n%q\nwant\n%q", i+1, out[i], in[i])
+			}
+		}
+		wantVolume(t, decodePod(t, out[1]).Spec, "tilt-lib", "tilt-lib")
+		if n := len(lines(g.patch)); n != 1 {
+			t.Errorf("-o patch printed %d lines, want 1 (the Pod)", n)
+		}
+	},
+	"deployment": func(t *testing.T, g golden) {
+		wantPrefix(t, g.patch, "/spec/template/")
+		var d struct {
+			Spec struct{ Template corev1.PodTemplateSpec }
+		}
+		decode(t, only(t, g.yaml), &d)
+		spec := d.Spec.Template.Spec
+		wantVolume(t, spec, "tilt-templates", "tilt-templates-v3")
+		wantMounts(t, spec.Containers[0], "/apps/tilt-lib", "/apps/template")
+		wantMounts(t, spec.InitContainers[0])
+	},
+	"cronjob": func(t *testing.T, g golden) {
+		wantPrefix(t, g.patch, "/spec/jobTemplate/spec/template/")
+		if ops := patchOps(t, lines(g.patch)[0]); ops[0].Path != "/spec/jobTemplate/spec/template/metadata" {
+			t.Errorf("first op %+v, want the template's missing metadata added", ops[0])
+		}
+		var cj batchv1.CronJob
+		decode(t, only(t, g.yaml), &cj)
+		spec := cj.Spec.JobTemplate.Spec.Template.Spec
+		wantVolume(t, spec, "tilt-lib", "tilt-lib")
+		wantMounts(t, spec.Containers[0], "/apps/tilt-lib", "/apps/template")
+	},
+	"list": func(t *testing.T, g golden) {
+		var l struct {
+			Kind  string
+			Items []json.RawMessage
+		}
+		decode(t, only(t, g.yaml), &l)
+		if l.Kind != "List" || len(l.Items) != 3 {
+			t.Fatalf("got kind %q with %d items, want the List kept", l.Kind, len(l.Items))
+		}
+		wantVolume(t, decodePod(t, string(l.Items[0])).Spec, "tilt-lib", "tilt-lib")
+		if n := len(lines(g.patch)); n != 2 {
+			t.Errorf("-o patch printed %d lines, want 2 (Pod and StatefulSet)", n)
+		}
+		wantWarning(t, g, "Warning: Pod/coder-dave-ws: tilt-lib-injector: ", "not a valid version")
+	},
+	"namespace-pin": func(t *testing.T, g golden) {
+		pod := decodePod(t, only(t, g.yaml))
+		wantVolume(t, pod.Spec, "tilt-lib", "tilt-lib-v2")
+		wantVolume(t, pod.Spec, "tilt-templates", "tilt-templates")
+		if v := pod.Labels["tilt-lib.platform/version"]; v != "v2" {
+			t.Errorf("version label = %q, want v2", v)
+		}
+		if lib := injected(t, pod).Lib; lib.Source != "namespace" {
+			t.Errorf("source = %q, want namespace", lib.Source)
+		}
+		wantNoWarnings(t, g)
+	},
+	"namespace-mismatch": func(t *testing.T, g golden) {
+		pod := decodePod(t, only(t, g.yaml))
+		wantVolume(t, pod.Spec, "tilt-lib", "tilt-lib-v2")
+		wantVolume(t, pod.Spec, "tilt-templates", "tilt-templates-v2")
+		wantWarning(t, g, "Warning: tilt-lib-injector: ", `"team-b"`, `"team-a"`, "namespace.yaml")
+	},
+	"configmaps-fallback": func(t *testing.T, g golden) {
+		pod := decodePod(t, only(t, g.yaml))
+		wantVolume(t, pod.Spec, "tilt-lib", "tilt-lib")
+		rec := injected(t, pod)
+		if rec.Lib.Version != "1.4.0" || rec.Lib.Source != "fallback" {
+			t.Errorf("tilt-lib = %+v, want version 1.4.0 from the fallback", rec.Lib)
+		}
+		if rec.Templates.ConfigMap != "tilt-templates" || rec.Templates.Version != "" {
+			t.Errorf("tilt-templates = %+v, want the missing tilt-templates, version unknown", rec.Templates)
+		}
+		wantWarning(t, g, "Warning: tilt-lib-injector: ", `ConfigMap "tilt-lib-v3"`, "not found", `mounted "tilt-lib"`)
+		wantWarning(t, g, "Warning: tilt-lib-injector: ", `ConfigMap "tilt-templates"`, "not found", "optional")
+	},
+	"configmaps-namespaced": func(t *testing.T, g golden) {
+		docs := splitYAML(t, g.yaml)
+		a, b := injected(t, decodePod(t, docs[0])), injected(t, decodePod(t, docs[1]))
+		if a.Lib.ConfigMap != "tilt-lib-v2" || a.Lib.Version != "2.0.1" || a.Lib.Source != "pod" {
+			t.Errorf("team-a tilt-lib = %+v, want tilt-lib-v2 2.0.1 from the pod", a.Lib)
+		}
+		if a.Templates.ConfigMap != "tilt-templates" || a.Templates.Version != "" {
+			t.Errorf("team-a tilt-templates = %+v, want tilt-templates with no version label", a.Templates)
+		}
+		if b.Lib.ConfigMap != "tilt-lib" || b.Lib.Version != "1.4.0" || b.Lib.Source != "fallback" {
+			t.Errorf("team-b tilt-lib = %+v, want the fallback tilt-lib 1.4.0", b.Lib)
+		}
+		wantWarning(t, g, "Warning: Pod/coder-ivan-ws: tilt-lib-injector: ", `"tilt-lib-v2"`, `"team-b"`)
+		if strings.Contains(g.warnings, "coder-heidi-ws") {
+			t.Errorf("warning about the team-a Pod, whose ConfigMap exists:\n%s", g.warnings)
+		}
+	},
+	"edge-cases": func(t *testing.T, g golden) {
+		in := splitYAML(t, string(inputFile(t, "testdata/edge-cases")))
+		out := splitYAML(t, g.yaml)
+		if len(out) != 4 {
+			t.Fatalf("got %d documents, want 4", len(out))
+		}
+		if s := decodePod(t, out[0]).Annotations["tilt-lib.platform/status"]; s != "injected" {
+			t.Errorf("Pod without metadata: status = %q", s)
+		}
+		for _, i := range []int{1, 3} {
+			if out[i] != in[i] {
+				t.Errorf("document %d not passed through byte for byte:\n%s", i+1, out[i])
+			}
+		}
+		skipped := decodePod(t, out[2])
+		if s := skipped.Annotations["tilt-lib.platform/status"]; s != "skipped:no_target_container" || len(skipped.Spec.Volumes) > 0 {
+			t.Errorf("Pod without target container: status %q, volumes %v", s, skipped.Spec.Volumes)
+		}
+		ls := lines(g.patch)
+		if len(ls) != 3 || ls[1] != "[]" {
+			t.Fatalf("-o patch = %q, want 3 lines, [] for the Deployment", ls)
+		}
+		if ops := patchOps(t, ls[0]); ops[0].Path != "/metadata" {
+			t.Errorf("first op %+v, want the missing metadata added", ops[0])
+		}
+		wantWarning(t, g, "Warning: Deployment/no-template: tilt-lib-injector: ", "no pod template")
+		wantWarning(t, g, "Warning: Pod/coder-judy-: tilt-lib-injector: ", `"nope"`, "nothing injected")
+	},
+}
+
+func TestGolden(t *testing.T) {
+	names := make([]string, 0, len(goldenCases))
+	for name := range goldenCases {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			goldenCases[name](t, runGolden(t, name))
+		})
+	}
+}
+
+// splitYAML returns the documents of a YAML stream as the reader sees them.
+func splitYAML(t *testing.T, s string) []string {
+	t.Helper()
+	var docs []string
+	r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(s)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(doc))
+	}
+}
+
+func only(t *testing.T, s string) string {
+	t.Helper()
+	docs := splitYAML(t, s)
+	if len(docs) != 1 {
+		t.Fatalf("got %d documents, want 1", len(docs))
+	}
+	return docs[0]
+}
+
+func decode(t *testing.T, doc string, into any) {
+	t.Helper()
+	if err := yaml.UnmarshalStrict([]byte(doc), into); err != nil && !strings.Contains(err.Error(), "unknown field") {
+		t.Fatalf("output does not decode: %v\n%s", err, doc)
+	}
+}
+
+func decodePod(t *testing.T, doc string) corev1.Pod {
+	t.Helper()
+	var pod corev1.Pod
+	if err := yaml.UnmarshalStrict([]byte(doc), &pod); err != nil {
+		t.Fatalf("output is not a Pod: %v\n%s", err, doc)
+	}
+	return pod
+}
+
+func wantVolume(t *testing.T, spec corev1.PodSpec, name, configMap string) {
+	t.Helper()
+	for _, v := range spec.Volumes {
+		if v.Name == name {
+			if v.ConfigMap == nil || v.ConfigMap.Name != configMap || v.ConfigMap.Optional == nil || !*v.ConfigMap.Optional {
+				t.Errorf("volume %s = %+v, want optional ConfigMap %s", name, v.VolumeSource, configMap)
+			}
+			return
+		}
+	}
+	t.Errorf("no volume %s in %+v", name, spec.Volumes)
+}
+
+func wantMounts(t *testing.T, c corev1.Container, paths ...string) {
+	t.Helper()
+	var got []string
+	for _, m := range c.VolumeMounts {
+		got = append(got, m.MountPath)
+		if strings.HasPrefix(m.MountPath, "/apps/") && (!m.ReadOnly || m.SubPath != "") {
+			t.Errorf("container %s: mount %+v, want read-only without subPath", c.Name, m)
+		}
+	}
+	if !slices.Equal(got, paths) {
+		t.Errorf("container %s mounts %q, want %q", c.Name, got, paths)
+	}
+}
+
+type record struct {
+	Lib        recordComponent `json:"tilt-lib"`
+	Templates  recordComponent `json:"tilt-templates"`
+	Containers []string        `json:"containers"`
+}
+
+type recordComponent struct{ ConfigMap, Version, Source string }
+
+func injected(t *testing.T, pod corev1.Pod) record {
+	t.Helper()
+	var r record
+	if err := json.Unmarshal([]byte(pod.Annotations["tilt-lib.platform/injected"]), &r); err != nil {
+		t.Fatalf("injected annotation: %v", err)
+	}
+	return r
+}
+
+func lines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+type op struct {
+	Op, Path string
+	Value    json.RawMessage
+}
+
+func patchOps(t *testing.T, line string) []op {
+	t.Helper()
+	var ops []op
+	if err := json.Unmarshal([]byte(line), &ops); err != nil || len(ops) == 0 {
+		t.Fatalf("patch %s: %v", line, err)
+	}
+	return ops
+}
+
+// wantPaths checks that the single patch printed adds at each of paths.
+func wantPaths(t *testing.T, patch string, paths ...string) {
+	t.Helper()
+	ls := lines(patch)
+	if len(ls) != 1 {
+		t.Fatalf("-o patch printed %d lines, want 1", len(ls))
+	}
+	var got []string
+	for _, o := range patchOps(t, ls[0]) {
+		got = append(got, o.Path)
+	}
+	for _, p := range paths {
+		if !slices.Contains(got, p) {
+			t.Errorf("patch paths %q lack %s", got, p)
+		}
+	}
+}
+
+func wantPrefix(t *testing.T, patch, prefix string) {
+	t.Helper()
+	for _, line := range lines(patch) {
+		for _, o := range patchOps(t, line) {
+			if o.Op != "add" || !strings.HasPrefix(o.Path, prefix) {
+				t.Errorf("op %s %s, want add under %s", o.Op, o.Path, prefix)
+			}
+		}
+	}
+}
+
+// wantWarning checks that one warning line starts with prefix and contains every one of parts.
+func wantWarning(t *testing.T, g golden, prefix string, parts ...string) {
+	t.Helper()
+	for _, l := range lines(g.warnings) {
+		if !strings.HasPrefix(l, prefix) {
+			continue
+		}
+		if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(l, p) }) {
+			return
+		}
+	}
+	t.Errorf("no warning %q... containing %q in:\n%s", prefix, parts, g.warnings)
+}
+
+func wantNoWarnings(t *testing.T, g golden) {
+	t.Helper()
+	if g.warnings != "" {
+		t.Errorf("unexpected warnings:\n%s", g.warnings)
+	}
+}
