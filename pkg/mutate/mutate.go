@@ -68,11 +68,9 @@ func Mutate(o Options, r Request) Result {
 	var p patch
 
 	var idx []int
-	if optedOut(o, r) {
-		res.Findings = append(res.Findings, Finding{ReasonOptedOut, "", fmt.Sprintf(
-			"%s%s is \"false\"; nothing injected", o.AnnotationPrefix, KeyInject)})
-	} else {
-		var f []Finding
+	out, f := optedOut(o, r)
+	res.Findings = append(res.Findings, f...)
+	if !out {
 		idx, f = targets(o, r)
 		res.Findings = append(res.Findings, f...)
 	}

@@ -79,8 +79,6 @@ func (o Options) Validate() error {
 		add("annotation prefix %q must be a DNS subdomain followed by '/'", o.AnnotationPrefix)
 	} else if msgs := validation.IsDNS1123Subdomain(prefix); len(msgs) > 0 {
 		add("annotation prefix %q: %s", o.AnnotationPrefix, strings.Join(msgs, "; "))
-	} else if msgs := validation.IsQualifiedName(o.AnnotationPrefix + KeyTemplatesVersion); len(msgs) > 0 {
-		add("annotation prefix %q does not make valid keys: %s", o.AnnotationPrefix, strings.Join(msgs, "; "))
 	}
 	for name, a := range o.Aliases {
 		if msgs := validation.IsDNS1123Label(name); len(msgs) > 0 || name == DefaultVersionName {
@@ -100,8 +98,8 @@ func (o Options) Validate() error {
 		if msgs := validation.IsDNS1123Subdomain(c.c.ConfigMap); len(msgs) > 0 {
 			add("--%s-configmap %q is not a valid ConfigMap name: %s", c.flag, c.c.ConfigMap, strings.Join(msgs, "; "))
 		}
-		if !path.IsAbs(c.c.MountPath) || path.Clean(c.c.MountPath) != c.c.MountPath {
-			add("--%s-mount-path %q must be a clean absolute path", c.flag, c.c.MountPath)
+		if !path.IsAbs(c.c.MountPath) || path.Clean(c.c.MountPath) != c.c.MountPath || c.c.MountPath == "/" {
+			add("--%s-mount-path %q must be a clean absolute path other than /", c.flag, c.c.MountPath)
 		} else if other, dup := paths[c.c.MountPath]; dup {
 			add("--%s-mount-path %q is also the %s mount path", c.flag, c.c.MountPath, other)
 		}

@@ -143,21 +143,50 @@ func (o Options) candidate(c component, val string, src Source, where string, de
 	return candidate{src, what, name, v}, ""
 }
 
-// optedOut reports whether the Pod is opted out of injection.
+// optedOut reports whether the Pod is opted out of injection, with the findings that explain it.
 //
-//	inject: pod "false" > namespace "false" unless the pod says "true"
-//	with namespace allow-pod-override: "false", a namespace value wins over the pod's.
-func optedOut(o Options, r Request) bool {
+//	inject, namespace allow-pod-override "false" and the namespace sets inject:
+//	                                  namespace value ("false" opts out), pod value ignored
+//	otherwise:                        pod "true"/"false" > namespace "false" > injected
+//
+// Only "true" and "false" (any case) mean something on a Pod: a Pod's "no" or "disabled" must not
+// override its Namespace's opt-out, so other values are ignored with a warning.
+func optedOut(o Options, r Request) (bool, []Finding) {
 	key := o.AnnotationPrefix + KeyInject
 	pod, podSet := nonEmpty(r.Pod.Annotations, key)
 	ns, nsSet := nonEmpty(r.NamespaceAnnotations, key)
+	podFalse, nsFalse := strings.EqualFold(pod, "false"), strings.EqualFold(ns, "false")
+	podTrue := strings.EqualFold(pod, "true")
+	nsOut := Finding{ReasonOptedOut, "", fmt.Sprintf(
+		"%s is \"false\" on namespace %q; nothing injected", key, r.Namespace)}
+
+	var findings []Finding
+	if podSet && !podFalse && !podTrue {
+		findings = append(findings, Finding{"", "", fmt.Sprintf(
+			"%s %s on the pod is neither \"true\" nor \"false\" and was ignored", key, quote(pod))})
+		podSet = false
+	}
 	if nsSet && strings.EqualFold(r.NamespaceAnnotations[o.AnnotationPrefix+KeyAllowPodOverride], "false") {
-		return strings.EqualFold(ns, "false")
+		if podSet && podFalse != nsFalse {
+			findings = append(findings, Finding{ReasonOverrideForbidden, "", fmt.Sprintf(
+				"%s %s on the pod was ignored: namespace %q sets %s %s and %s%s: \"false\"",
+				key, quote(pod), r.Namespace, key, quote(ns), o.AnnotationPrefix, KeyAllowPodOverride)})
+		}
+		if nsFalse {
+			return true, append(findings, nsOut)
+		}
+		return false, findings
 	}
-	if podSet {
-		return strings.EqualFold(pod, "false")
+	switch {
+	case podSet && podFalse:
+		return true, append(findings, Finding{ReasonOptedOut, "", fmt.Sprintf(
+			"%s is \"false\" on the pod; nothing injected", key)})
+	case podSet:
+		return false, findings
+	case nsFalse:
+		return true, append(findings, nsOut)
 	}
-	return nsSet && strings.EqualFold(ns, "false")
+	return false, findings
 }
 
 // targets returns the indexes of the containers to mount into.

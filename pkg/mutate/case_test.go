@@ -1,0 +1,185 @@
+package mutate_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+)
+
+// Files of a golden case directory. Anything else in a case directory is an error, so a renamed
+// or deleted case cannot leave stale goldens behind.
+const (
+	podFile        = "pod.yaml"
+	namespaceFile  = "namespace.yaml"
+	configMapsFile = "configmaps.yaml"
+	optionsFile    = "options.yaml"
+	patchGolden    = "patch.golden.json"
+	podGolden      = "pod.golden.yaml"
+	resultGolden   = "result.golden.yaml"
+)
+
+var (
+	caseInputs  = []string{podFile, namespaceFile, configMapsFile, optionsFile}
+	caseGoldens = []string{patchGolden, podGolden, resultGolden}
+)
+
+// defaultNamespace is the request namespace of a case whose pod.yaml names none.
+const defaultNamespace = "team-a"
+
+// caseOptions is options.yaml: overrides of mutate.DefaultOptions, keyed like the --config file
+// (flag names), so a case reads the way an operator would configure the server.
+type caseOptions struct {
+	AnnotationPrefix        *string           `json:"annotation-prefix"`
+	DefaultVersion          *string           `json:"default-version"`
+	DefaultTemplatesVersion *string           `json:"default-templates-version"`
+	Aliases                 map[string]string `json:"alias"`
+	Containers              *[]string         `json:"containers"`
+	LibConfigMap            *string           `json:"lib-configmap"`
+	TemplatesConfigMap      *string           `json:"templates-configmap"`
+	LibMountPath            *string           `json:"lib-mount-path"`
+	TemplatesMountPath      *string           `json:"templates-mount-path"`
+}
+
+func (c caseOptions) apply(o *mutate.Options) {
+	setIf := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setIf(&o.AnnotationPrefix, c.AnnotationPrefix)
+	setIf(&o.Lib.DefaultVersion, c.DefaultVersion)
+	setIf(&o.Templates.DefaultVersion, c.DefaultTemplatesVersion)
+	setIf(&o.Lib.ConfigMap, c.LibConfigMap)
+	setIf(&o.Templates.ConfigMap, c.TemplatesConfigMap)
+	setIf(&o.Lib.MountPath, c.LibMountPath)
+	setIf(&o.Templates.MountPath, c.TemplatesMountPath)
+	if c.Aliases != nil {
+		o.Aliases = c.Aliases
+	}
+	if c.Containers != nil {
+		o.Containers = *c.Containers
+	}
+}
+
+// goldenCase is one testdata/<case> directory, decoded.
+type goldenCase struct {
+	dir     string
+	opts    mutate.Options
+	req     mutate.Request
+	podJSON []byte // json.Marshal of the input Pod: what the API server sends and patches
+}
+
+func loadCase(t *testing.T, dir string) goldenCase {
+	t.Helper()
+	gc := goldenCase{dir: dir, opts: mutate.DefaultOptions()}
+
+	var pod corev1.Pod
+	readYAML(t, filepath.Join(dir, podFile), &pod, true)
+	gc.req.Pod = &pod
+	gc.req.Namespace = pod.Namespace
+	if gc.req.Namespace == "" {
+		gc.req.Namespace = defaultNamespace
+	}
+	gc.podJSON = mustJSON(t, &pod)
+
+	var ns corev1.Namespace
+	if readYAML(t, filepath.Join(dir, namespaceFile), &ns, false) {
+		if ns.Name != gc.req.Namespace {
+			t.Fatalf("%s is %q but the pod is in %q", namespaceFile, ns.Name, gc.req.Namespace)
+		}
+		gc.req.NamespaceAnnotations = ns.Annotations
+	}
+
+	var co caseOptions
+	if readYAML(t, filepath.Join(dir, optionsFile), &co, false) {
+		co.apply(&gc.opts)
+	}
+	if err := gc.opts.Validate(); err != nil {
+		t.Fatalf("%s: %v", optionsFile, err)
+	}
+
+	gc.req.ConfigMaps = loadConfigMaps(t, filepath.Join(dir, configMapsFile), gc.req.Namespace)
+	return gc
+}
+
+// readYAML strictly decodes file into v (a typo in a fixture must not silently become a default);
+// it reports false when an optional file is absent.
+func readYAML(t *testing.T, file string, v any, required bool) bool {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) && !required {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.UnmarshalStrict(b, v); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return true
+}
+
+// loadConfigMaps reads a v1 List or a multi-document stream of ConfigMaps into a MapLookup keyed
+// by their version label. An absent file means every ConfigMap exists (as in `webhook inject`).
+func loadConfigMaps(t *testing.T, file, namespace string) mutate.ConfigMapLookup {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return mutate.AllExist{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := mutate.MapLookup{}
+	addCM := func(raw []byte) {
+		var cm corev1.ConfigMap
+		if err := yaml.UnmarshalStrict(raw, &cm); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if cm.Kind != "ConfigMap" || cm.Name == "" {
+			t.Fatalf("%s: want ConfigMaps, got kind %q name %q", file, cm.Kind, cm.Name)
+		}
+		ns := cm.Namespace
+		if ns == "" {
+			ns = namespace
+		}
+		lookup[ns+"/"+cm.Name] = cm.Labels["version"]
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+	for {
+		var doc struct {
+			Kind  string                 `json:"kind"`
+			Items []runtime.RawExtension `json:"items"`
+		}
+		var raw runtime.RawExtension
+		if err := dec.Decode(&raw); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(raw.Raw) == 0 {
+			continue // empty document between separators
+		}
+		if err := yaml.Unmarshal(raw.Raw, &doc); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if doc.Kind != "List" {
+			addCM(raw.Raw)
+			continue
+		}
+		for _, it := range doc.Items {
+			addCM(it.Raw)
+		}
+	}
+	return lookup
+}

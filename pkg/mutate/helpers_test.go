@@ -1,0 +1,215 @@
+package mutate_test
+
+import (
+	"encoding/json"
+	"path"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	jsonpatch5 "github.com/evanphx/json-patch/v5"
+	"gomodules.xyz/jsonpatch/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/ptr"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+)
+
+// applyOps applies ops to doc exactly as the API server does (evanphx/json-patch, strict: no
+// path creation on add), so a patch that only works against our own mental model fails here.
+func applyOps(doc []byte, ops []jsonpatch.Operation) ([]byte, error) {
+	if len(ops) == 0 {
+		return doc, nil
+	}
+	raw, err := json.Marshal(ops)
+	if err != nil {
+		return nil, err
+	}
+	p, err := jsonpatch5.DecodePatch(raw)
+	if err != nil {
+		return nil, err
+	}
+	return p.Apply(doc)
+}
+
+func decodePod(t testing.TB, b []byte) *corev1.Pod {
+	t.Helper()
+	var p corev1.Pod
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatalf("decode pod: %v\n%s", err, b)
+	}
+	return &p
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	return b
+}
+
+// sameJSON compares two documents as JSON values, ignoring key order and whitespace.
+func sameJSON(t testing.TB, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatalf("unmarshal: %v", err)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatalf("unmarshal: %v", err)
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+type componentSpec struct {
+	volume, base, mountPath, versionKey string
+}
+
+func componentSpecs(o mutate.Options) []componentSpec {
+	return []componentSpec{
+		{mutate.LibVolume, o.Lib.ConfigMap, o.Lib.MountPath, mutate.KeyVersion},
+		{mutate.TemplatesVolume, o.Templates.ConfigMap, o.Templates.MountPath, mutate.KeyTemplatesVersion},
+	}
+}
+
+// checkInvariants asserts what must hold for any Pod the webhook returns, whatever the input:
+// the patch only appends tilt volumes and mounts and sets the webhook's own annotation and label
+// keys; nothing the Pod had is removed or changed; names and mount paths stay unique.
+func checkInvariants(t testing.TB, o mutate.Options, in, out *corev1.Pod) {
+	t.Helper()
+	specs := componentSpecs(o)
+	specFor := func(volume string) *componentSpec {
+		for i := range specs {
+			if specs[i].volume == volume {
+				return &specs[i]
+			}
+		}
+		return nil
+	}
+
+	if len(out.Spec.Volumes) < len(in.Spec.Volumes) {
+		t.Fatalf("volumes shrank: %d -> %d", len(in.Spec.Volumes), len(out.Spec.Volumes))
+	}
+	if uniqueVolumeNames(in.Spec.Volumes) && !uniqueVolumeNames(out.Spec.Volumes) {
+		t.Errorf("duplicate volume names after patch: %v", volumeNames(out.Spec.Volumes))
+	}
+	for _, v := range out.Spec.Volumes[len(in.Spec.Volumes):] {
+		switch s := specFor(v.Name); {
+		case s == nil:
+			t.Errorf("patch added foreign volume %q", v.Name)
+		case v.ConfigMap == nil || !ptr.Deref(v.ConfigMap.Optional, false) || len(v.ConfigMap.Items) > 0:
+			t.Errorf("volume %q must be a whole, optional ConfigMap volume: %+v", v.Name, v.VolumeSource)
+		case v.ConfigMap.Name != s.base && !strings.HasPrefix(v.ConfigMap.Name, s.base+"-"):
+			t.Errorf("volume %q mounts ConfigMap %q, not a %s version", v.Name, v.ConfigMap.Name, s.base)
+		}
+	}
+
+	if len(out.Spec.Containers) != len(in.Spec.Containers) {
+		t.Fatalf("containers changed: %d -> %d", len(in.Spec.Containers), len(out.Spec.Containers))
+	}
+	for i := range out.Spec.Containers {
+		cin, cout := in.Spec.Containers[i], out.Spec.Containers[i]
+		if len(cout.VolumeMounts) < len(cin.VolumeMounts) {
+			t.Fatalf("container %q mounts shrank", cin.Name)
+		}
+		if uniqueMountPaths(cin.VolumeMounts) && !uniqueMountPaths(cout.VolumeMounts) {
+			t.Errorf("container %q: duplicate mount paths after patch: %v", cin.Name, mountPaths(cout.VolumeMounts))
+		}
+		for _, m := range cout.VolumeMounts[len(cin.VolumeMounts):] {
+			s := specFor(m.Name)
+			switch {
+			case s == nil:
+				t.Errorf("container %q: patch mounted foreign volume %q", cin.Name, m.Name)
+			case m.MountPath != s.mountPath:
+				t.Errorf("container %q: %s mounted at %q, want %q", cin.Name, m.Name, m.MountPath, s.mountPath)
+			case !m.ReadOnly || m.SubPath != "" || m.SubPathExpr != "" || m.MountPropagation != nil:
+				// subPath would stop kubelet from refreshing files on a GitOps update.
+				t.Errorf("container %q: mount %+v must be readOnly without subPath", cin.Name, m)
+			}
+			if s != nil && findVolume(out.Spec.Volumes, m.Name) == nil {
+				t.Errorf("container %q mounts %q but the pod has no such volume", cin.Name, m.Name)
+			}
+		}
+	}
+
+	for _, v := range out.Spec.Volumes[len(in.Spec.Volumes):] {
+		if s := specFor(v.Name); s != nil && !anyMounts(out.Spec.Containers, v.Name, s.mountPath) {
+			t.Errorf("patch added volume %q that no container mounts at %s", v.Name, s.mountPath)
+		}
+	}
+
+	// Everything else is untouched: strip what the patch may add and compare the rest.
+	ownAnn := []string{o.AnnotationPrefix + mutate.KeyStatus, o.AnnotationPrefix + mutate.KeyInjected}
+	ownLabels := []string{o.AnnotationPrefix + mutate.KeyVersion, o.AnnotationPrefix + mutate.KeyTemplatesVersion}
+	strip := func(p *corev1.Pod, like *corev1.Pod) *corev1.Pod {
+		p = p.DeepCopy()
+		p.Spec.Volumes = p.Spec.Volumes[:len(like.Spec.Volumes)]
+		for i := range p.Spec.Containers {
+			p.Spec.Containers[i].VolumeMounts = p.Spec.Containers[i].VolumeMounts[:len(like.Spec.Containers[i].VolumeMounts)]
+		}
+		for _, k := range ownAnn {
+			delete(p.Annotations, k)
+		}
+		for _, k := range ownLabels {
+			delete(p.Labels, k)
+		}
+		return p
+	}
+	if a, b := strip(in, in), strip(out, in); !equality.Semantic.DeepEqual(a, b) {
+		t.Errorf("patch changed more than the tilt volumes, mounts, annotations and labels:\nin:  %s\nout: %s",
+			mustJSON(t, a), mustJSON(t, b))
+	}
+	if out.Annotations[o.AnnotationPrefix+mutate.KeyStatus] == "" {
+		t.Errorf("status annotation missing")
+	}
+}
+
+func findVolume(vs []corev1.Volume, name string) *corev1.Volume {
+	for i := range vs {
+		if vs[i].Name == name {
+			return &vs[i]
+		}
+	}
+	return nil
+}
+
+func anyMounts(cs []corev1.Container, volume, mountPath string) bool {
+	for _, c := range cs {
+		for _, m := range c.VolumeMounts {
+			if m.Name == volume && path.Clean(m.MountPath) == mountPath {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func volumeNames(vs []corev1.Volume) []string {
+	var n []string
+	for _, v := range vs {
+		n = append(n, v.Name)
+	}
+	return n
+}
+
+func mountPaths(ms []corev1.VolumeMount) []string {
+	var n []string
+	for _, m := range ms {
+		n = append(n, path.Clean(m.MountPath))
+	}
+	return n
+}
+
+func uniqueVolumeNames(vs []corev1.Volume) bool { return unique(volumeNames(vs)) }
+
+func uniqueMountPaths(ms []corev1.VolumeMount) bool { return unique(mountPaths(ms)) }
+
+func unique(s []string) bool {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return len(slices.Compact(s)) == len(s)
+}

@@ -1,0 +1,182 @@
+package mutate_test
+
+import (
+	"encoding/json"
+	"path"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+)
+
+// injectedRecord is DESIGN.md's `injected` annotation, written down independently of the package
+// so a change of its shape fails the tests instead of silently changing the contract.
+type injectedRecord struct {
+	Lib        *recordComponent `json:"tilt-lib,omitempty"`
+	Templates  *recordComponent `json:"tilt-templates,omitempty"`
+	Containers []string         `json:"containers"`
+}
+
+type recordComponent struct {
+	ConfigMap string        `json:"configMap"`
+	Version   string        `json:"version"`
+	Source    mutate.Source `json:"source"`
+}
+
+func (r injectedRecord) component(volume string) *recordComponent {
+	if volume == mutate.LibVolume {
+		return r.Lib
+	}
+	return r.Templates
+}
+
+// plan is what the webhook decided, in DESIGN.md's terms: the status, and for an injection which
+// ConfigMap each component mounts into which containers.
+type plan struct {
+	Status   string
+	Injected string // the injected annotation's JSON; empty when nothing is injected
+	Record   injectedRecord
+}
+
+// planOf reads the decision back from the annotations of a mutated Pod.
+func planOf(t testing.TB, o mutate.Options, p *corev1.Pod) plan {
+	t.Helper()
+	pl := plan{
+		Status:   p.Annotations[o.AnnotationPrefix+mutate.KeyStatus],
+		Injected: p.Annotations[o.AnnotationPrefix+mutate.KeyInjected],
+	}
+	if pl.Injected != "" {
+		dec := json.NewDecoder(strings.NewReader(pl.Injected))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&pl.Record); err != nil {
+			t.Fatalf("injected annotation %q is not the documented JSON: %v", pl.Injected, err)
+		}
+	}
+	return pl
+}
+
+// planFromResult builds the plan of a fresh Pod (nothing present yet) from Mutate's Result: the
+// benchmark's baseline needs the decision without reading it back from a patch.
+func planFromResult(t testing.TB, r mutate.Result, containers []string) plan {
+	pl := plan{Status: r.Status}
+	if len(r.Injected) == 0 {
+		return pl
+	}
+	pl.Record.Containers = containers
+	for _, in := range r.Injected {
+		rc := &recordComponent{ConfigMap: in.ConfigMap, Version: in.Version, Source: in.Source}
+		if in.Component == mutate.LibVolume {
+			pl.Record.Lib = rc
+		} else {
+			pl.Record.Templates = rc
+		}
+	}
+	pl.Injected = string(mustJSON(t, pl.Record))
+	return pl
+}
+
+// applyPlan is the oracle and the benchmark's baseline: the mutation written the way a
+// controller-runtime Defaulter would write it, on the typed Pod (deep copy, append, set keys),
+// with no knowledge of JSON patches. Applying Mutate's patch must give exactly this Pod.
+func applyPlan(t testing.TB, o mutate.Options, in *corev1.Pod, pl plan) *corev1.Pod {
+	p := in.DeepCopy()
+	set := func(m *map[string]string, k, v string) {
+		if *m == nil {
+			*m = map[string]string{}
+		}
+		(*m)[k] = v
+	}
+	set(&p.Annotations, o.AnnotationPrefix+mutate.KeyStatus, pl.Status)
+	if pl.Injected == "" {
+		return p
+	}
+	set(&p.Annotations, o.AnnotationPrefix+mutate.KeyInjected, pl.Injected)
+	for _, s := range componentSpecs(o) {
+		rc := pl.Record.component(s.volume)
+		if rc == nil {
+			continue
+		}
+		if v := findVolume(p.Spec.Volumes, s.volume); v == nil {
+			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: s.volume, VolumeSource: corev1.VolumeSource{
+				ConfigMap: &corev1.ConfigMapVolumeSource{
+					LocalObjectReference: corev1.LocalObjectReference{Name: rc.ConfigMap},
+					Optional:             ptr.To(true),
+				}}})
+		} else if v.ConfigMap == nil || v.ConfigMap.Name != rc.ConfigMap {
+			t.Errorf("annotation records %s from %q but the pod's volume has another source", s.volume, rc.ConfigMap)
+		}
+		for _, name := range pl.Record.Containers {
+			c := containerNamed(p, name)
+			if c == nil {
+				t.Errorf("annotation names container %q, which the pod does not have", name)
+				continue
+			}
+			if !mountsAt(c.VolumeMounts, s.mountPath) {
+				c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: s.volume, MountPath: s.mountPath, ReadOnly: true})
+			}
+		}
+		label := strings.TrimPrefix(rc.ConfigMap, s.base+"-")
+		if rc.ConfigMap == s.base {
+			label = mutate.DefaultVersionName
+		}
+		set(&p.Labels, o.AnnotationPrefix+s.versionKey, label)
+	}
+	return p
+}
+
+// checkRecordMounted asserts the injected annotation tells the truth: every recorded component is
+// mounted, by its own volume at its mount path, in some listed container, and every listed
+// container carries at least one recorded component.
+func checkRecordMounted(t testing.TB, o mutate.Options, out *corev1.Pod, rec injectedRecord) {
+	t.Helper()
+	carries := func(c *corev1.Container, s componentSpec) bool {
+		for _, m := range c.VolumeMounts {
+			if m.Name == s.volume && path.Clean(m.MountPath) == s.mountPath {
+				return true
+			}
+		}
+		return false
+	}
+	mounted := map[string]bool{}
+	for _, name := range rec.Containers {
+		c := containerNamed(out, name)
+		if c == nil {
+			continue // applyPlan reports it
+		}
+		any := false
+		for _, s := range componentSpecs(o) {
+			if rec.component(s.volume) != nil && carries(c, s) {
+				any, mounted[s.volume] = true, true
+			}
+		}
+		if !any {
+			t.Errorf("annotation lists container %q, which carries no tilt component", name)
+		}
+	}
+	for _, s := range componentSpecs(o) {
+		if rec.component(s.volume) != nil && !mounted[s.volume] {
+			t.Errorf("annotation records %s, but no listed container mounts it at %s", s.volume, s.mountPath)
+		}
+	}
+}
+
+func containerNamed(p *corev1.Pod, name string) *corev1.Container {
+	for i := range p.Spec.Containers {
+		if p.Spec.Containers[i].Name == name {
+			return &p.Spec.Containers[i]
+		}
+	}
+	return nil
+}
+
+func mountsAt(ms []corev1.VolumeMount, mountPath string) bool {
+	for _, m := range ms {
+		if path.Clean(m.MountPath) == mountPath {
+			return true
+		}
+	}
+	return false
+}
