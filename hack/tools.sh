@@ -33,7 +33,9 @@ grep -q "k8s.io/api => k8s.io/api ${staging}\$" "$here/tools/kube/go.mod" ||
   { log "hack/tools/kube/go.mod does not replace the staging modules with ${staging}"; exit 1; }
 
 # has NAME PATTERN: the cached binary exists and its --version output mentions PATTERN.
-has() { [ -x "$dir/$1" ] && "$dir/$1" "${@:3}" 2>/dev/null | grep -qF "$2"; }
+# The output is captured first: with pipefail, `tool | grep -q` fails whenever grep exits before
+# the tool's last write (the tool dies of SIGPIPE), which made cached tools rebuild at random.
+has() { [ -x "$dir/$1" ] || return 1; local out; out=$("$dir/$1" "${@:3}" 2>/dev/null) && [[ $out == *"$2"* ]]; }
 
 build() { # build NAME MODULE_DIR PACKAGE LDFLAGS
   local start=$SECONDS
@@ -52,7 +54,10 @@ has kubectl "${K8S_VERSION}" version --client ||
 if ! has helm "${HELM_VERSION}" version --short; then
   start=$SECONDS
   log "building helm ${HELM_VERSION}"
-  GOBIN="$dir" GOFLAGS= go install -trimpath -ldflags "-s -w" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+  # Without the -X, helm reports only its minor ("v3.22") and `has` would never match.
+  GOBIN="$dir" GOFLAGS= go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" \
+    "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
   log "built helm in $((SECONDS - start))s"
 fi
 echo "$dir"

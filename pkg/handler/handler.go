@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -114,13 +115,26 @@ func (h *Handler) logResult(req admission.Request, pod *corev1.Pod, res mutate.R
 	}
 	kv := []any{"namespace", req.Namespace, "pod", name, "status", res.Status, "reason", res.Reason, "dryRun", dryRun}
 	for _, in := range res.Injected {
-		kv = append(kv, in.Component, in.ConfigMap, "version", in.Version, "source", in.Source)
+		// Distinct keys per component: JSON log parsers keep only the last of duplicate keys.
+		prefix := "" // tilt-lib keeps the house keys version/source
+		if in.Component == mutate.TemplatesVolume {
+			prefix = "templates"
+		}
+		kv = append(kv, key(prefix, "configMap"), in.ConfigMap, key(prefix, "version"), in.Version, key(prefix, "source"), in.Source)
 	}
-	if res.Reason == mutate.ReasonNone || res.Reason.Trivial() {
+	if dryRun || res.Reason == mutate.ReasonNone || res.Reason.Trivial() {
 		h.Log.V(1).Info("admitted", kv...)
 		return
 	}
 	// Fallbacks, conflicts and invalid pins are worth an Info line: they are what an operator
 	// greps for when a team reports the wrong tilt-lib.
 	h.Log.Info("admitted with findings", kv...)
+}
+
+// key joins a prefix and a log key in camelCase: ("templates", "version") -> "templatesVersion".
+func key(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + strings.ToUpper(k[:1]) + k[1:]
 }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Stdout, os.Getenv("DEMO_ONCE") == "1"); err != nil {
+		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer, once bool) (err error) {
+	start := time.Now()
+	fmt.Fprintln(out, "Starting etcd + kube-apiserver (loopback only) and building the webhook...")
+	inj, err := harness.Start(ctx, harness.Options{})
+	if err != nil {
+		if inj != nil {
+			inj.KeepWorkDir()
+			err = fmt.Errorf("%w (logs kept in %s)", err, inj.WorkDir)
+			_ = inj.Close()
+		}
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(out, "Stopping the webhook, kube-apiserver and etcd...")
+		if cerr := inj.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	fmt.Fprintf(out, "Control plane and webhook ready in %s: webhook pid %d serving on %s (Service %s/%s).\n\n",
+		time.Since(start).Round(100*time.Millisecond), inj.Webhook.PID(), inj.Service.Addr(), inj.Service.Namespace, inj.Service.Name)
+
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return err
+	}
+	objs, err := inj.ApplyDir(ctx, filepath.Join(root, "examples"))
+	if err != nil {
+		return fmt.Errorf("applying examples/: %w", err)
+	}
+	fmt.Fprintf(out, "Applied examples/: %s\n\n", summarize(objs))
+
+	fmt.Fprintln(out, "No controller-manager runs here, so no ReplicaSet turns the Deployments into Pods:")
+	fmt.Fprintln(out, "the demo creates one Pod from each Deployment's template, with generateName \"<deployment>-\",")
+	fmt.Fprintln(out, "exactly as the ReplicaSet controller would. The webhook mutates it on admission.")
+	fmt.Fprintln(out)
+	rows, warnings, err := workspaces(ctx, inj, objs)
+	if err != nil {
+		return err
+	}
+	printTable(out, rows)
+	for _, w := range warnings {
+		fmt.Fprintf(out, "Warning: %s\n", w)
+	}
+
+	sn, err := inj.Scrape(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nInjection metrics (http://%s/metrics):\n", inj.Webhook.MetricsAddr)
+	for _, l := range sn.Lines(harness.InjectionsTotal, harness.ReviewsTotal) {
+		fmt.Fprintf(out, "  %s\n", l)
+	}
+
+	fmt.Fprintf(out, "\nTry it yourself (kubectl is in %s):\n", inj.AssetsDir)
+	fmt.Fprintf(out, "  export KUBECONFIG=%s\n", inj.Kubeconfig)
+	fmt.Fprintf(out, "  export PATH=%s:$PATH\n", inj.AssetsDir)
+	fmt.Fprintln(out, "  kubectl get pods -A -L tilt-lib.platform/version,tilt-lib.platform/templates-version")
+	fmt.Fprintln(out, "  kubectl annotate namespace team-a tilt-lib.platform/version=v2")
+	fmt.Fprintln(out, "  kubectl -n team-a run try-me --image=busybox --labels=app.kubernetes.io/name=coder-workspace -- sleep infinity")
+	fmt.Fprintln(out, `  kubectl -n team-a get pod try-me -o jsonpath='{.metadata.annotations.tilt-lib\.platform/injected}'`)
+	if once {
+		return nil
+	}
+	fmt.Fprintln(out, "\nRunning until Ctrl-C.")
+	<-ctx.Done()
+	return nil
+}
+
+// summarize counts the applied objects by kind: "2 Namespace, 6 ConfigMap, 2 Deployment".
+func summarize(objs []*unstructured.Unstructured) string {
+	var kinds []string
+	count := map[string]int{}
+	for _, o := range objs {
+		k := o.GetKind()
+		if count[k] == 0 {
+			kinds = append(kinds, k)
+		}
+		count[k]++
+	}
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d %s", count[k], k)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
+)
+
+// row is one line of the demo's table.
+type row struct {
+	Namespace, Pod string
+	Lib, Templates *harness.RecordComponent
+	Status         string
+}
+
+// workspaces creates one Pod per applied Deployment and reads back what the webhook gave it.
+func workspaces(ctx context.Context, inj *harness.Injector, objs []*unstructured.Unstructured) ([]row, []string, error) {
+	client, warnings, err := harness.WarningClient(inj.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []row
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		var d appsv1.Deployment
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
+			return nil, nil, fmt.Errorf("reading Deployment %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+		}
+		if err := waitSeen(ctx, inj, &d, objs); err != nil {
+			return nil, nil, err
+		}
+		created, err := client.CoreV1().Pods(d.Namespace).Create(ctx, harness.PodFromDeployment(&d), metav1.CreateOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("creating the Pod of Deployment %s/%s: %w", d.Namespace, d.Name, err)
+		}
+		stored, err := inj.Client.CoreV1().Pods(d.Namespace).Get(ctx, created.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading Pod %s/%s: %w", d.Namespace, created.Name, err)
+		}
+		rec, _, err := harness.InjectedRecord(stored)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows = append(rows, row{Namespace: stored.Namespace, Pod: stored.Name, Lib: rec.Lib, Templates: rec.Templates,
+			Status: stored.Annotations[harness.KeyStatus]})
+	}
+	return rows, warnings.Take(), nil
+}
+
+// waitSeen waits until the webhook's informer caches hold what examples/ just created: a dry-run
+// of the Deployment's Pod (never counted in metrics) resolves the ConfigMap the Namespace's pin
+// selects, with the semantic versions read from the ConfigMaps. Without it the first Pod could
+// race the watch that delivers its Namespace.
+func waitSeen(ctx context.Context, inj *harness.Injector, d *appsv1.Deployment, objs []*unstructured.Unstructured) error {
+	wantLib := "tilt-lib"
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" && o.GetName() == d.Namespace {
+			if v := o.GetAnnotations()[harness.KeyVersion]; v != "" && published(objs, d.Namespace, "tilt-lib-"+v) {
+				wantLib = "tilt-lib-" + v
+			}
+		}
+	}
+	var last string
+	err := harness.Poll(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		p, err := inj.DryRunCreate(ctx, d.Namespace, harness.PodFromDeployment(d))
+		if err != nil {
+			return false, err
+		}
+		rec, _, err := harness.InjectedRecord(p)
+		if err != nil {
+			return false, err
+		}
+		last = fmt.Sprintf("tilt-lib %s, tilt-templates %s", rec.Lib, rec.Templates)
+		return rec.Lib != nil && rec.Lib.ConfigMap == wantLib && rec.Lib.Version != "" &&
+			rec.Templates != nil && rec.Templates.Version != "", nil
+	})
+	if err != nil {
+		return fmt.Errorf("the webhook never resolved %s for %s/%s (last: %s): %w", wantLib, d.Namespace, d.Name, last, err)
+	}
+	return nil
+}
+
+func published(objs []*unstructured.Unstructured, namespace, name string) bool {
+	for _, o := range objs {
+		if o.GetKind() == "ConfigMap" && o.GetNamespace() == namespace && o.GetName() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// printTable writes the rows aligned. SOURCE is "<tilt-lib source>/<tilt-templates source>".
+func printTable(out io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAMESPACE\tPOD\tTILT-LIB\tTEMPLATES\tSOURCE\tSTATUS")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Namespace, r.Pod, r.Lib, r.Templates, source(r), r.Status)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(out, "(SOURCE: which level chose the ConfigMap -- tilt-lib/tilt-templates: pod, namespace, default or fallback)")
+}
+
+func source(r row) string {
+	lib, tmpl := "-", "-"
+	if r.Lib != nil {
+		lib = r.Lib.Source
+	}
+	if r.Templates != nil {
+		tmpl = r.Templates.Source
+	}
+	return lib + "/" + tmpl
+}

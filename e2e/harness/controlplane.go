@@ -1,0 +1,158 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// ServiceCIDR is the Service IP range of the API server: inside 127.0.0.0/8, so that a ClusterIP
+// is a loopback address this machine can listen on and the API server never dials off-host
+// (envtest's default 10.0.0.0/24 would).
+const ServiceCIDR = "127.0.10.0/24"
+
+// APIServerFlags are the flags the harness sets on top of envtest's defaults (which already bind
+// the secure port to 127.0.0.1 and run etcd on 127.0.0.1).
+//   - advertise-address: otherwise the API server advertises the host's first interface.
+//   - endpoint-reconciler-type=none: the "kubernetes" Endpoints would get the loopback
+//     advertise address, which Endpoints validation rejects; nothing here needs them.
+var APIServerFlags = map[string]string{
+	"service-cluster-ip-range": ServiceCIDR,
+	"advertise-address":        "127.0.0.1",
+	"endpoint-reconciler-type": "none",
+}
+
+// ControlPlane is a running etcd + kube-apiserver and an admin identity for it.
+type ControlPlane struct {
+	env *envtest.Environment
+	// Config is the admin REST config (client certificate in system:masters).
+	Config *rest.Config
+	// Kubeconfig is the path of a kubeconfig file for that admin (for the webhook and kubectl).
+	Kubeconfig string
+	// Client is a clientset for Config that discards warnings.
+	Client kubernetes.Interface
+	// AssetsDir holds etcd, kube-apiserver and kubectl.
+	AssetsDir string
+	logs      []io.Closer
+}
+
+// StartControlPlane starts etcd and kube-apiserver from assetsDir (KUBEBUILDER_ASSETS when
+// empty), logging their output to files in workDir, and writes workDir/kubeconfig.
+func StartControlPlane(assetsDir, workDir string) (*ControlPlane, error) {
+	if assetsDir == "" {
+		assetsDir = os.Getenv("KUBEBUILDER_ASSETS")
+	}
+	if assetsDir == "" {
+		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run `make e2e` / `make demo`, or export KUBEBUILDER_ASSETS=$(hack/tools.sh)")
+	}
+	for _, bin := range []string{"etcd", "kube-apiserver"} {
+		if _, err := os.Stat(filepath.Join(assetsDir, bin)); err != nil {
+			return nil, fmt.Errorf("control-plane binary missing (run `make tools`): %w", err)
+		}
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assetsDir,
+		// A cold kube-apiserver on 2 busy cores (the tests compile in parallel) can need more
+		// than envtest's 20s default.
+		ControlPlaneStartTimeout: 90 * time.Second,
+		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	api := env.ControlPlane.GetAPIServer()
+	for flag, value := range APIServerFlags {
+		api.Configure().Set(flag, value)
+	}
+	cp := &ControlPlane{env: env, AssetsDir: assetsDir}
+	logs := &cp.logs
+	api.Out, api.Err = logFile(workDir, "kube-apiserver.log", logs)
+	env.ControlPlane.Etcd = &envtest.Etcd{}
+	env.ControlPlane.Etcd.Out, env.ControlPlane.Etcd.Err = logFile(workDir, "etcd.log", logs)
+
+	if _, err := env.Start(); err != nil {
+		_ = cp.Stop()
+		return nil, fmt.Errorf("starting etcd + kube-apiserver (logs in %s): %w", workDir, err)
+	}
+	if err := cp.checkLoopback(); err != nil {
+		_ = cp.Stop()
+		return nil, err
+	}
+	if err := cp.admin(workDir); err != nil {
+		_ = cp.Stop()
+		return nil, err
+	}
+	return cp, nil
+}
+
+// admin provisions the admin user and writes its kubeconfig.
+func (cp *ControlPlane) admin(workDir string) error {
+	user, err := cp.env.AddUser(envtest.User{Name: "tilt-admin", Groups: []string{"system:masters"}},
+		&rest.Config{QPS: 500, Burst: 1000})
+	if err != nil {
+		return fmt.Errorf("adding the admin user: %w", err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		return fmt.Errorf("rendering the admin kubeconfig: %w", err)
+	}
+	cp.Kubeconfig = filepath.Join(workDir, "kubeconfig")
+	if err := os.WriteFile(cp.Kubeconfig, kubeconfig, 0o600); err != nil {
+		return fmt.Errorf("writing the kubeconfig: %w", err)
+	}
+	cp.Config = user.Config()
+	// The harness's own client never shows warnings (probes in namespaces without ConfigMaps
+	// get some by design); tests that assert warnings use WarningClient.
+	quiet := rest.CopyConfig(cp.Config)
+	quiet.WarningHandlerWithContext = rest.NoWarnings{}
+	if cp.Client, err = kubernetes.NewForConfig(quiet); err != nil {
+		return fmt.Errorf("admin clientset: %w", err)
+	}
+	return nil
+}
+
+// Stop stops kube-apiserver and etcd (envtest signals the processes it started, by PID).
+func (cp *ControlPlane) Stop() error {
+	err := cp.env.Stop()
+	for _, c := range cp.logs {
+		_ = c.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("stopping the control plane: %w", err)
+	}
+	return nil
+}
+
+// checkLoopback refuses to go on when envtest resolved "localhost" to anything but 127.x: the
+// rule is loopback only, and an IPv6 or host address here would break it silently.
+func (cp *ControlPlane) checkLoopback() error {
+	addrs := map[string]string{
+		"etcd":           cp.env.ControlPlane.Etcd.URL.Hostname(),
+		"kube-apiserver": cp.env.ControlPlane.APIServer.SecureServing.Address,
+	}
+	for what, host := range addrs {
+		if ip := net.ParseIP(host); ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+			return fmt.Errorf("%s listens on %q, not a 127.x address", what, host)
+		}
+	}
+	return nil
+}
+
+// KubectlPath is the kubectl built with the control plane.
+func (cp *ControlPlane) KubectlPath() string { return filepath.Join(cp.AssetsDir, "kubectl") }
+
+// logFile opens workDir/name for a process's output; on failure the output is discarded rather
+// than failing the run (logs are a debugging aid).
+func logFile(workDir, name string, closers *[]io.Closer) (io.Writer, io.Writer) {
+	f, err := os.Create(filepath.Join(workDir, name))
+	if err != nil {
+		return io.Discard, io.Discard
+	}
+	*closers = append(*closers, f)
+	return f, f
+}

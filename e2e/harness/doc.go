@@ -1,0 +1,17 @@
+// Package harness runs tilt-lib-injector the way a cluster would, on this machine only: a real
+// etcd and kube-apiserver (through controller-runtime's envtest), the real `webhook serve` binary
+// as a subprocess behind a ClusterIP Service, and a MutatingWebhookConfiguration that reaches it
+// through that Service. The e2e tests and `make demo` both use it.
+//
+// Contract:
+//   - Loopback only. The API server allocates Service IPs from 127.0.10.0/24, advertises
+//     127.0.0.1 and reconciles no endpoints; etcd, the API server, the webhook (on its Service's
+//     ClusterIP) and every client listen on 127.x. Nothing here opens a socket elsewhere.
+//   - No fixed sleeps: every wait polls a condition under a deadline and reports what it last saw.
+//   - Everything started is stopped by the value that started it, by PID (Injector.Close,
+//     Webhook.Stop); nothing is killed by name.
+//   - Not safe for concurrent use of one Injector from several goroutines while it restarts the
+//     webhook; read-only helpers (clients, Scrape) are.
+//
+// The binaries come from KUBEBUILDER_ASSETS (hack/tools.sh prints the folder).
+package harness

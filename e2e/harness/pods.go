@@ -1,0 +1,110 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Prefix is the default annotation and label prefix of the injector.
+const Prefix = "tilt-lib.platform/"
+
+// Keys the injector reads (from Pods and Namespaces) and writes (onto Pods).
+const (
+	KeyVersion          = Prefix + "version"
+	KeyTemplatesVersion = Prefix + "templates-version"
+	KeyInject           = Prefix + "inject"
+	KeyContainers       = Prefix + "containers"
+	KeyAllowPodOverride = Prefix + "allow-pod-override"
+	KeyStatus           = Prefix + "status"
+	KeyInjected         = Prefix + "injected"
+)
+
+// WorkspacePod is a Pod shaped like Coder's official Kubernetes template: the workspace label,
+// a `dev` container carrying CODER_AGENT_TOKEN, plus an init container and a sidecar that must
+// stay untouched. Pods need no node here: they are stored and stay Pending.
+func WorkspacePod(name string, annotations map[string]string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name,
+			Labels: map[string]string{
+				WorkspaceLabel:             WorkspaceValue,
+				"com.coder.workspace.name": name,
+			},
+			Annotations: annotations,
+		},
+		Spec: WorkspacePodSpec(),
+	}
+}
+
+// WorkspacePodSpec is the spec of WorkspacePod (also the Deployment template of the examples).
+func WorkspacePodSpec() corev1.PodSpec {
+	return corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "init-home", Image: "busybox:1.36", Command: []string{"true"}}},
+		Containers: []corev1.Container{
+			{
+				Name: "dev", Image: "codercom/enterprise-base:ubuntu",
+				Env:          []corev1.EnvVar{{Name: "CODER_AGENT_TOKEN", Value: "e2e-token"}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "home", MountPath: "/home/coder"}},
+			},
+			{Name: "docker-sidecar", Image: "docker:dind"},
+		},
+		Volumes: []corev1.Volume{{Name: "home", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+	}
+}
+
+// PodFromDeployment is the Pod the ReplicaSet controller would create from d (there is no
+// controller-manager here): generateName "<deployment>-", no name, the template's labels,
+// annotations and spec, and no ownerReferences (a ReplicaSet would own it; none exists).
+func PodFromDeployment(d *appsv1.Deployment) *corev1.Pod {
+	t := d.Spec.Template.DeepCopy()
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			GenerateName: d.Name + "-",
+			Namespace:    d.Namespace,
+			Labels:       t.Labels,
+			Annotations:  t.Annotations,
+		},
+		Spec: t.Spec,
+	}
+}
+
+// Record is the JSON of the injected annotation.
+type Record struct {
+	Lib        *RecordComponent `json:"tilt-lib"`
+	Templates  *RecordComponent `json:"tilt-templates"`
+	Containers []string         `json:"containers"`
+}
+
+// RecordComponent is one component of Record.
+type RecordComponent struct {
+	ConfigMap string `json:"configMap"`
+	Version   string `json:"version"`
+	Source    string `json:"source"`
+}
+
+// String is "configmap@version" ("configmap" when the version is unknown), "-" when absent.
+func (c *RecordComponent) String() string {
+	switch {
+	case c == nil:
+		return "-"
+	case c.Version == "":
+		return c.ConfigMap
+	}
+	return c.ConfigMap + "@" + c.Version
+}
+
+// InjectedRecord parses the injected annotation of pod; ok is false when it is absent.
+func InjectedRecord(pod *corev1.Pod) (rec Record, ok bool, err error) {
+	raw, ok := pod.Annotations[KeyInjected]
+	if !ok {
+		return Record{}, false, nil
+	}
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+		return Record{}, true, fmt.Errorf("annotation %s is not the documented JSON: %w", KeyInjected, err)
+	}
+	return rec, true, nil
+}
