@@ -97,3 +97,17 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("inject --help: %d %q", code, errOut)
 	}
 }
+
+// The README's offline example: one GitOps file serves as input, Namespace and ConfigMaps.
+func TestInjectExampleFileAsEverything(t *testing.T) {
+	f := filepath.Join("..", "..", "examples", "team-b.yaml")
+	code, out, errOut := runCmd(t, "", "inject", "-f", f, "--namespace-file", f, "--configmaps-file", f)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"name: tilt-lib-v2", `"configMap":"tilt-lib-v2","version":"2.0.1","source":"namespace"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s", want)
+		}
+	}
+}

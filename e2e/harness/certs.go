@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -21,6 +22,12 @@ type ServingCert struct {
 	Dir string
 	// CABundle is the PEM CA certificate for the webhook configuration's caBundle.
 	CABundle []byte
+
+	// The CA and the serving certificate's names, kept so Reissue can sign a successor.
+	ca       *x509.Certificate
+	caKey    *ecdsa.PrivateKey
+	dnsNames []string
+	ips      []net.IP
 }
 
 // ServiceDNSNames are the names the API server may use for a Service (it dials
@@ -56,44 +63,89 @@ func WriteServingCert(dir string, dnsNames []string, ips []net.IP) (*ServingCert
 	if err != nil {
 		return nil, fmt.Errorf("parsing the CA certificate: %w", err)
 	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cert dir: %w", err)
+	}
+	c := &ServingCert{
+		Dir:      dir,
+		CABundle: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		ca:       ca, caKey: caKey, dnsNames: dnsNames, ips: ips,
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.crt"), c.CABundle, 0o600); err != nil {
+		return nil, fmt.Errorf("writing ca.crt: %w", err)
+	}
+	if _, err := c.Reissue(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
+// Reissue signs a new serving certificate (new key, new serial, same names, same CA) and moves
+// it into place the way a kubelet updates a mounted Secret or cert-manager a volume: each file
+// is written aside and renamed over tls.crt / tls.key, so a reader never sees a partial file.
+// It returns the new certificate.
+func (c *ServingCert) Reissue() (*x509.Certificate, error) {
+	now := time.Now()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("serving key: %w", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: dnsNames[0]},
-		DNSNames:     dnsNames,
-		IPAddresses:  ips,
+		Subject:      pkix.Name{CommonName: c.dnsNames[0]},
+		DNSNames:     c.dnsNames,
+		IPAddresses:  c.ips,
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.ca, &key.PublicKey, c.caKey)
 	if err != nil {
 		return nil, fmt.Errorf("serving certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the serving certificate: %w", err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the serving key: %w", err)
 	}
-
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("cert dir: %w", err)
+	// Key first: until tls.crt is replaced too the pair does not match, and a reloader keeps the
+	// certificate it has.
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{"tls.key", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})},
+		{"tls.crt", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})},
 	}
-	files := map[string][]byte{
-		"tls.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		"tls.key": pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-		"ca.crt":  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", name, err)
+	for _, f := range files {
+		if err := replaceFile(filepath.Join(c.Dir, f.name), f.data); err != nil {
+			return nil, err
 		}
 	}
-	return &ServingCert{Dir: dir, CABundle: files["ca.crt"]}, nil
+	return cert, nil
+}
+
+// replaceFile writes data next to path and renames it over path.
+func replaceFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("replacing %s: %w", path, err)
+	}
+	return nil
 }
 
 func serial() *big.Int {

@@ -116,6 +116,23 @@ func (cp *ControlPlane) admin(workDir string) error {
 	return nil
 }
 
+// UserKubeconfig provisions a user (client certificate) with groups and no other grants, and
+// writes its kubeconfig to path: for running the webhook with less than the RBAC it needs.
+func (cp *ControlPlane) UserKubeconfig(path, name string, groups ...string) error {
+	user, err := cp.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		return fmt.Errorf("adding user %s: %w", name, err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		return fmt.Errorf("rendering the kubeconfig of %s: %w", name, err)
+	}
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		return fmt.Errorf("writing the kubeconfig of %s: %w", name, err)
+	}
+	return nil
+}
+
 // Stop stops kube-apiserver and etcd (envtest signals the processes it started, by PID).
 func (cp *ControlPlane) Stop() error {
 	err := cp.env.Stop()

@@ -96,6 +96,7 @@ func Start(ctx context.Context, o Options) (inj *Injector, err error) {
 	inj.Webhook = &Webhook{
 		Binary:      binary,
 		Args:        ServeArgs(cp.Kubeconfig, inj.Service, inj.Cert.Dir, metricsAddr, probeAddr, o.WebhookArgs...),
+		Addr:        inj.Service.Addr(),
 		ProbeAddr:   probeAddr,
 		MetricsAddr: metricsAddr,
 		LogPath:     filepath.Join(workDir, "webhook.log"),
@@ -138,6 +139,37 @@ func (inj *Injector) RestartWebhook(ctx context.Context) error {
 		return err
 	}
 	return inj.WaitInjecting(ctx, inj.opts.Timeout)
+}
+
+// ExtraWebhook prepares (does not start) a second `webhook serve` process of the same binary,
+// on 127.0.0.1 ports of its own, serving the same certificate, with kubeconfig (the admin's when
+// empty) and extra flags; it logs to webhook-<name>.log in the work dir. It is not registered
+// with the API server: tests call it directly. The caller stops it.
+func (inj *Injector) ExtraWebhook(name, kubeconfig string, extra ...string) (*Webhook, error) {
+	if kubeconfig == "" {
+		kubeconfig = inj.Kubeconfig
+	}
+	port, err := FreePort("127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
+	metricsAddr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	probeAddr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	svc := Service{Name: inj.Service.Name, Namespace: inj.Service.Namespace, ClusterIP: net.IPv4(127, 0, 0, 1), Port: port}
+	return &Webhook{
+		Binary:      inj.Webhook.Binary,
+		Args:        ServeArgs(kubeconfig, svc, inj.Cert.Dir, metricsAddr, probeAddr, extra...),
+		Addr:        svc.Addr(),
+		ProbeAddr:   probeAddr,
+		MetricsAddr: metricsAddr,
+		LogPath:     filepath.Join(inj.WorkDir, "webhook-"+name+".log"),
+	}, nil
 }
 
 // KeepWorkDir makes Close leave the work dir (logs, kubeconfig) for inspection.

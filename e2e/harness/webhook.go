@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +21,8 @@ type Webhook struct {
 	Binary string
 	// Args are the full `serve` arguments.
 	Args []string
+	// Addr is the host:port the admission server listens on (informational: Args set it).
+	Addr string
 	// ProbeAddr and MetricsAddr are the loopback host:port of /readyz and /metrics.
 	ProbeAddr, MetricsAddr string
 	// LogPath receives the process's stdout and stderr.
@@ -34,6 +37,30 @@ type Webhook struct {
 // Start runs the binary and waits until /readyz answers 200 (caches synced, certificate
 // loaded), or the process exits, or timeout passes.
 func (w *Webhook) Start(ctx context.Context, timeout time.Duration) error {
+	if err := w.Launch(); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	done := w.done
+	w.mu.Unlock()
+	ready := func(ctx context.Context) (bool, error) {
+		select {
+		case <-done:
+			return false, fmt.Errorf("webhook exited before it was ready (%v); see %s", w.exitErr(), w.LogPath)
+		default:
+		}
+		return httpOK(ctx, "http://"+w.ProbeAddr+"/readyz"), nil
+	}
+	if err := Poll(ctx, timeout, ready); err != nil {
+		return errors.Join(fmt.Errorf("webhook not ready at %s/readyz (log: %s): %w", w.ProbeAddr, w.LogPath, err),
+			w.Stop(30*time.Second))
+	}
+	return nil
+}
+
+// Launch runs the binary and returns at once, without waiting for it to become ready: for
+// tests of a webhook that must never become ready. Start is Launch plus that wait.
+func (w *Webhook) Launch() error {
 	if w.Running() {
 		return errors.New("webhook already running")
 	}
@@ -61,20 +88,68 @@ func (w *Webhook) Start(ctx context.Context, timeout time.Duration) error {
 		w.mu.Unlock()
 		close(done)
 	}()
+	return nil
+}
 
-	ready := func(ctx context.Context) (bool, error) {
-		select {
-		case <-done:
-			return false, fmt.Errorf("webhook exited before it was ready (%v); see %s", w.exitErr(), w.LogPath)
-		default:
-		}
-		return httpOK(ctx, "http://"+w.ProbeAddr+"/readyz"), nil
+// Signal sends sig to the running process, by PID (a test that drives shutdown itself; Stop
+// is the usual way to end the process).
+func (w *Webhook) Signal(sig os.Signal) error {
+	w.mu.Lock()
+	cmd := w.cmd
+	w.mu.Unlock()
+	if cmd == nil {
+		return errors.New("webhook not running")
 	}
-	if err := Poll(ctx, timeout, ready); err != nil {
-		return errors.Join(fmt.Errorf("webhook not ready at %s/readyz (log: %s): %w", w.ProbeAddr, w.LogPath, err),
-			w.Stop(30*time.Second))
+	if err := cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signalling webhook pid %d: %w", cmd.Process.Pid, err)
 	}
 	return nil
+}
+
+// Wait waits up to timeout for the process to exit on its own and returns its exit error: nil
+// means status 0. It neither signals nor kills; after a timeout the process is still running
+// (Stop ends it).
+func (w *Webhook) Wait(timeout time.Duration) error {
+	w.mu.Lock()
+	cmd, done := w.cmd, w.done
+	w.mu.Unlock()
+	if cmd == nil {
+		return errors.New("webhook not running")
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return w.exitErr()
+	default: // an exited process wins over a zero timeout
+	}
+	select {
+	case <-done:
+		return w.exitErr()
+	case <-timer.C:
+		return fmt.Errorf("webhook pid %d still running after %s", cmd.Process.Pid, timeout)
+	}
+}
+
+// Probe GETs path (e.g. "/readyz?verbose") on the probe address and returns the status code and
+// body.
+func (w *Webhook) Probe(ctx context.Context, path string) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+w.ProbeAddr+path, nil)
+	if err != nil {
+		return 0, "", fmt.Errorf("probe request: %w", err)
+	}
+	resp, err := loopbackHTTP.Do(req)
+	if err != nil {
+		return 0, "", fmt.Errorf("probing %s%s: %w", w.ProbeAddr, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, "", fmt.Errorf("reading %s%s: %w", w.ProbeAddr, path, err)
+	}
+	return resp.StatusCode, string(body), nil
 }
 
 // Stop sends SIGTERM to the process the harness started, by PID, and waits for it to exit; after

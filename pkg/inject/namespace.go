@@ -16,7 +16,8 @@ type namespace struct {
 	annotations map[string]string
 }
 
-// loadNamespace reads a file holding exactly one v1 Namespace, as YAML or JSON.
+// loadNamespace reads the one v1 Namespace of a file (YAML or JSON). Other kinds in the file are
+// ignored, so the team's whole kustomize output or examples file can be passed as it is.
 func loadNamespace(file string) (namespace, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -26,20 +27,24 @@ func loadNamespace(file string) (namespace, error) {
 	if err != nil {
 		return namespace{}, err
 	}
-	if len(docs) != 1 {
-		return namespace{}, fmt.Errorf("%s: %w: holds %d objects, want one Namespace", file, ErrInvalidDocument, len(docs))
+	var found []namespace
+	for _, d := range docs {
+		p := position{file: file, doc: d.index}
+		h, err := parseHeader(p, d.json)
+		if err != nil {
+			return namespace{}, err
+		}
+		if h.group() != "" || h.Kind != "Namespace" {
+			continue
+		}
+		var ns corev1.Namespace
+		if err := utiljson.Unmarshal(d.json, &ns); err != nil {
+			return namespace{}, p.invalid("Namespace does not decode", err)
+		}
+		found = append(found, namespace{file: file, name: ns.Name, annotations: ns.Annotations})
 	}
-	p := position{file: file, doc: docs[0].index}
-	h, err := parseHeader(p, docs[0].json)
-	if err != nil {
-		return namespace{}, err
+	if len(found) != 1 {
+		return namespace{}, fmt.Errorf("%s: %w: holds %d v1 Namespaces, want exactly one", file, ErrInvalidDocument, len(found))
 	}
-	if h.group() != "" || h.Kind != "Namespace" {
-		return namespace{}, p.invalid(fmt.Sprintf("a %s %s, want a v1 Namespace", h.APIVersion, h.Kind), nil)
-	}
-	var ns corev1.Namespace
-	if err := utiljson.Unmarshal(docs[0].json, &ns); err != nil {
-		return namespace{}, p.invalid("Namespace does not decode", err)
-	}
-	return namespace{file: file, name: ns.Name, annotations: ns.Annotations}, nil
+	return found[0], nil
 }
