@@ -8,10 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -36,17 +39,83 @@ func TestProbes(t *testing.T) {
 // ready, so that a rollout waits instead of sending reviews to a server that cannot answer them.
 func TestNotReadyWhileCachesUnsynced(t *testing.T) {
 	ctx := context.Background()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := inj.UserKubeconfig(kubeconfig, "e2e-no-rbac"); err != nil {
+	w := unsyncedWebhook(t, "no-rbac")
+	code, body, err := w.Probe(ctx, "/readyz?verbose")
+	if err != nil || code != http.StatusInternalServerError || !strings.Contains(body, "[-]caches failed") {
+		t.Errorf("/readyz = %d %v, want 500 with the caches check failing:\n%s", code, err, body)
+	}
+	assertProbe(t, ctx, w, "/healthz", http.StatusOK)
+	if !w.Running() {
+		t.Errorf("webhook exited; see %s", w.LogPath)
+	}
+}
+
+// TestSIGTERMBeforeCachesSync: a webhook that is told to stop before its caches synced (a
+// rollout undone because the new pods never got ready) must still exit promptly and cleanly.
+//
+// controller-runtime v0.25.2's manager alone never returns here: runnableGroup.Start keeps
+// selecting on the closed ctx.Done() (a busy loop). cmd/webhook bounds the wait and exits; without
+// that, this test fails and reports the CPU the process burnt and its goroutine dump (SIGQUIT).
+func TestSIGTERMBeforeCachesSync(t *testing.T) {
+	w := unsyncedWebhook(t, "sigterm-unsynced")
+	pid := w.PID()
+	sigterm := time.Now()
+	if err := w.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	w := extraWebhook(t, "no-rbac", kubeconfig)
+	err := w.Wait(unsyncedExitDeadline)
+	if err == nil {
+		t.Logf("exited 0 %s after SIGTERM", time.Since(sigterm).Round(time.Millisecond))
+		return
+	}
+	if !w.Running() {
+		t.Fatalf("exited uncleanly after SIGTERM: %v (log: %s)", err, w.LogPath)
+	}
+	cpu := cpuTime(t, pid)
+	logFrom := logSize(t, w.LogPath)
+	if err := w.Signal(syscall.SIGQUIT); err != nil { // the Go runtime dumps every goroutine and exits
+		t.Fatal(err)
+	}
+	_ = w.Wait(shutdownDeadline)
+	dump := logSince(t, w.LogPath, logFrom)
+	var stuck []string
+	for _, g := range strings.Split(dump, "\n\n") {
+		if strings.Contains(g, "runnableGroup).Start(") {
+			stuck = append(stuck, g)
+		}
+	}
+	t.Errorf("pid %d still running %s after SIGTERM, having used %s of CPU since it started; goroutines in runnableGroup.Start:\n%s",
+		pid, unsyncedExitDeadline, cpu, strings.Join(stuck, "\n\n"))
+}
+
+// unsyncedWebhook starts a webhook as a user without RBAC and waits until it is live and its
+// webhook server answers: only the caches, which can never sync, keep it unready.
+// unsyncedExitDeadline: cmd/webhook gives an unsynced manager 2s to stop before it exits itself.
+const unsyncedExitDeadline = 10 * time.Second
+
+func unsyncedWebhook(t *testing.T, name string) *harness.Webhook {
+	t.Helper()
+	ctx := context.Background()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := inj.UserKubeconfig(kubeconfig, "e2e-"+name); err != nil {
+		t.Fatal(err)
+	}
+	w := extraWebhook(t, name, kubeconfig)
 	if err := w.Launch(); err != nil {
 		t.Fatal(err)
 	}
+	// If SIGTERM ever stops ending a process in this state (TestSIGTERMBeforeCachesSync), end it
+	// with SIGKILL rather than let extraWebhook's cleanup wait 30s for SIGTERM.
+	t.Cleanup(func() {
+		if w.Running() {
+			if err := w.Signal(syscall.SIGKILL); err != nil {
+				t.Errorf("killing the %s webhook: %v", name, err)
+			}
+			_ = w.Wait(shutdownDeadline) // "signal: killed"
+		}
+	})
 	waitLive(t, ctx, w)
-	// The webhook server starts right after the probe server, and before the caches are waited
-	// for: once its check passes, only the caches can keep the process unready.
+	// The webhook server starts right after the probe server, before the caches are waited for.
 	var code int
 	var body string
 	err := harness.Poll(ctx, shutdownDeadline, func(ctx context.Context) (bool, error) {
@@ -57,13 +126,24 @@ func TestNotReadyWhileCachesUnsynced(t *testing.T) {
 	if err != nil {
 		t.Fatalf("webhook server never started (/readyz %d %s): %v", code, body, err)
 	}
-	if code != http.StatusInternalServerError || !strings.Contains(body, "[-]caches failed") {
-		t.Errorf("/readyz = %d, want 500 with the caches check failing:\n%s", code, body)
+	return w
+}
+
+// cpuTime is the user+system CPU time pid has used (Linux /proc; 0 elsewhere).
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
 	}
-	assertProbe(t, ctx, w, "/healthz", http.StatusOK)
-	if !w.Running() {
-		t.Errorf("webhook exited; see %s", w.LogPath)
+	// Fields after the parenthesised command: state is field 3; utime and stime are 14 and 15.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
 	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
 // TestAPIServerUnreachable: with its API server unreachable (a loopback port nobody listens on)

@@ -137,6 +137,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, log logr.Logger) error 
 		Metrics:    m,
 		Events:     emitter,
 		Log:        log.WithName("admission"),
+		Synced:     func() bool { return allSynced(synced) },
 	})
 	recoverPanic := true
 	mgr.GetWebhookServer().Register(handler.Path, &admission.Webhook{Handler: h, RecoverPanic: &recoverPanic})
@@ -145,10 +146,8 @@ func runServer(ctx context.Context, cfg tlconfig.Config, log logr.Logger) error 
 		return err
 	}
 	if err := mgr.AddReadyzCheck("caches", func(*http.Request) error {
-		for _, s := range synced {
-			if !s() {
-				return errors.New("informer caches not synced yet")
-			}
+		if !allSynced(synced) {
+			return errors.New("informer caches not synced yet")
 		}
 		return nil
 	}); err != nil {
@@ -161,11 +160,55 @@ func runServer(ctx context.Context, cfg tlconfig.Config, log logr.Logger) error 
 	}
 	log.Info("starting", "version", version, "address", cfg.BindAddress+":"+strconv.Itoa(cfg.Port),
 		"certDir", cfg.CertDir, "defaultVersion", cfg.DefaultVersion, "aliases", cfg.Aliases)
-	if err := mgr.Start(ctx); err != nil {
-		return fmt.Errorf("running: %w", err)
+	return runManager(ctx, mgr, synced, shutdown, log)
+}
+
+// runManager runs mgr until ctx is done and bounds how long stopping may take.
+//
+// controller-runtime v0.25's manager never returns if it is stopped before its caches sync: its
+// runnableGroup.Start keeps selecting on the closed ctx.Done() (a busy loop, one core at 100%)
+// until the kubelet's SIGKILL. Before the caches sync the Pod is unready, so no review can have
+// been routed to it: exiting right away loses nothing. Once synced, in-flight reviews get the
+// graceful-shutdown timeout, plus a margin, before we give up.
+func runManager(ctx context.Context, mgr manager.Manager, synced []func() bool, shutdown time.Duration, log logr.Logger) error {
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("running: %w", err)
+		}
+		log.Info("stopped")
+		return nil
+	case <-ctx.Done():
 	}
-	log.Info("stopped")
-	return nil
+	grace := shutdown + 5*time.Second
+	if !allSynced(synced) {
+		grace = 2 * time.Second
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("running: %w", err)
+		}
+		log.Info("stopped")
+		return nil
+	case <-time.After(grace):
+		if !allSynced(synced) {
+			log.Info("stopped before the caches synced; no review was served")
+			return nil
+		}
+		return fmt.Errorf("the manager did not stop within %s of the signal", grace)
+	}
+}
+
+func allSynced(synced []func() bool) bool {
+	for _, s := range synced {
+		if !s() {
+			return false
+		}
+	}
+	return true
 }
 
 // checkCertFiles fails early, with the paths, when the mounted certificate is missing: otherwise

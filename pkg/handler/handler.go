@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -44,7 +45,11 @@ type Handler struct {
 	Metrics    Metrics
 	Events     Events
 	Log        logr.Logger
-	decoder    admission.Decoder
+	// Synced reports whether the caches behind Namespaces and ConfigMaps have synced. Until then
+	// a cache read would block the review (or answer from a partial view), so the review is
+	// answered at once with an error and failurePolicy decides. Nil means always synced.
+	Synced  func() bool
+	decoder admission.Decoder
 }
 
 // New returns a Handler whose decoder knows core/v1.
@@ -66,6 +71,12 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 			h.Metrics.Ignored()
 		}
 		return admission.Allowed("not a Pod CREATE; nothing to do")
+	}
+	if h.Synced != nil && !h.Synced() {
+		if !dryRun {
+			h.Metrics.Error("not_ready")
+		}
+		return admission.Errored(http.StatusServiceUnavailable, errors.New("tilt-lib-injector: caches not synced yet; retry"))
 	}
 	pod := &corev1.Pod{}
 	if err := h.decoder.Decode(req, pod); err != nil {

@@ -355,3 +355,19 @@ func TestAlreadyInjectedPodGetsNoPatch(t *testing.T) {
 		t.Fatalf("injections = %v, want 2 (first pass only)", v)
 	}
 }
+
+func TestUnsyncedCachesAnswerAtOnce(t *testing.T) {
+	f := newFixture(t, fakeNamespaces{}, mutate.AllExist{})
+	h := New(Handler{Options: mutate.DefaultOptions(), Namespaces: fakeNamespaces{}, ConfigMaps: mutate.AllExist{},
+		Metrics: f.metrics, Events: f.events, Log: logr.Discard(), Synced: func() bool { return false }})
+	srv := httptest.NewServer(&admission.Webhook{Handler: h})
+	defer srv.Close()
+	f.server = srv
+	code, resp := f.post(t, review(t, admissionv1.Create, workspacePod(), false), "application/json")
+	if code != http.StatusServiceUnavailable || resp.Allowed || !strings.Contains(resp.Result.Message, "not synced") {
+		t.Fatalf("code=%d allowed=%v result=%+v", code, resp.Allowed, resp.Result)
+	}
+	if v := f.reviews("error", "not_ready"); v != 1 {
+		t.Fatalf("reviews{error,not_ready} = %v", v)
+	}
+}
