@@ -173,13 +173,16 @@ func runServer(ctx context.Context, cfg tlconfig.Config, log logr.Logger) error 
 func runManager(ctx context.Context, mgr manager.Manager, synced []func() bool, shutdown time.Duration, log logr.Logger) error {
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	select {
-	case err := <-done:
+	finished := func(err error) error {
 		if err != nil {
 			return fmt.Errorf("running: %w", err)
 		}
 		log.Info("stopped")
 		return nil
+	}
+	select {
+	case err := <-done:
+		return finished(err)
 	case <-ctx.Done():
 	}
 	grace := shutdown + 5*time.Second
@@ -188,11 +191,7 @@ func runManager(ctx context.Context, mgr manager.Manager, synced []func() bool, 
 	}
 	select {
 	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("running: %w", err)
-		}
-		log.Info("stopped")
-		return nil
+		return finished(err)
 	case <-time.After(grace):
 		if !allSynced(synced) {
 			log.Info("stopped before the caches synced; no review was served")
