@@ -70,11 +70,7 @@ func TestConfigMapCreatedLater(t *testing.T) {
 	followed(t, ns, libV2Namespace)
 	t.Logf("tilt-lib-v2 honoured %s after it was created", time.Since(start).Round(time.Millisecond))
 
-	before := scrape(t)
-	pod, warnings := createPod(t, ns, harness.WorkspacePod("ws-later", nil))
-	assertInjected(t, pod, libV2Namespace, templatesDefault)
-	assertNoWarnings(t, warnings)
-	expectDelta(t, before, injected(libV2Namespace, templatesDefault, "none"))
+	admitWorkspace(t, ns, "ws-later", nil, libV2Namespace, templatesDefault, "none")
 }
 
 // TestNamespaceAnnotationChanged: re-pinning a Namespace changes what the next Pod gets; the

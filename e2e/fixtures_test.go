@@ -286,6 +286,23 @@ func suffix(configMap string) string {
 	return configMap
 }
 
+// admitWorkspace creates workspace Pod name (with Pod annotations ann) in ns and asserts the whole
+// outcome: what it carries, what the developer was told (no warning, or one mentioning every
+// fragment) and the exact metric delta with the review's reason.
+func admitWorkspace(t *testing.T, ns, name string, ann map[string]string, lib, templates want, reason string, fragments ...string) *corev1.Pod {
+	t.Helper()
+	before := scrape(t)
+	pod, warnings := createPod(t, ns, harness.WorkspacePod(name, ann))
+	assertInjected(t, pod, lib, templates)
+	if len(fragments) == 0 {
+		assertNoWarnings(t, warnings)
+	} else {
+		assertWarning(t, warnings, fragments...)
+	}
+	expectDelta(t, before, injected(lib, templates, reason))
+	return pod
+}
+
 // assertWarning checks one warning has the injector's prefix and mentions every fragment.
 func assertWarning(t *testing.T, warnings []string, fragments ...string) {
 	t.Helper()

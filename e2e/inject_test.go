@@ -37,12 +37,8 @@ func TestDefaultInjection(t *testing.T) {
 func TestNamespacePin(t *testing.T) {
 	ns := namespace(t, "pin", map[string]string{harness.KeyVersion: "v2"}, "tilt-lib", "tilt-lib-v2", "tilt-templates")
 	settle(t, ns, libV2Namespace, templatesDefault)
-	before := scrape(t)
 
-	pod, warnings := createPod(t, ns, harness.WorkspacePod("ws-pinned", nil))
-	assertInjected(t, pod, libV2Namespace, templatesDefault)
-	assertNoWarnings(t, warnings)
-	expectDelta(t, before, injected(libV2Namespace, templatesDefault, "none"))
+	admitWorkspace(t, ns, "ws-pinned", nil, libV2Namespace, templatesDefault, "none")
 }
 
 // TestPodOverride: a Pod annotation beats the Namespace pin.
@@ -50,12 +46,8 @@ func TestPodOverride(t *testing.T) {
 	ns := namespace(t, "override", map[string]string{harness.KeyVersion: "v2"},
 		"tilt-lib", "tilt-lib-v2", "tilt-lib-v3", "tilt-templates")
 	settle(t, ns, libV2Namespace, templatesDefault)
-	before := scrape(t)
 
-	pod, warnings := createPod(t, ns, harness.WorkspacePod("ws-override", map[string]string{harness.KeyVersion: "v3"}))
-	assertInjected(t, pod, libV3Pod, templatesDefault)
-	assertNoWarnings(t, warnings)
-	expectDelta(t, before, injected(libV3Pod, templatesDefault, "none"))
+	admitWorkspace(t, ns, "ws-override", map[string]string{harness.KeyVersion: "v3"}, libV3Pod, templatesDefault, "none")
 }
 
 // TestOverrideForbidden: with allow-pod-override "false" the Namespace pin wins, and the
@@ -64,12 +56,8 @@ func TestOverrideForbidden(t *testing.T) {
 	ns := namespace(t, "forbidden", map[string]string{harness.KeyVersion: "v2", harness.KeyAllowPodOverride: "false"},
 		"tilt-lib", "tilt-lib-v2", "tilt-lib-v3", "tilt-templates")
 	settle(t, ns, libV2Namespace, templatesDefault)
-	before := scrape(t)
 
-	pod, warnings := createPod(t, ns, harness.WorkspacePod("ws-forbidden", map[string]string{harness.KeyVersion: "v3"}))
-	assertInjected(t, pod, libV2Namespace, templatesDefault)
-	assertWarning(t, warnings, `"v3"`, "allow-pod-override")
-	expectDelta(t, before, injected(libV2Namespace, templatesDefault, "override_forbidden"))
+	admitWorkspace(t, ns, "ws-forbidden", map[string]string{harness.KeyVersion: "v3"}, libV2Namespace, templatesDefault, "override_forbidden", `"v3"`, "allow-pod-override")
 }
 
 // TestAlias: the server runs with --alias stable=v2; a Namespace pinned to "stable" gets
@@ -77,12 +65,8 @@ func TestOverrideForbidden(t *testing.T) {
 func TestAlias(t *testing.T) {
 	ns := namespace(t, "alias", map[string]string{harness.KeyVersion: "stable"}, "tilt-lib", "tilt-lib-v2", "tilt-templates")
 	settle(t, ns, libV2Namespace, templatesDefault)
-	before := scrape(t)
 
-	pod, warnings := createPod(t, ns, harness.WorkspacePod("ws-alias", nil))
-	assertInjected(t, pod, libV2Namespace, templatesDefault)
-	assertNoWarnings(t, warnings)
-	expectDelta(t, before, injected(libV2Namespace, templatesDefault, "none"))
+	admitWorkspace(t, ns, "ws-alias", nil, libV2Namespace, templatesDefault, "none")
 }
 
 // TestTemplatesPinnedSeparately: templates-version and version resolve independently, here from
@@ -92,10 +76,6 @@ func TestTemplatesPinnedSeparately(t *testing.T) {
 		"tilt-lib", "tilt-lib-v3", "tilt-templates", "tilt-templates-v2")
 	templatesV2 := want{ConfigMap: "tilt-templates-v2", Version: "2.0.0", Source: "namespace"}
 	settle(t, ns, libDefault, templatesV2)
-	before := scrape(t)
 
-	pod, warnings := createPod(t, ns, harness.WorkspacePod("ws-templates", map[string]string{harness.KeyVersion: "v3"}))
-	assertInjected(t, pod, libV3Pod, templatesV2)
-	assertNoWarnings(t, warnings)
-	expectDelta(t, before, injected(libV3Pod, templatesV2, "none"))
+	admitWorkspace(t, ns, "ws-templates", map[string]string{harness.KeyVersion: "v3"}, libV3Pod, templatesV2, "none")
 }

@@ -16,14 +16,7 @@ func TestServingCertVerifiesForTheServiceNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pair, err := tls.LoadX509KeyPair(filepath.Join(c.Dir, "tls.crt"), filepath.Join(c.Dir, "tls.key"))
-	if err != nil {
-		t.Fatalf("tls.crt/tls.key do not load as a pair: %v", err)
-	}
-	leaf, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	leaf := loadLeaf(t, c.Dir)
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(c.CABundle) {
 		t.Fatal("CABundle holds no certificate")
@@ -48,18 +41,7 @@ func TestReissueKeepsTheCAAndNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := func() *x509.Certificate {
-		t.Helper()
-		pair, err := tls.LoadX509KeyPair(filepath.Join(c.Dir, "tls.crt"), filepath.Join(c.Dir, "tls.key"))
-		if err != nil {
-			t.Fatalf("tls.crt/tls.key do not load as a pair: %v", err)
-		}
-		leaf, err := x509.ParseCertificate(pair.Certificate[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return leaf
-	}
+	load := func() *x509.Certificate { t.Helper(); return loadLeaf(t, c.Dir) }
 	old := load()
 	renewed, err := c.Reissue()
 	if err != nil {
@@ -78,4 +60,18 @@ func TestReissueKeepsTheCAAndNames(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(c.Dir, ".*")); len(left) > 0 {
 		t.Errorf("temporary files left behind: %v", left)
 	}
+}
+
+// loadLeaf loads dir's tls.crt/tls.key as a pair (they must match) and returns the leaf.
+func loadLeaf(t *testing.T, dir string) *x509.Certificate {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+	if err != nil {
+		t.Fatalf("tls.crt/tls.key do not load as a pair: %v", err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leaf
 }
