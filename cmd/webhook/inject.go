@@ -19,7 +19,7 @@ func inject(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.StringVar(&nsFile, "namespace-file", "", "the Namespace (its annotations apply)")
 	fs.StringVar(&cmFile, "configmaps-file", "", "the ConfigMaps that exist (list or stream); default: every ConfigMap exists")
 	fs.StringVarP(&output, "output", "o", tlinject.OutputYAML, "yaml (the mutated objects) or patch (one JSON patch per object)")
-	cfg, err := tlconfig.Load(fs, args, os.LookupEnv)
+	cfg, err := load(fs, args, tlconfig.LoadInject)
 	if err != nil {
 		return err
 	}

@@ -93,8 +93,8 @@ func TestHelpAndVersion(t *testing.T) {
 	if code, out, _ := runCmd(t, "", "version"); code != 0 || strings.TrimSpace(out) != version {
 		t.Errorf("version: %d %q", code, out)
 	}
-	if code, _, errOut := runCmd(t, "", "inject", "--help"); code != 0 || !strings.Contains(errOut, "--configmaps-file") || !strings.Contains(errOut, "--default-version") {
-		t.Errorf("inject --help: %d %q", code, errOut)
+	if code, out, _ := runCmd(t, "", "inject", "--help"); code != 0 || !strings.Contains(out, "--configmaps-file") || !strings.Contains(out, "--default-version") {
+		t.Errorf("inject --help: %d %q", code, out)
 	}
 }
 

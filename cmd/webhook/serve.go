@@ -8,17 +8,17 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	crzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -37,45 +37,21 @@ import (
 // eventSource is the reporting controller of the Events we emit.
 const eventSource = "tilt-lib-injector"
 
+// serve runs the admission server until SIGTERM. Every startup failure is one error (one line)
+// saying what is wrong and what to do; nothing is logged before the checks pass.
 func serve(args []string, stderr io.Writer) error {
-	cfg, err := tlconfig.Load(flagSet("serve", stderr), args, os.LookupEnv)
+	fs := flagSet("serve", stderr)
+	cfg, err := load(fs, args, tlconfig.LoadServe)
 	if err != nil {
 		return err
+	}
+	if err := noArguments(fs.Args()); err != nil {
+		return fmt.Errorf("%w (serve takes flags only)", err)
 	}
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
 	}
-	ctrl.SetLogger(log)
-	return runServer(ctrl.SetupSignalHandler(), cfg, log)
-}
-
-func newLogger(cfg tlconfig.Config, w io.Writer) (logr.Logger, error) {
-	v, err := cfg.Verbosity()
-	if err != nil {
-		return logr.Discard(), err
-	}
-	return crzap.New(crzap.WriteTo(w), crzap.JSONEncoder(), crzap.Level(zapcore.Level(-v))), nil
-}
-
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig != "" {
-		c, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-		if err != nil {
-			return nil, fmt.Errorf("loading --kubeconfig %s: %w", kubeconfig, err)
-		}
-		return c, nil
-	}
-	c, err := config.GetConfig() // $KUBECONFIG, in-cluster, ~/.kube/config
-	if err != nil {
-		return nil, fmt.Errorf("finding API server credentials (set --kubeconfig or run in-cluster): %w", err)
-	}
-	return c, nil
-}
-
-// runServer wires the manager: caches, webhook server, metrics, probes, Events. It returns when
-// ctx is cancelled (SIGTERM) and in-flight reviews have finished.
-func runServer(ctx context.Context, cfg tlconfig.Config, log logr.Logger) error {
 	if err := checkCertFiles(cfg.CertDir); err != nil {
 		return err
 	}
@@ -83,6 +59,46 @@ func runServer(ctx context.Context, cfg tlconfig.Config, log logr.Logger) error 
 	if err != nil {
 		return err
 	}
+	ctx, stop := signalContext()
+	defer stop()
+	server, err := checkAPIServer(ctx, rc, apiServerTimeout)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for the API server
+		}
+		return err
+	}
+	ctrl.SetLogger(log)
+	log.Info("API server reachable", "host", rc.Host, "version", server)
+	return runServer(ctx, cfg, rc, log)
+}
+
+// signalContext is cancelled by the first SIGTERM or SIGINT; a second one ends the process the
+// default way. Unlike ctrl.SetupSignalHandler it may be set up more than once, so tests run serve
+// in-process.
+func signalContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
+}
+
+// newLogger logs JSON to w. Stack traces only for panics: on errors they bury the message (a
+// missing kubeconfig used to print a 1,268-character line), and the error text names the cause.
+func newLogger(cfg tlconfig.Config, w io.Writer) (logr.Logger, error) {
+	v, err := cfg.Verbosity()
+	if err != nil {
+		return logr.Discard(), err
+	}
+	return crzap.New(crzap.WriteTo(w), crzap.JSONEncoder(), crzap.Level(zapcore.Level(-v)),
+		crzap.StacktraceLevel(zapcore.DPanicLevel)), nil
+}
+
+// runServer wires the manager: caches, webhook server, metrics, probes, Events. It returns when
+// ctx is cancelled (SIGTERM) and in-flight reviews have finished.
+func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, log logr.Logger) error {
 	settings := lookup.Settings{
 		AnnotationPrefix: cfg.AnnotationPrefix,
 		Bases:            []string{cfg.LibConfigMap, cfg.TemplatesConfigMap},

@@ -22,8 +22,33 @@ const (
 	CertModeSelf  = "self"
 )
 
-// Config is the whole configuration of `webhook serve` and `webhook inject`.
+// Config is the whole configuration of `webhook serve` and `webhook inject`, in two sections.
+// The shared section says what a Pod gets; both subcommands register, read and validate it. The
+// serve-only section is the server itself (API access, listeners, certificates, logging): only
+// serve registers its flags, reads its TILTLIB_* variables and validates it, so `inject --help`
+// lists no ports and a stray TILTLIB_PORT cannot break `inject`. A --config file may hold keys of
+// both sections: one file serves both subcommands, and each takes the keys it knows.
+//
+// To add a serve-only setting: a field with its `flag` tag at the end of the serve-only section,
+// its flag in addServeOnlyFlags, its checks in serveOnlyProblems. Nothing else: env, --config and
+// the tests follow from the tag and the registration.
 type Config struct {
+	// Shared: registered by AddSharedFlags, checked by sharedProblems.
+	AnnotationPrefix        string            `flag:"annotation-prefix"`
+	DefaultVersion          string            `flag:"default-version"`
+	DefaultTemplatesVersion string            `flag:"default-templates-version"`
+	Aliases                 map[string]string `flag:"alias"`
+	Containers              []string          `flag:"containers"`
+	LibConfigMap            string            `flag:"lib-configmap"`
+	TemplatesConfigMap      string            `flag:"templates-configmap"`
+	LibMountPath            string            `flag:"lib-mount-path"`
+	TemplatesMountPath      string            `flag:"templates-mount-path"`
+	VersionLabel            string            `flag:"version-label"`
+	WorkspaceSelector       string            `flag:"workspace-selector"`
+	// ConfigFile is the --config YAML file this Config was read from, if any.
+	ConfigFile string `flag:"config"`
+
+	// Serve-only: registered by addServeOnlyFlags, checked by serveOnlyProblems.
 	Kubeconfig             string        `flag:"kubeconfig"`
 	BindAddress            string        `flag:"bind-address"`
 	Port                   int           `flag:"port"`
@@ -39,42 +64,13 @@ type Config struct {
 	CertLifetime           time.Duration `flag:"cert-lifetime"`
 	TLSMinVersion          string        `flag:"tls-min-version"`
 	EnableHTTP2            bool          `flag:"enable-http2"`
-
-	AnnotationPrefix        string            `flag:"annotation-prefix"`
-	DefaultVersion          string            `flag:"default-version"`
-	DefaultTemplatesVersion string            `flag:"default-templates-version"`
-	Aliases                 map[string]string `flag:"alias"`
-	Containers              []string          `flag:"containers"`
-	LibConfigMap            string            `flag:"lib-configmap"`
-	TemplatesConfigMap      string            `flag:"templates-configmap"`
-	LibMountPath            string            `flag:"lib-mount-path"`
-	TemplatesMountPath      string            `flag:"templates-mount-path"`
-	VersionLabel            string            `flag:"version-label"`
-	WorkspaceSelector       string            `flag:"workspace-selector"`
-
-	LogLevel string `flag:"log-level"`
-	// ConfigFile is the --config YAML file this Config was read from, if any.
-	ConfigFile string `flag:"config"`
+	LogLevel               string        `flag:"log-level"`
 }
 
-// Default returns the defaults of DESIGN.md.
+// Default returns the defaults of docs/design.md.
 func Default() Config {
 	m := mutate.DefaultOptions()
 	return Config{
-		BindAddress:            "0.0.0.0",
-		Port:                   9443,
-		MetricsBindAddress:     ":8080",
-		HealthProbeBindAddress: ":8081",
-		// "self" (DESIGN.md's eventual default) arrives with pkg/certs; until then only mounted
-		// certificates are supported, so the default must be the mode that works.
-		CertMode:           CertModeFiles,
-		CertSecretName:     "tilt-lib-injector-certs",
-		WebhookConfigName:  "tilt-lib-injector",
-		ServiceName:        "tilt-lib-injector",
-		ServiceNamespace:   os.Getenv("POD_NAMESPACE"),
-		CALifetime:         87600 * time.Hour,
-		CertLifetime:       8760 * time.Hour,
-		TLSMinVersion:      "1.2",
 		AnnotationPrefix:   m.AnnotationPrefix,
 		Aliases:            map[string]string{},
 		Containers:         m.Containers,
@@ -84,27 +80,33 @@ func Default() Config {
 		TemplatesMountPath: m.Templates.MountPath,
 		VersionLabel:       "version",
 		WorkspaceSelector:  "app.kubernetes.io/name=coder-workspace",
-		LogLevel:           "info",
+
+		BindAddress:            "0.0.0.0",
+		Port:                   9443,
+		MetricsBindAddress:     ":8080",
+		HealthProbeBindAddress: ":8081",
+		// "self" (docs/design.md's eventual default) arrives with pkg/certs; until then only
+		// mounted certificates are supported, so the default must be the mode that works.
+		CertMode:          CertModeFiles,
+		CertSecretName:    "tilt-lib-injector-certs",
+		WebhookConfigName: "tilt-lib-injector",
+		ServiceName:       "tilt-lib-injector",
+		ServiceNamespace:  os.Getenv("POD_NAMESPACE"),
+		CALifetime:        87600 * time.Hour,
+		CertLifetime:      8760 * time.Hour,
+		TLSMinVersion:     "1.2",
+		LogLevel:          "info",
 	}
 }
 
-// AddFlags registers every field of c on fs, with c's current values as defaults.
+// AddFlags registers every field of c on fs (serve's flags), with c's current values as defaults.
 func (c *Config) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file; default: $KUBECONFIG, in-cluster, ~/.kube/config")
-	fs.StringVar(&c.BindAddress, "bind-address", c.BindAddress, "address the admission server listens on")
-	fs.IntVar(&c.Port, "port", c.Port, "port of the admission server")
-	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", c.MetricsBindAddress, "address of the Prometheus metrics endpoint; \"0\" disables it")
-	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress, "address of /healthz and /readyz")
-	fs.StringVar(&c.CertMode, "cert-mode", c.CertMode, "serving certificate source: files (mounted tls.crt/tls.key, hot-reloaded)")
-	fs.StringVar(&c.CertDir, "cert-dir", c.CertDir, "directory holding tls.crt and tls.key (files mode); default: controller-runtime's <tmp>/k8s-webhook-server/serving-certs")
-	fs.StringVar(&c.CertSecretName, "cert-secret-name", c.CertSecretName, "Secret holding the CA and serving certificate (self mode)")
-	fs.StringVar(&c.WebhookConfigName, "webhook-config-name", c.WebhookConfigName, "MutatingWebhookConfiguration whose caBundle is kept in sync (self mode)")
-	fs.StringVar(&c.ServiceName, "service-name", c.ServiceName, "Service in front of the webhook (serving-certificate SANs)")
-	fs.StringVar(&c.ServiceNamespace, "service-namespace", c.ServiceNamespace, "namespace of that Service; default: $POD_NAMESPACE")
-	fs.DurationVar(&c.CALifetime, "ca-lifetime", c.CALifetime, "lifetime of the self-signed CA (self mode)")
-	fs.DurationVar(&c.CertLifetime, "cert-lifetime", c.CertLifetime, "lifetime of the serving certificate (self mode)")
-	fs.StringVar(&c.TLSMinVersion, "tls-min-version", c.TLSMinVersion, "minimum TLS version: 1.2 or 1.3")
-	fs.BoolVar(&c.EnableHTTP2, "enable-http2", c.EnableHTTP2, "serve HTTP/2 (off by default: CVE-2023-44487 rapid reset)")
+	c.AddSharedFlags(fs)
+	c.addServeOnlyFlags(fs)
+}
+
+// AddSharedFlags registers the shared section only (inject's flags).
+func (c *Config) AddSharedFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.AnnotationPrefix, "annotation-prefix", c.AnnotationPrefix, "prefix of every annotation and label read or written")
 	fs.StringVar(&c.DefaultVersion, "default-version", c.DefaultVersion, "server default tilt-lib version; empty: the unversioned ConfigMap")
 	fs.StringVar(&c.DefaultTemplatesVersion, "default-templates-version", c.DefaultTemplatesVersion, "server default tilt-templates version; empty: the unversioned ConfigMap")
@@ -116,8 +118,26 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.TemplatesMountPath, "templates-mount-path", c.TemplatesMountPath, "mount path of tilt-templates")
 	fs.StringVar(&c.VersionLabel, "version-label", c.VersionLabel, "ConfigMap label holding the semantic version")
 	fs.StringVar(&c.WorkspaceSelector, "workspace-selector", c.WorkspaceSelector, "label selector of workspace Pods")
+	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "YAML file with any of these flags as keys (serve's and inject's: one file serves both)")
+}
+
+func (c *Config) addServeOnlyFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file; default: $KUBECONFIG, in-cluster, ~/.kube/config")
+	fs.StringVar(&c.BindAddress, "bind-address", c.BindAddress, "address the admission server listens on")
+	fs.IntVar(&c.Port, "port", c.Port, "port of the admission server")
+	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", c.MetricsBindAddress, "address of the Prometheus metrics endpoint; \"0\" disables it")
+	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress, "address of /healthz and /readyz")
+	fs.StringVar(&c.CertMode, "cert-mode", c.CertMode, "serving certificate source: files (mounted tls.crt/tls.key, hot-reloaded)")
+	fs.StringVar(&c.CertDir, "cert-dir", c.CertDir, "directory holding tls.crt and tls.key (files mode); default: controller-runtime's <tmp>/k8s-webhook-server/serving-certs")
+	fs.StringVar(&c.CertSecretName, "cert-secret-name", c.CertSecretName, "Secret holding the CA and serving certificate (reserved for --cert-mode=self)")
+	fs.StringVar(&c.WebhookConfigName, "webhook-config-name", c.WebhookConfigName, "MutatingWebhookConfiguration whose caBundle is kept in sync (reserved for --cert-mode=self)")
+	fs.StringVar(&c.ServiceName, "service-name", c.ServiceName, "Service in front of the webhook, named in the serving certificate (reserved for --cert-mode=self; unused with files)")
+	fs.StringVar(&c.ServiceNamespace, "service-namespace", c.ServiceNamespace, "namespace of that Service; default: $POD_NAMESPACE (reserved for --cert-mode=self; unused with files)")
+	fs.DurationVar(&c.CALifetime, "ca-lifetime", c.CALifetime, "lifetime of the self-signed CA (reserved for --cert-mode=self)")
+	fs.DurationVar(&c.CertLifetime, "cert-lifetime", c.CertLifetime, "lifetime of the serving certificate (reserved for --cert-mode=self)")
+	fs.StringVar(&c.TLSMinVersion, "tls-min-version", c.TLSMinVersion, "minimum TLS version: 1.2 or 1.3")
+	fs.BoolVar(&c.EnableHTTP2, "enable-http2", c.EnableHTTP2, "serve HTTP/2 (off by default: CVE-2023-44487 rapid reset)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "info, debug (logs every admission), or a number: the logr verbosity")
-	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "YAML file with any of these flags as keys")
 }
 
 // MutateOptions derives the options of the pure core.
@@ -139,27 +159,56 @@ func (c Config) TLSVersion() uint16 {
 	return tls.VersionTLS12
 }
 
-// ErrInvalid is wrapped by every error Validate returns.
+// ErrInvalid is wrapped by every error Validate and ValidateShared return.
 var ErrInvalid = errors.New("invalid configuration")
 
-// Validate checks the whole configuration and reports every problem at once.
+// Validate checks the whole configuration (serve's) and reports every problem at once.
 func (c Config) Validate() error {
+	return errors.Join(append(c.sharedProblems(), c.serveOnlyProblems()...)...)
+}
+
+// ValidateShared checks the shared section only (inject's), reporting every problem at once.
+func (c Config) ValidateShared() error {
+	return errors.Join(c.sharedProblems()...)
+}
+
+// invalid wraps ErrInvalid around one problem.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+func (c Config) sharedProblems() []error {
 	var errs []error
-	add := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...))
+	if c.VersionLabel == "" {
+		errs = append(errs, invalid("--version-label must not be empty"))
 	}
+	if _, err := labels.Parse(c.WorkspaceSelector); err != nil {
+		errs = append(errs, invalid("--workspace-selector %q: %v", c.WorkspaceSelector, err))
+	}
+	if err := c.MutateOptions().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
+	}
+	return errs
+}
+
+func (c Config) serveOnlyProblems() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, invalid(format, args...)) }
 	if c.Port < 1 || c.Port > 65535 {
 		add("--port %d: must be 1-65535", c.Port)
 	}
 	if c.BindAddress != "" && net.ParseIP(c.BindAddress) == nil {
 		add("--bind-address %q: must be an IP address", c.BindAddress)
 	}
-	for flag, addr := range map[string]string{"metrics-bind-address": c.MetricsBindAddress, "health-probe-bind-address": c.HealthProbeBindAddress} {
-		if addr == "0" {
+	for _, a := range []struct{ flag, addr string }{
+		{"metrics-bind-address", c.MetricsBindAddress},
+		{"health-probe-bind-address", c.HealthProbeBindAddress},
+	} {
+		if a.addr == "0" {
 			continue
 		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			add("--%s %q: want host:port (or \"0\" to disable): %v", flag, addr, err)
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			add("--%s %q: want host:port (or \"0\" to disable): %v", a.flag, a.addr, err)
 		}
 	}
 	switch c.CertMode {
@@ -175,19 +224,10 @@ func (c Config) Validate() error {
 	if !slices.Contains([]string{"1.2", "1.3"}, c.TLSMinVersion) {
 		add("--tls-min-version %q: must be 1.2 or 1.3", c.TLSMinVersion)
 	}
-	if c.VersionLabel == "" {
-		add("--version-label must not be empty")
-	}
-	if _, err := labels.Parse(c.WorkspaceSelector); err != nil {
-		add("--workspace-selector %q: %v", c.WorkspaceSelector, err)
-	}
 	if _, err := c.Verbosity(); err != nil {
 		add("--log-level %q: %v", c.LogLevel, err)
 	}
-	if err := c.MutateOptions().Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Verbosity maps LogLevel to a logr verbosity: info=0, debug=1 (the success path), or a number.

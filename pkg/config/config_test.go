@@ -12,10 +12,17 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// load loads serve's configuration (every flag).
 func load(t *testing.T, args []string, env map[string]string) (Config, error) {
 	t.Helper()
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	return Load(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return LoadServe(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+}
+
+// loadInject loads inject's configuration (the shared section) on fs.
+func loadInject(t *testing.T, fs *pflag.FlagSet, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	return LoadInject(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 }
 
 func writeFile(t *testing.T, content string) string {
@@ -133,25 +140,111 @@ func TestMissingConfigFile(t *testing.T) {
 	}
 }
 
-// Every Config field has a flag of the name in its tag: the chart's values map onto flags one to
-// one, so a field without a flag would be unreachable from the chart.
+// Every Config field has a flag of the name in its tag, registered by exactly one of the two
+// sections: the chart's values map onto flags one to one, so a field without a flag would be
+// unreachable from the chart, and one in both sections would be registered twice.
 func TestEveryFieldHasItsFlag(t *testing.T) {
 	c := Default()
-	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	c.AddFlags(fs)
+	shared := pflag.NewFlagSet("shared", pflag.ContinueOnError)
+	c.AddSharedFlags(shared)
+	serveOnly := pflag.NewFlagSet("serve-only", pflag.ContinueOnError)
+	c.addServeOnlyFlags(serveOnly)
 	typ := reflect.TypeOf(c)
 	for i := 0; i < typ.NumField(); i++ {
 		name := typ.Field(i).Tag.Get("flag")
-		if name == "" || fs.Lookup(name) == nil {
-			t.Errorf("field %s: no flag %q", typ.Field(i).Name, name)
+		if name == "" || (shared.Lookup(name) == nil) == (serveOnly.Lookup(name) == nil) {
+			t.Errorf("field %s: flag %q must be in exactly one section", typ.Field(i).Name, name)
 		}
 	}
-	n := 0
-	fs.VisitAll(func(*pflag.Flag) { n++ })
-	if n != typ.NumField() {
+	if n := len(Keys()); n != typ.NumField() {
 		t.Errorf("%d flags for %d fields", n, typ.NumField())
 	}
 	if EnvName("default-templates-version") != "TILTLIB_DEFAULT_TEMPLATES_VERSION" {
 		t.Error(EnvName("default-templates-version"))
+	}
+}
+
+// The shared section is a contract of `webhook inject`: this list re-declares it on purpose, so
+// moving a flag between sections is a visible decision. Serve-only additions do not touch it.
+func TestInjectRegistersOnlyTheSharedSection(t *testing.T) {
+	want := []string{"annotation-prefix", "default-version", "default-templates-version", "alias", "containers",
+		"lib-configmap", "templates-configmap", "lib-mount-path", "templates-mount-path", "version-label",
+		"workspace-selector", "config"}
+	fs := pflag.NewFlagSet("inject", pflag.ContinueOnError)
+	fs.SortFlags = false
+	if _, err := loadInject(t, fs, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	fs.VisitAll(func(f *pflag.Flag) { got = append(got, f.Name) })
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("inject flags = %v\nwant %v", got, want)
+	}
+	if _, err := loadInject(t, pflag.NewFlagSet("inject", pflag.ContinueOnError), []string{"--port", "9443"}, nil); err == nil ||
+		!strings.Contains(err.Error(), "unknown flag: --port") {
+		t.Fatalf("inject --port: err = %v", err)
+	}
+}
+
+// inject neither reads nor checks serve-only variables: TILTLIB_PORT=abc in a shared shell
+// profile must not break it. serve still rejects them.
+func TestInjectIgnoresServeOnlyEnvironment(t *testing.T) {
+	env := map[string]string{"TILTLIB_PORT": "abc", "TILTLIB_LOG_LEVEL": "loud", "TILTLIB_CERT_MODE": "nope", "TILTLIB_DEFAULT_VERSION": "v2"}
+	c, err := loadInject(t, pflag.NewFlagSet("inject", pflag.ContinueOnError), nil, env)
+	if err != nil {
+		t.Fatalf("inject: %v", err)
+	}
+	if c.DefaultVersion != "v2" || c.Port != Default().Port || c.LogLevel != Default().LogLevel {
+		t.Errorf("inject read the wrong variables: default-version %q, port %d, log-level %q", c.DefaultVersion, c.Port, c.LogLevel)
+	}
+	if _, err := load(t, nil, env); err == nil || !strings.Contains(err.Error(), "TILTLIB_PORT") {
+		t.Errorf("serve: err = %v, want the bad TILTLIB_PORT", err)
+	}
+	if _, err := load(t, nil, map[string]string{"TILTLIB_LOG_LEVEL": "loud"}); err == nil || !strings.Contains(err.Error(), "--log-level") {
+		t.Errorf("serve: err = %v, want the bad log level", err)
+	}
+}
+
+// One --config file serves both subcommands: each takes the keys of its own flags and skips the
+// other's (even a value the other would reject), but a key of no flag at all is still an error.
+func TestConfigFileServesBothSubcommands(t *testing.T) {
+	file := writeFile(t, "default-version: v2\nport: 10443\nlog-level: debug\ncert-mode: self\n")
+	c, err := loadInject(t, pflag.NewFlagSet("inject", pflag.ContinueOnError), []string{"--config", file}, nil)
+	if err != nil {
+		t.Fatalf("inject: %v", err)
+	}
+	if c.DefaultVersion != "v2" || c.Port != Default().Port || c.LogLevel != Default().LogLevel {
+		t.Errorf("inject: default-version %q, port %d, log-level %q", c.DefaultVersion, c.Port, c.LogLevel)
+	}
+	if _, err := load(t, []string{"--config", file}, nil); err == nil || !strings.Contains(err.Error(), "--cert-mode self") {
+		t.Errorf("serve: err = %v, want cert-mode self rejected", err)
+	}
+	bad := writeFile(t, "default-version: v2\nprot: 10443\n")
+	for name, err := range map[string]error{
+		"inject": func() error {
+			_, err := loadInject(t, pflag.NewFlagSet("inject", pflag.ContinueOnError), []string{"--config", bad}, nil)
+			return err
+		}(),
+		"serve": func() error { _, err := load(t, []string{"--config", bad}, nil); return err }(),
+	} {
+		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `unknown key "prot"`) {
+			t.Errorf("%s: err = %v, want unknown key", name, err)
+		}
+	}
+}
+
+// A subcommand's own flags (inject's -o) come from the command line only: no TILTLIB_OUTPUT, no
+// `output:` key, so a file that configures inject's output cannot break serve.
+func TestCallerFlagsAreCommandLineOnly(t *testing.T) {
+	fs := pflag.NewFlagSet("inject", pflag.ContinueOnError)
+	out := fs.StringP("output", "o", "yaml", "")
+	if _, err := loadInject(t, fs, nil, map[string]string{"TILTLIB_OUTPUT": "patch"}); err != nil || *out != "yaml" {
+		t.Errorf("TILTLIB_OUTPUT: output %q, err %v", *out, err)
+	}
+	fs = pflag.NewFlagSet("inject", pflag.ContinueOnError)
+	fs.StringP("output", "o", "yaml", "")
+	if _, err := loadInject(t, fs, []string{"--config", writeFile(t, "output: patch\n")}, nil); err == nil ||
+		!strings.Contains(err.Error(), `unknown key "output"`) {
+		t.Errorf("output key: err = %v", err)
 	}
 }

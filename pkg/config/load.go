@@ -19,20 +19,33 @@ func EnvName(flag string) string {
 	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// Apply parses args on fs (whose flags were registered by AddFlags and possibly by the caller),
-// then fills every flag not given on the command line from its environment variable, then from the
-// --config file. lookupEnv is os.LookupEnv outside tests.
+// Keys are the --config file keys of both subcommands: the flag names of every Config field.
+func Keys() map[string]bool {
+	c := Default()
+	fs := pflag.NewFlagSet("keys", pflag.ContinueOnError)
+	c.AddFlags(fs)
+	keys := map[string]bool{}
+	fs.VisitAll(func(f *pflag.Flag) { keys[f.Name] = true })
+	return keys
+}
+
+// Apply parses args on fs, then fills every Config flag registered on fs (by AddFlags or
+// AddSharedFlags) that was not given on the command line from its environment variable, then
+// from the --config file. Flags the caller registered itself (inject's -f) come from the command
+// line only. A file key of a Config flag not on fs (the other subcommand's) is skipped; any other
+// key is an error. lookupEnv is os.LookupEnv outside tests.
 func Apply(fs *pflag.FlagSet, args []string, lookupEnv func(string) (string, bool)) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	keys := Keys()
 	explicit := map[string]bool{}
 	fs.Visit(func(f *pflag.Flag) { explicit[f.Name] = true })
 
 	var firstErr error
 	fromEnv := map[string]bool{}
 	fs.VisitAll(func(f *pflag.Flag) {
-		if explicit[f.Name] || firstErr != nil {
+		if !keys[f.Name] || explicit[f.Name] || firstErr != nil {
 			return
 		}
 		if v, ok := lookupEnv(EnvName(f.Name)); ok {
@@ -54,17 +67,16 @@ func Apply(fs *pflag.FlagSet, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(values))
+	names := make([]string, 0, len(values))
 	for k := range values {
-		keys = append(keys, k)
+		names = append(names, k)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		f := fs.Lookup(k)
-		if f == nil || k == "config" {
+	sort.Strings(names)
+	for _, k := range names {
+		if !keys[k] || k == "config" {
 			return fmt.Errorf("%w: %s: unknown key %q (keys are the flag names, e.g. default-version)", ErrInvalid, path.Value, k)
 		}
-		if explicit[k] || fromEnv[k] {
+		if fs.Lookup(k) == nil || explicit[k] || fromEnv[k] {
 			continue
 		}
 		s, err := flagValue(values[k])
@@ -129,12 +141,23 @@ func flagValue(v any) (string, error) {
 	return "", errors.New("unsupported value type")
 }
 
-// Load is the whole sequence for a subcommand: defaults, flags, env, file, validation.
-func Load(fs *pflag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (Config, error) {
+// LoadServe is the whole sequence for `webhook serve`: defaults, every flag, env, file, validation.
+func LoadServe(fs *pflag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (Config, error) {
+	return loadWith(fs, args, lookupEnv, (*Config).AddFlags, Config.Validate)
+}
+
+// LoadInject is the same for `webhook inject`, with the shared section only: the serve-only
+// fields keep their defaults and are neither registered, read from the environment nor checked.
+func LoadInject(fs *pflag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (Config, error) {
+	return loadWith(fs, args, lookupEnv, (*Config).AddSharedFlags, Config.ValidateShared)
+}
+
+func loadWith(fs *pflag.FlagSet, args []string, lookupEnv func(string) (string, bool),
+	register func(*Config, *pflag.FlagSet), validate func(Config) error) (Config, error) {
 	c := Default()
-	c.AddFlags(fs)
+	register(&c, fs)
 	if err := Apply(fs, args, lookupEnv); err != nil {
 		return c, err
 	}
-	return c, c.Validate()
+	return c, validate(c)
 }
