@@ -145,6 +145,9 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, log lo
 	if err := mgr.Add(emitter); err != nil {
 		return fmt.Errorf("adding the event emitter: %w", err)
 	}
+	if err := mgr.Add(warnMissingTargets{mgr.GetCache(), cfg.MutateOptions(), log}); err != nil {
+		return fmt.Errorf("adding the ConfigMap check: %w", err)
+	}
 	l := lookup.Lookup{Reader: mgr.GetCache(), Settings: settings}
 	h := handler.New(handler.Handler{
 		Options:    cfg.MutateOptions(),
