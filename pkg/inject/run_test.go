@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -28,6 +29,7 @@ var goldenCases = map[string]func(*testing.T, golden){
 		}
 		wantPaths(t, g.patch, "/spec/volumes/-", "/spec/containers/0/volumeMounts/-")
 		wantNoWarnings(t, g)
+		wantSummary(t, g, "pod/coder-alice-ws injected (tilt-lib, tilt-templates)")
 	},
 	"pod-json": func(t *testing.T, g golden) {
 		if !strings.HasPrefix(g.yaml, "apiVersion: v1\n") {
@@ -90,10 +92,25 @@ var goldenCases = map[string]func(*testing.T, golden){
 			t.Fatalf("got kind %q with %d items, want the List kept", l.Kind, len(l.Items))
 		}
 		wantVolume(t, decodePod(t, string(l.Items[0])).Spec, "tilt-lib", "tilt-lib")
-		if n := len(lines(g.patch)); n != 2 {
-			t.Errorf("-o patch printed %d lines, want 2 (Pod and StatefulSet)", n)
+		ls := lines(g.patch)
+		if len(ls) != 2 {
+			t.Fatalf("-o patch printed %d lines, want 2 (Pod and StatefulSet)", len(ls))
 		}
-		wantWarning(t, g, "Warning: Pod/coder-dave-ws: tilt-lib-injector: ", "not a valid version")
+		// Each patch line names its object, so several can be told apart.
+		for i, want := range []printedPatch{{APIVersion: "v1", Kind: "Pod", Namespace: "coder", Name: "coder-dave-ws"},
+			{APIVersion: "apps/v1", Kind: "StatefulSet", Namespace: "coder", Name: "workspaces"}} {
+			got := parsePatchLine(t, ls[i])
+			got.Patch = nil
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("patch line %d names %+v, want %+v", i+1, got, want)
+			}
+		}
+		wantWarning(t, g, "Warning: pod/coder-dave-ws: tilt-lib-injector: ", "not a valid version")
+		// The List's own ConfigMap "unrelated" says nothing about the platform's ConfigMaps in
+		// namespace coder: they are still assumed to exist.
+		if strings.Contains(g.warnings, "not found in namespace") {
+			t.Errorf("an unrelated ConfigMap in the input made tilt-lib missing:\n%s", g.warnings)
+		}
 	},
 	"namespace-pin": func(t *testing.T, g golden) {
 		pod := decodePod(t, only(t, g.yaml))
@@ -107,11 +124,16 @@ var goldenCases = map[string]func(*testing.T, golden){
 		}
 		wantNoWarnings(t, g)
 	},
+	// The Namespace file describes team-b, the Pod is in team-a: the cluster would not apply
+	// team-b's annotations to it, so neither does inject; it says that team-a is unknown.
 	"namespace-mismatch": func(t *testing.T, g golden) {
 		pod := decodePod(t, only(t, g.yaml))
-		wantVolume(t, pod.Spec, "tilt-lib", "tilt-lib-v2")
-		wantVolume(t, pod.Spec, "tilt-templates", "tilt-templates-v2")
-		wantWarning(t, g, "Warning: tilt-lib-injector: ", `"team-b"`, `"team-a"`, "namespace.yaml")
+		wantVolume(t, pod.Spec, "tilt-lib", "tilt-lib")
+		wantVolume(t, pod.Spec, "tilt-templates", "tilt-templates")
+		if src := injected(t, pod).Lib.Source; src != "default" {
+			t.Errorf("source = %q, want default", src)
+		}
+		wantWarning(t, g, "Warning: tilt-lib-injector: ", `namespace "team-a"`, "taken as none", "(reason: namespace_unknown)")
 	},
 	"configmaps-fallback": func(t *testing.T, g golden) {
 		pod := decodePod(t, only(t, g.yaml))
@@ -138,8 +160,8 @@ var goldenCases = map[string]func(*testing.T, golden){
 		if b.Lib.ConfigMap != "tilt-lib" || b.Lib.Version != "1.4.0" || b.Lib.Source != "fallback" {
 			t.Errorf("team-b tilt-lib = %+v, want the fallback tilt-lib 1.4.0", b.Lib)
 		}
-		wantWarning(t, g, "Warning: Pod/coder-ivan-ws: tilt-lib-injector: ", `"tilt-lib-v2"`, `"team-b"`)
-		if strings.Contains(g.warnings, "coder-heidi-ws") {
+		wantWarning(t, g, "Warning: pod/coder-ivan-ws: tilt-lib-injector: ", `"tilt-lib-v2"`, `"team-b"`)
+		if strings.Contains(g.warnings, "Warning: pod/coder-heidi-ws") {
 			t.Errorf("warning about the team-a Pod, whose ConfigMap exists:\n%s", g.warnings)
 		}
 	},
@@ -162,14 +184,16 @@ var goldenCases = map[string]func(*testing.T, golden){
 			t.Errorf("Pod without target container: status %q, volumes %v", s, skipped.Spec.Volumes)
 		}
 		ls := lines(g.patch)
-		if len(ls) != 3 || ls[1] != "[]" {
+		if len(ls) != 3 || string(patchOf(t, ls[1])) != "[]" {
 			t.Fatalf("-o patch = %q, want 3 lines, [] for the Deployment", ls)
 		}
 		if ops := patchOps(t, ls[0]); ops[0].Path != "/metadata" {
 			t.Errorf("first op %+v, want the missing metadata added", ops[0])
 		}
-		wantWarning(t, g, "Warning: Deployment/no-template: tilt-lib-injector: ", "no pod template")
-		wantWarning(t, g, "Warning: Pod/coder-judy-: tilt-lib-injector: ", `"nope"`, "nothing injected")
+		wantWarning(t, g, "Warning: deployment/no-template: tilt-lib-injector: ", "no pod template", "(reason: no_pod_template)")
+		wantWarning(t, g, "Warning: pod/coder-judy-: tilt-lib-injector: ", `"nope"`, "nothing injected")
+		wantSummary(t, g, "deployment/no-template skipped (no pod template)", "pod/coder-judy- skipped (no_target_container)",
+			"replicaset/not-apps skipped (not a workload)")
 	},
 }
 
@@ -284,10 +308,32 @@ type op struct {
 	Value    json.RawMessage
 }
 
+// printedPatch is one line of -o patch as a consumer reads it (declared again here, as the
+// contract, not taken from output.go).
+type printedPatch struct {
+	APIVersion, Kind, Namespace, Name, GenerateName string
+	Patch                                           json.RawMessage
+}
+
+func parsePatchLine(t *testing.T, line string) printedPatch {
+	t.Helper()
+	var l printedPatch
+	if err := json.Unmarshal([]byte(line), &l); err != nil || l.Kind == "" || len(l.Patch) == 0 {
+		t.Fatalf("patch line %s: %v", line, err)
+	}
+	return l
+}
+
+// patchOf returns the patch of one -o patch line.
+func patchOf(t *testing.T, line string) json.RawMessage {
+	t.Helper()
+	return parsePatchLine(t, line).Patch
+}
+
 func patchOps(t *testing.T, line string) []op {
 	t.Helper()
 	var ops []op
-	if err := json.Unmarshal([]byte(line), &ops); err != nil || len(ops) == 0 {
+	if err := json.Unmarshal(patchOf(t, line), &ops); err != nil || len(ops) == 0 {
 		t.Fatalf("patch %s: %v", line, err)
 	}
 	return ops
@@ -314,7 +360,11 @@ func wantPaths(t *testing.T, patch string, paths ...string) {
 func wantPrefix(t *testing.T, patch, prefix string) {
 	t.Helper()
 	for _, line := range lines(patch) {
-		for _, o := range patchOps(t, line) {
+		var ops []op
+		if err := json.Unmarshal(patchOf(t, line), &ops); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range ops {
 			if o.Op != "add" || !strings.HasPrefix(o.Path, prefix) {
 				t.Errorf("op %s %s, want add under %s", o.Op, o.Path, prefix)
 			}
@@ -338,7 +388,19 @@ func wantWarning(t *testing.T, g golden, prefix string, parts ...string) {
 
 func wantNoWarnings(t *testing.T, g golden) {
 	t.Helper()
-	if g.warnings != "" {
-		t.Errorf("unexpected warnings:\n%s", g.warnings)
+	for _, l := range lines(g.warnings) {
+		if strings.HasPrefix(l, "Warning: ") {
+			t.Errorf("unexpected warning: %s", l)
+		}
+	}
+}
+
+// wantSummary checks that stderr holds each of want as a whole line.
+func wantSummary(t *testing.T, g golden, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !slices.Contains(lines(g.warnings), w) {
+			t.Errorf("no summary line %q in:\n%s", w, g.warnings)
+		}
 	}
 }
