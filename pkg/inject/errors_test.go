@@ -60,6 +60,8 @@ func TestRunErrors(t *testing.T) {
 		{name: "only comments", input: "# nothing here\n---\n\n---\n", is: ErrNoObjects},
 		{name: "bad -o", opts: func(o *Options) { o.Output = "json" }, input: okPod, is: ErrOutputFormat,
 			parts: []string{`"json"`, "yaml", "patch"}},
+		{name: "bad workspace selector", opts: func(o *Options) { o.WorkspaceSelector = "a in (b" }, input: okPod, is: ErrSelector,
+			parts: []string{`"a in (b"`}},
 		{name: "invalid mutate options", opts: func(o *Options) { o.Mutate.AnnotationPrefix = "" }, input: okPod,
 			is: mutate.ErrInvalidOptions},
 		{name: "missing namespace file", opts: func(o *Options) { o.NamespaceFile = missing }, input: okPod,
