@@ -1,46 +1,46 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"os"
+	"strings"
 
 	tlconfig "github.com/platform-tools/tilt-lib-injector/pkg/config"
 	tlinject "github.com/platform-tools/tilt-lib-injector/pkg/inject"
 )
 
 // inject runs the server's mutation offline: the same flags, env and --config file as serve, plus
-// the input files. Warnings go to stderr so stdout stays pipeable into kubectl apply -f -.
+// the input files. Warnings and the per-object summary go to stderr so stdout stays pipeable into
+// kubectl apply -f -.
 func inject(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flagSet("inject", stderr)
-	var file, nsFile, cmFile, output string
-	fs.StringVarP(&file, "filename", "f", "", "Pod or workload YAML/JSON, single or multi-document; - for stdin (required)")
-	fs.StringVar(&nsFile, "namespace-file", "", "the Namespace (its annotations apply)")
-	fs.StringVar(&cmFile, "configmaps-file", "", "the ConfigMaps that exist (list or stream); default: every ConfigMap exists")
-	fs.StringVarP(&output, "output", "o", tlinject.OutputYAML, "yaml (the mutated objects) or patch (one JSON patch per object)")
+	var files []string
+	var recursive bool
+	var nsFile, cmFile, output string
+	fs.StringArrayVarP(&files, "filename", "f", nil, "Pod or workload YAML/JSON file, directory (its .yaml, .yml, .json files) or - for stdin; repeatable, read in order (required)")
+	fs.BoolVarP(&recursive, "recursive", "R", false, "read the subdirectories of -f directories too")
+	fs.StringVar(&nsFile, "namespace-file", "", "the Namespaces (each object gets its own's annotations); wins over Namespaces in -f")
+	fs.StringVar(&cmFile, "configmaps-file", "", "the ConfigMaps that exist (list or stream); default: those in -f, else every ConfigMap exists")
+	fs.StringVarP(&output, "output", "o", tlinject.OutputYAML, `yaml (the objects) or patch (one {"kind","namespace","name","patch"} JSON line per Pod or workload)`)
 	cfg, err := load(fs, args, tlconfig.LoadInject)
 	if err != nil {
 		return err
 	}
-	if file == "" {
-		return errors.New("-f FILE (or -f - for stdin) is required")
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument(s) %s: give each input with its own -f (e.g. -f a.yaml -f b.yaml)", strings.Join(fs.Args(), " "))
 	}
-	in, name := stdin, "stdin"
-	if file != "-" {
-		f, err := os.Open(file)
-		if err != nil {
-			return fmt.Errorf("reading -f: %w", err)
-		}
-		defer f.Close()
-		in, name = f, file
+	if len(files) == 0 {
+		return fmt.Errorf("-f FILE (or -f - for stdin) is required")
 	}
 	return tlinject.Run(tlinject.Options{
-		Mutate:         cfg.MutateOptions(),
-		VersionLabel:   cfg.VersionLabel,
-		NamespaceFile:  nsFile,
-		ConfigMapsFile: cmFile,
-		Output:         output,
-		InputName:      name,
-	}, in, stdout, stderr)
+		Mutate:            cfg.MutateOptions(),
+		VersionLabel:      cfg.VersionLabel,
+		WorkspaceSelector: cfg.WorkspaceSelector,
+		Filenames:         files,
+		Recursive:         recursive,
+		NamespaceFile:     nsFile,
+		ConfigMapsFile:    cmFile,
+		Output:            output,
+		InputName:         "stdin",
+	}, stdin, stdout, stderr)
 }

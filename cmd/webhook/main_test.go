@@ -52,7 +52,7 @@ func TestInjectFileWithFlagsEnvAndNamespace(t *testing.T) {
 
 func TestInjectStdinPatchOutput(t *testing.T) {
 	code, out, errOut := runCmd(t, pod, "inject", "-f", "-", "-o", "patch")
-	if code != 0 || !strings.HasPrefix(out, `[{"op":"add","path":"/spec/volumes"`) {
+	if code != 0 || !strings.HasPrefix(out, `{"apiVersion":"v1","kind":"Pod","namespace":"team-a","name":"ws","patch":[{"op":"add","path":"/spec/volumes"`) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

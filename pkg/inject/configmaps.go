@@ -1,24 +1,27 @@
 package inject
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
-
-	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"strings"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
-var _ mutate.ConfigMapLookup = configMaps{}
+var (
+	_ mutate.ConfigMapLookup = configMaps{}
+	_ mutate.ConfigMapLookup = inputConfigMaps{}
+)
 
-// configMaps is the mutate.ConfigMapLookup behind --configmaps-file.
+// configMaps is a set of ConfigMaps: the lookup behind --configmaps-file.
 type configMaps struct {
 	// inNamespace maps namespace -> name -> version label.
 	inNamespace map[string]map[string]string
 	// everywhere holds the ConfigMaps that name no namespace: they exist in every namespace.
 	everywhere map[string]string
+}
+
+func newConfigMaps() configMaps {
+	return configMaps{inNamespace: map[string]map[string]string{}, everywhere: map[string]string{}}
 }
 
 // Lookup implements mutate.ConfigMapLookup. A ConfigMap of the namespace wins over one that names
@@ -29,6 +32,19 @@ func (c configMaps) Lookup(namespace, name string) (bool, string) {
 	}
 	v, ok := c.everywhere[name]
 	return ok, v
+}
+
+// existsAnywhere reports whether a ConfigMap of this name is in any namespace of the set.
+func (c configMaps) existsAnywhere(name string) bool {
+	if _, ok := c.everywhere[name]; ok {
+		return true
+	}
+	for _, cms := range c.inNamespace {
+		if _, ok := cms[name]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (c configMaps) add(namespace, name, version string) {
@@ -42,61 +58,96 @@ func (c configMaps) add(namespace, name, version string) {
 	c.inNamespace[namespace][name] = version
 }
 
-// loadConfigMaps reads the ConfigMaps of a List, a ConfigMapList or a multi-document stream;
-// objects of other kinds are ignored, so the output of `kustomize build` can be used as is.
-func loadConfigMaps(file, versionLabel string) (configMaps, error) {
-	cms := configMaps{inNamespace: map[string]map[string]string{}, everywhere: map[string]string{}}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return cms, fmt.Errorf("configmaps file: %w", err)
+// inputConfigMaps is the lookup when --configmaps-file is not given. In a namespace for which the
+// input holds a ConfigMap named like ours (a base name, or a base name and a version), the
+// input's ConfigMaps are all that exist, as after applying the input to an empty namespace. In any
+// other namespace nothing is known, so every ConfigMap exists, version unknown: an application's
+// own ConfigMaps in a `kustomize build` say nothing about the platform's, synced separately.
+type inputConfigMaps struct {
+	configMaps
+	known map[string]bool // namespaces whose tilt-lib ConfigMaps the input holds
+}
+
+// Lookup implements mutate.ConfigMapLookup.
+func (c inputConfigMaps) Lookup(namespace, name string) (bool, string) {
+	if !c.known[namespace] {
+		return true, ""
 	}
-	docs, err := readDocuments(file, bytes.NewReader(data))
+	return c.configMaps.Lookup(namespace, name)
+}
+
+// loadConfigMaps reads the ConfigMaps of a List, a ConfigMapList or a multi-document stream;
+// objects of other kinds are ignored, so the output of `kustomize build` can be used as is. A file
+// with no ConfigMap is an error unless it is an empty List: it more likely names the wrong file
+// than says that no ConfigMap exists.
+func loadConfigMaps(file, versionLabel string) (configMaps, error) {
+	cms := newConfigMaps()
+	docs, err := readObjects("configmaps file", file)
 	if err != nil {
 		return cms, err
 	}
+	found, emptyList := 0, false
 	for _, d := range docs {
-		p := position{file: file, doc: d.index}
-		h, err := parseHeader(p, d.json)
-		if err != nil {
-			return cms, err
-		}
-		items, isList := listItems(h, d.json)
-		if !isList {
-			items = []json.RawMessage{d.json}
-		}
-		for i, js := range items {
-			if isList {
-				p.item = i + 1
+		emptyList = emptyList || (d.list && len(d.items) == 0)
+		for _, it := range d.items {
+			if !it.h.is("ConfigMap") {
+				continue
 			}
-			if err := cms.addObject(p, js, versionLabel); err != nil {
+			m, err := configMapMeta(it)
+			if err != nil {
 				return cms, err
 			}
+			cms.add(m.Namespace, m.Name, m.Labels[versionLabel])
+			found++
 		}
+	}
+	if found == 0 && !emptyList {
+		return cms, fmt.Errorf("%s: %w: holds no v1 ConfigMap (to say that none exist, give an empty List: {\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[]})",
+			file, ErrInvalidDocument)
 	}
 	return cms, nil
 }
 
-func (c configMaps) addObject(p position, js []byte, versionLabel string) error {
-	h, err := parseHeader(p, js)
+// collectConfigMaps returns the ConfigMaps of the input, each in the namespace it would be
+// created in, and whether any is named like ours.
+func collectConfigMaps(input []parsed, ns namespaces, o Options) (inputConfigMaps, bool, error) {
+	cms := inputConfigMaps{newConfigMaps(), map[string]bool{}}
+	for _, d := range input {
+		for _, it := range d.items {
+			if !it.h.is("ConfigMap") {
+				continue
+			}
+			m, err := configMapMeta(it)
+			if err != nil {
+				return cms, false, err
+			}
+			namespace := ns.namespaceOf(m.Namespace)
+			cms.add(namespace, m.Name, m.Labels[o.VersionLabel])
+			if ours(o.Mutate, m.Name) {
+				cms.known[namespace] = true
+			}
+		}
+	}
+	return cms, len(cms.known) > 0, nil
+}
+
+// ours reports whether a ConfigMap is named like one the mutation may mount.
+func ours(o mutate.Options, name string) bool {
+	for _, base := range []string{o.Lib.ConfigMap, o.Templates.ConfigMap} {
+		if name == base || strings.HasPrefix(name, base+"-") {
+			return true
+		}
+	}
+	return false
+}
+
+func configMapMeta(it item) (objectMeta, error) {
+	m, err := metadata(it.json)
 	if err != nil {
-		return err
+		return m, it.p.invalid("ConfigMap does not decode", err)
 	}
-	if h.group() != "" || h.Kind != "ConfigMap" {
-		return nil
+	if m.Name == "" {
+		return m, it.p.invalid("ConfigMap has no metadata.name", nil)
 	}
-	var cm struct {
-		Metadata struct {
-			Name      string            `json:"name"`
-			Namespace string            `json:"namespace"`
-			Labels    map[string]string `json:"labels"`
-		} `json:"metadata"`
-	}
-	if err := utiljson.Unmarshal(js, &cm); err != nil {
-		return p.invalid("ConfigMap does not decode", err)
-	}
-	if cm.Metadata.Name == "" {
-		return p.invalid("ConfigMap has no metadata.name", nil)
-	}
-	c.add(cm.Metadata.Namespace, cm.Metadata.Name, cm.Metadata.Labels[versionLabel])
-	return nil
+	return m, nil
 }

@@ -1,8 +1,10 @@
 package inject
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -48,5 +50,91 @@ metadata: {name: not-core, namespace: team-a}
 		if exists != tt.exists || version != tt.version {
 			t.Errorf("Lookup(%s, %s) = %v, %q; want %v, %q", tt.namespace, tt.name, exists, version, tt.exists, tt.version)
 		}
+	}
+}
+
+// A --configmaps-file without ConfigMaps is a mistake (the wrong file), not "none exist"; an
+// empty List says "none exist" on purpose.
+func TestConfigMapsFileWithoutConfigMaps(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"pod.yaml":   namedPod("p"),
+		"empty.yaml": "# nothing\n",
+		"none.json":  `{"apiVersion":"v1","kind":"List","items":[]}`,
+	})
+	for _, name := range []string{"pod.yaml", "empty.yaml"} {
+		o := DefaultOptions()
+		o.ConfigMapsFile = filepath.Join(dir, name)
+		_, _, err := runFiles(t, o, namedPod("ws"), "-")
+		if !errors.Is(err, ErrInvalidDocument) || !strings.Contains(err.Error(), o.ConfigMapsFile+": invalid document: holds no v1 ConfigMap") {
+			t.Errorf("%s: %v, want an error saying it holds no ConfigMap", name, err)
+		}
+	}
+	o := DefaultOptions()
+	o.ConfigMapsFile = filepath.Join(dir, "none.json")
+	out, errOut, err := runFiles(t, o, namedPod("ws"), "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, `ConfigMap "tilt-lib" (from the server default) not found`) || !strings.Contains(out, "name: tilt-lib\n") {
+		t.Errorf("an empty List: want every ConfigMap missing, the default mounted anyway:\n%s\n%s", out, errOut)
+	}
+}
+
+// A configured default or alias target that no namespace has is reported once, with its reason:
+// it is most likely a typo that would otherwise mount an empty volume everywhere.
+func TestMissingDefaultAndAliasTargets(t *testing.T) {
+	cms := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tilt-lib-v2, namespace: team-a}\n---\n" +
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tilt-templates-v3, namespace: team-b}\n"
+	dir := writeFiles(t, map[string]string{"cms.yaml": cms})
+	tests := []struct {
+		name        string
+		lib, tmpl   string
+		aliases     map[string]string
+		fromInput   bool
+		wantMissing []string // substrings of the expected configmap_missing warnings, in order
+	}{
+		{name: "typo in --default-version", lib: "stabel", wantMissing: []string{`--default-version "stabel": ConfigMap "tilt-lib-stabel" not found in any namespace of ` + filepath.Join(dir, "cms.yaml")}},
+		{name: "defaults that exist in some namespace", lib: "v2", tmpl: "v3"},
+		{name: "default through an alias", lib: "stable", aliases: map[string]string{"stable": "v9"},
+			wantMissing: []string{`--default-version "stable": ConfigMap "tilt-lib-v9"`, `--alias stable=v9: neither ConfigMap "tilt-lib-v9" nor "tilt-templates-v9"`}},
+		{name: "alias matching one component is fine", aliases: map[string]string{"next": "v3", "latest": "default"}},
+		{name: "templates default", tmpl: "v2", wantMissing: []string{`--default-templates-version "v2": ConfigMap "tilt-templates-v2"`}},
+		{name: "ConfigMaps from the input", lib: "stabel", fromInput: true, wantMissing: []string{`ConfigMap "tilt-lib-stabel" not found in any namespace of the input`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := DefaultOptions()
+			o.Mutate.Lib.DefaultVersion, o.Mutate.Templates.DefaultVersion, o.Mutate.Aliases = tt.lib, tt.tmpl, tt.aliases
+			in := namedPod("ws")
+			if tt.fromInput {
+				in = cms + "---\n" + in
+			} else {
+				o.ConfigMapsFile = filepath.Join(dir, "cms.yaml")
+			}
+			_, errOut, err := runFiles(t, o, in, "-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range strings.Split(errOut, "\n") {
+				if strings.HasPrefix(l, "Warning: tilt-lib-injector: --") {
+					got = append(got, l)
+				}
+			}
+			if len(got) != len(tt.wantMissing) {
+				t.Fatalf("warnings %q, want %d", got, len(tt.wantMissing))
+			}
+			for i, w := range tt.wantMissing {
+				if !strings.Contains(got[i], w) || !strings.HasSuffix(got[i], " (reason: configmap_missing)") {
+					t.Errorf("warning %q, want it to contain %q and end with its reason", got[i], w)
+				}
+			}
+		})
+	}
+	// Without any known ConfigMap nothing can be missing: no warning.
+	o := DefaultOptions()
+	o.Mutate.Lib.DefaultVersion = "stabel"
+	if _, errOut, err := runFiles(t, o, namedPod("ws"), "-"); err != nil || strings.Contains(errOut, "Warning") {
+		t.Errorf("no ConfigMaps known: err %v, stderr %q", err, errOut)
 	}
 }

@@ -25,7 +25,7 @@ func TestRunErrors(t *testing.T) {
 	}
 	missing := filepath.Join(dir, "missing.yaml")
 	wrongKind := file("cm-as-ns.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
-	twoNamespaces := file("two-ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n")
+	twoNamespaces := file("two-ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
 	badConfigMaps := file("bad-cms.yaml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: tilt-lib}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: tilt-lib-v2, labels: [version]}\n")
 
 	tests := []struct {
@@ -60,14 +60,19 @@ func TestRunErrors(t *testing.T) {
 		{name: "only comments", input: "# nothing here\n---\n\n---\n", is: ErrNoObjects},
 		{name: "bad -o", opts: func(o *Options) { o.Output = "json" }, input: okPod, is: ErrOutputFormat,
 			parts: []string{`"json"`, "yaml", "patch"}},
+		{name: "bad workspace selector", opts: func(o *Options) { o.WorkspaceSelector = "a in (b" }, input: okPod, is: ErrSelector,
+			parts: []string{`"a in (b"`}},
 		{name: "invalid mutate options", opts: func(o *Options) { o.Mutate.AnnotationPrefix = "" }, input: okPod,
 			is: mutate.ErrInvalidOptions},
 		{name: "missing namespace file", opts: func(o *Options) { o.NamespaceFile = missing }, input: okPod,
 			is: fs.ErrNotExist, parts: []string{"namespace file", missing}},
 		{name: "namespace file of another kind", opts: func(o *Options) { o.NamespaceFile = wrongKind }, input: okPod,
-			is: ErrInvalidDocument, parts: []string{wrongKind, "holds 0 v1 Namespaces, want exactly one"}},
-		{name: "two namespaces", opts: func(o *Options) { o.NamespaceFile = twoNamespaces }, input: okPod,
-			is: ErrInvalidDocument, parts: []string{twoNamespaces, "holds 2 v1 Namespaces"}},
+			is: ErrInvalidDocument, parts: []string{wrongKind, "holds no v1 Namespace"}},
+		{name: "one namespace twice", opts: func(o *Options) { o.NamespaceFile = twoNamespaces }, input: okPod,
+			is: ErrInvalidDocument, parts: []string{twoNamespaces + ": invalid document 2", `Namespace "a" is also in`}},
+		{name: "one namespace twice in the input", input: "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n" + okPod +
+			"---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", is: ErrInvalidDocument,
+			parts: []string{"pod.yaml: invalid document 3", `Namespace "a" is also in pod.yaml document 1`}},
 		{name: "missing configmaps file", opts: func(o *Options) { o.ConfigMapsFile = missing }, input: okPod,
 			is: fs.ErrNotExist, parts: []string{"configmaps file", missing}},
 		{name: "configmaps file item that does not decode", opts: func(o *Options) { o.ConfigMapsFile = badConfigMaps }, input: okPod,

@@ -17,6 +17,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 //	input.yaml | input.json       the objects to mutate
 //	namespace.yaml                optional: --namespace-file
 //	configmaps.yaml               optional: --configmaps-file
+//	selector.txt                  optional: the workspace selector ("" selects every Pod)
 //	out.yaml.golden               stdout with -o yaml
 //	out.patch.golden              stdout with -o patch
 //	warnings.golden               stderr (the same for both outputs)
@@ -40,6 +41,9 @@ func runCase(t *testing.T, dir, output string, in []byte) (stdout, stderr string
 	}
 	if f := filepath.Join(dir, "configmaps.yaml"); exists(f) {
 		o.ConfigMapsFile = f
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "selector.txt")); err == nil {
+		o.WorkspaceSelector = strings.TrimSpace(string(b))
 	}
 	var out, errOut bytes.Buffer
 	if err := Run(o, bytes.NewReader(in), &out, &errOut); err != nil {
@@ -102,8 +106,8 @@ func runGolden(t *testing.T, name string) golden {
 		t.Errorf("second pass changed the output:\n%s", again)
 	}
 	patches, _ := runCase(t, dir, OutputPatch, []byte(g.yaml))
-	for _, line := range strings.Split(strings.TrimSuffix(patches, "\n"), "\n") {
-		if line != "[]" {
+	for _, line := range lines(patches) {
+		if p := patchOf(t, line); string(p) != "[]" {
 			t.Errorf("second pass patch = %s, want []", line)
 		}
 	}
@@ -116,7 +120,7 @@ func TestNoOrphanedGoldens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := []string{"input.yaml", "input.json", "namespace.yaml", "configmaps.yaml"}
+	known := []string{"input.yaml", "input.json", "namespace.yaml", "configmaps.yaml", "selector.txt"}
 	known = append(known, goldenFiles...)
 	for _, e := range entries {
 		if !e.IsDir() || e.Name() == "fuzz" {

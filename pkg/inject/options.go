@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -11,13 +13,20 @@ import (
 const (
 	// OutputYAML prints every document, mutated or not, as YAML separated by "---" lines.
 	OutputYAML = "yaml"
-	// OutputPatch prints one JSON patch per Pod or workload, one per line ("[]" when nothing is
-	// added), each rooted at its object.
+	// OutputPatch prints one JSON object per line for each Pod or workload, naming it:
+	// {"apiVersion":…,"kind":…,"namespace":…,"name":…,"patch":[…]} ("patch":[] when nothing is
+	// added), the patch rooted at the object.
 	OutputPatch = "patch"
 )
 
 // DefaultVersionLabel is the ConfigMap label that holds the semantic version.
 const DefaultVersionLabel = "version"
+
+// DefaultWorkspaceSelector selects Coder workspaces, as the chart's objectSelector does.
+const DefaultWorkspaceSelector = "app.kubernetes.io/name=coder-workspace"
+
+// Stdin is the file name that means "read the reader given to Run", as with kubectl.
+const Stdin = "-"
 
 // Options configures Run.
 type Options struct {
@@ -25,22 +34,37 @@ type Options struct {
 	Mutate mutate.Options
 	// VersionLabel is the ConfigMap label holding the semantic version; "" means "version".
 	VersionLabel string
-	// NamespaceFile optionally names a v1 Namespace (YAML or JSON) whose annotations apply to every
-	// object; its name is the namespace of objects that name none.
+	// WorkspaceSelector is a label selector (k8s.io/apimachinery/pkg/labels syntax); only Pods
+	// (templates) whose labels match are mutated, the others pass through untouched. "" selects
+	// every Pod.
+	WorkspaceSelector string
+	// Filenames are the inputs, in order: files, directories (their .yaml, .yml and .json files)
+	// and Stdin ("-", at most once) for the reader given to Run. Empty: only that reader.
+	Filenames []string
+	// Recursive makes directories in Filenames read their subdirectories too.
+	Recursive bool
+	// NamespaceFile optionally names a file of v1 Namespaces (YAML or JSON, other kinds ignored):
+	// each object gets the annotations of its own namespace. It wins over a Namespace of the same
+	// name found in the input. When it holds exactly one Namespace, that is the namespace of
+	// objects that name none.
 	NamespaceFile string
 	// ConfigMapsFile optionally names the ConfigMaps that exist: a List, a ConfigMapList or a
-	// multi-document stream; other kinds in it are ignored. A ConfigMap without a namespace exists
-	// in every namespace. Without the file every ConfigMap exists, version unknown.
+	// multi-document stream; other kinds in it are ignored, but it must hold a ConfigMap or be an
+	// empty List ("none exist"). A ConfigMap without a namespace exists in every namespace.
+	// Without the file, the ConfigMaps of the input are those that exist in their namespaces, and
+	// every ConfigMap exists (version unknown) in a namespace the input holds none of.
 	ConfigMapsFile string
 	// Output is OutputYAML (also "") or OutputPatch.
 	Output string
-	// InputName names the input in error messages (the -f path); "" means "input".
+	// InputName names the reader given to Run in messages when it is read as Stdin or because
+	// Filenames is empty; "" means "input".
 	InputName string
 }
 
-// DefaultOptions returns the product defaults of DESIGN.md.
+// DefaultOptions returns the product defaults.
 func DefaultOptions() Options {
-	return Options{Mutate: mutate.DefaultOptions(), VersionLabel: DefaultVersionLabel, Output: OutputYAML}
+	return Options{Mutate: mutate.DefaultOptions(), VersionLabel: DefaultVersionLabel,
+		WorkspaceSelector: DefaultWorkspaceSelector, Output: OutputYAML}
 }
 
 var (
@@ -49,9 +73,13 @@ var (
 	// ErrNoObjects is returned when the input holds no object at all.
 	ErrNoObjects = errors.New("no objects in input")
 	// ErrInvalidDocument is wrapped by every error about the content of a document, in the input
-	// or in the Namespace or ConfigMaps file: not YAML or JSON, not a Kubernetes object, or an
-	// object that does not decode as its kind.
+	// or in the Namespace or ConfigMaps file: not YAML or JSON, not a Kubernetes object, an object
+	// that does not decode as its kind, or a file that holds none of the kind it is for.
 	ErrInvalidDocument = errors.New("invalid document")
+	// ErrSelector is returned for a WorkspaceSelector that does not parse.
+	ErrSelector = errors.New("invalid workspace selector")
+	// ErrFilenames is returned when Filenames name Stdin more than once (it can be read once).
+	ErrFilenames = errors.New("invalid -f")
 )
 
 func (o Options) withDefaults() Options {
@@ -67,9 +95,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-func (o Options) validate() error {
+// validate checks o and returns the parsed workspace selector.
+func (o Options) validate() (labels.Selector, error) {
 	if o.Output != OutputYAML && o.Output != OutputPatch {
-		return fmt.Errorf("%w %q: want %q or %q", ErrOutputFormat, o.Output, OutputYAML, OutputPatch)
+		return nil, fmt.Errorf("%w %q: want %q or %q", ErrOutputFormat, o.Output, OutputYAML, OutputPatch)
 	}
-	return o.Mutate.Validate()
+	sel, err := labels.Parse(o.WorkspaceSelector)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrSelector, o.WorkspaceSelector, err)
+	}
+	return sel, o.Mutate.Validate()
 }

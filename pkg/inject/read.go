@@ -24,12 +24,10 @@ type document struct {
 
 // readDocuments splits a stream into documents: a stream of JSON values when its first non-blank
 // byte is '{', else a YAML stream separated by "---" lines. Blank and comment-only YAML documents
-// are dropped (they hold no object) but still count in the positions of the following ones.
-func readDocuments(file string, r io.Reader) ([]document, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
+// are dropped (they hold no object) but still count in the positions of the following ones. Every
+// document is checked against MaxDocumentBytes, and a YAML one against alias bombs before it is
+// expanded.
+func readDocuments(file string, data []byte) ([]document, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")) {
 		return readJSON(file, data)
@@ -45,9 +43,15 @@ func readDocuments(file string, r io.Reader) ([]document, error) {
 		if err != nil {
 			return nil, p.invalid("not valid YAML", err)
 		}
+		if err := checkExpansion(p, raw); err != nil {
+			return nil, err
+		}
 		js, err := yaml.YAMLToJSONStrict(raw)
 		if err != nil {
 			return nil, p.invalid("not valid YAML", err)
+		}
+		if err := p.checkSize(js); err != nil {
+			return nil, err
 		}
 		if !isNull(js) {
 			docs = append(docs, document{index: i, raw: raw, yaml: true, json: js})
@@ -64,13 +68,25 @@ func readJSON(file string, data []byte) ([]document, error) {
 		if errors.Is(err, io.EOF) {
 			return docs, nil
 		}
+		p := position{file: file, doc: i}
 		if err != nil {
-			return nil, position{file: file, doc: i}.invalid("not valid JSON", err)
+			return nil, p.invalid("not valid JSON", err)
+		}
+		if err := p.checkSize(raw); err != nil {
+			return nil, err
 		}
 		if !isNull(raw) {
 			docs = append(docs, document{index: i, raw: raw, json: raw})
 		}
 	}
+}
+
+// checkSize enforces MaxDocumentBytes on a document as JSON.
+func (p position) checkSize(js []byte) error {
+	if len(js) > MaxDocumentBytes {
+		return fmt.Errorf("%s: %w %s: %w: %d bytes as JSON (limit %d)", p.file, ErrInvalidDocument, p.number(), ErrTooLarge, len(js), MaxDocumentBytes)
+	}
+	return nil
 }
 
 func isNull(js []byte) bool { return bytes.Equal(bytes.TrimSpace(js), []byte("null")) }
@@ -157,3 +173,93 @@ func withItems(js []byte, items []json.RawMessage) ([]byte, error) {
 	l["items"] = b
 	return json.Marshal(l)
 }
+
+// item is one Kubernetes object of the input: a document, or an item of a List document.
+type item struct {
+	p    position
+	h    header
+	json []byte
+}
+
+// parsed is one document split into its objects.
+type parsed struct {
+	doc   document
+	file  string
+	list  bool
+	items []item
+}
+
+// parseDocument reads the header of a document and, for a List, of each of its items.
+func parseDocument(file string, d document) (parsed, error) {
+	r := parsed{doc: d, file: file}
+	p := position{file: file, doc: d.index}
+	h, err := parseHeader(p, d.json)
+	if err != nil {
+		return r, err
+	}
+	js, isList := listItems(h, d.json)
+	if !isList {
+		r.items = []item{{p, h, d.json}}
+		return r, nil
+	}
+	r.list = true
+	for i, j := range js {
+		ip := p
+		ip.item = i + 1
+		ih, err := parseHeader(ip, j)
+		if err != nil {
+			return r, err
+		}
+		r.items = append(r.items, item{ip, ih, j})
+	}
+	return r, nil
+}
+
+// parseAll parses the documents of every source, in order.
+func parseAll(srcs []source) ([]parsed, error) {
+	var all []parsed
+	for _, s := range srcs {
+		for _, d := range s.docs {
+			r, err := parseDocument(s.name, d)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, r)
+		}
+	}
+	return all, nil
+}
+
+// readObjects reads a Namespace or ConfigMaps file into its documents and their objects.
+func readObjects(flag, file string) ([]parsed, error) {
+	data, err := readFile(flag, file)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := readDocuments(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return parseAll([]source{{name: file, docs: docs}})
+}
+
+// objectMeta is the part of metadata inject reads.
+type objectMeta struct {
+	Name         string            `json:"name"`
+	GenerateName string            `json:"generateName"`
+	Namespace    string            `json:"namespace"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+}
+
+// metadata decodes an object's metadata.
+func metadata(js []byte) (objectMeta, error) {
+	var o struct {
+		Metadata objectMeta `json:"metadata"`
+	}
+	err := utiljson.Unmarshal(js, &o)
+	return o.Metadata, err
+}
+
+// is reports whether the object is of the core (v1) kind.
+func (h header) is(kind string) bool { return h.group() == "" && h.Kind == kind }

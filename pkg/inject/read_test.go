@@ -1,7 +1,6 @@
 package inject
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -36,7 +35,7 @@ func TestReadDocuments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			docs, err := readDocuments("in", strings.NewReader(tt.in))
+			docs, err := readDocuments("in", []byte(tt.in))
 			if err != nil {
 				t.Fatal(err)
 			}

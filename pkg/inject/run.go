@@ -2,45 +2,45 @@ package inject
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
-	"sigs.k8s.io/yaml"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
-// Run reads Kubernetes objects from in, mutates every Pod and pod template the way the admission
-// webhook would, and writes the result to out: the documents as YAML (Output "yaml"), or one JSON
-// patch per Pod or workload per line (Output "patch"). Warnings go to errOut as "Warning: " lines,
-// naming the object when the input holds several Pods or workloads. Nothing is written when Run
-// returns an error.
+// Run reads Kubernetes objects from o.Filenames (or from in when there are none), mutates every
+// selected Pod and pod template the way the admission webhook would, and writes the result to
+// out: the documents as YAML (Output "yaml"), or one named JSON patch per Pod or workload per line
+// (Output "patch"). errOut gets the warnings, as "Warning: " lines ending with their reason, then
+// one summary line per object. Nothing is written when Run returns an error.
 func Run(o Options, in io.Reader, out, errOut io.Writer) error {
 	o = o.withDefaults()
-	if err := o.validate(); err != nil {
+	sel, err := o.validate()
+	if err != nil {
 		return err
 	}
-	e := env{o: o, configMaps: mutate.AllExist{}}
-	if o.NamespaceFile != "" {
-		ns, err := loadNamespace(o.NamespaceFile)
-		if err != nil {
-			return err
-		}
-		e.ns = ns
+	srcs, err := o.readInputs(in)
+	if err != nil {
+		return err
 	}
-	if o.ConfigMapsFile != "" {
-		cms, err := loadConfigMaps(o.ConfigMapsFile, o.VersionLabel)
-		if err != nil {
-			return err
-		}
-		e.configMaps = cms
-	}
-	docs, err := readDocuments(o.InputName, in)
+	docs, err := parseAll(srcs)
 	if err != nil {
 		return err
 	}
 	if len(docs) == 0 {
-		return fmt.Errorf("%s: %w", o.InputName, ErrNoObjects)
+		names := make([]string, len(srcs))
+		for i, s := range srcs {
+			names[i] = s.name
+		}
+		return fmt.Errorf("%s: %w", strings.Join(names, ", "), ErrNoObjects)
+	}
+	e, warnings, err := o.newEnv(sel, docs)
+	if err != nil {
+		return err
 	}
 	results := make([]result, 0, len(docs))
 	for _, d := range docs {
@@ -52,10 +52,10 @@ func Run(o Options, in io.Reader, out, errOut io.Writer) error {
 	}
 
 	var stdout, stderr bytes.Buffer
-	if err := write(&stdout, o, results); err != nil {
+	if err := write(&stdout, o.Output, results); err != nil {
 		return err
 	}
-	writeWarnings(&stderr, results)
+	writeStderr(&stderr, warnings, results)
 	if _, err := out.Write(stdout.Bytes()); err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
@@ -65,35 +65,48 @@ func Run(o Options, in io.Reader, out, errOut io.Writer) error {
 	return nil
 }
 
+// newEnv gathers what the cluster would know when the input is applied: its Namespaces and
+// ConfigMaps, unless files say otherwise (see Options). The warnings concern no single object.
+func (o Options) newEnv(sel labels.Selector, docs []parsed) (env, []string, error) {
+	e := env{o: o, selector: sel, configMaps: mutate.AllExist{}, warnedNamespaces: map[string]bool{}}
+	var warnings []string
+	var err error
+	if e.ns, warnings, err = loadNamespaces(o.NamespaceFile, docs); err != nil {
+		return e, nil, err
+	}
+	if o.ConfigMapsFile != "" {
+		cms, err := loadConfigMaps(o.ConfigMapsFile, o.VersionLabel)
+		if err != nil {
+			return e, nil, err
+		}
+		e.configMaps = cms
+		return e, append(warnings, missingTargets(o.Mutate, cms, o.ConfigMapsFile)...), nil
+	}
+	cms, found, err := collectConfigMaps(docs, e.ns, o)
+	if err != nil {
+		return e, nil, err
+	}
+	if found {
+		e.configMaps = cms
+		warnings = append(warnings, missingTargets(o.Mutate, cms.configMaps, "the input")...)
+	}
+	return e, warnings, nil
+}
+
 // result is what became of one document: one object, or the items of a List.
 type result struct {
 	doc     document
+	file    string
 	json    []byte // the document after mutation
 	changed bool
 	objects []outcome
 }
 
-func (e env) mutateDocument(d document) (result, error) {
-	r := result{doc: d, json: d.json}
-	p := position{file: e.o.InputName, doc: d.index}
-	h, err := parseHeader(p, d.json)
-	if err != nil {
-		return r, err
-	}
-	items, isList := listItems(h, d.json)
-	if !isList {
-		oc, err := e.mutateObject(p, h, d.json)
-		r.json, r.changed, r.objects = oc.json, oc.changed, []outcome{oc}
-		return r, err
-	}
-	for i, js := range items {
-		ip := p
-		ip.item = i + 1
-		ih, err := parseHeader(ip, js)
-		if err != nil {
-			return r, err
-		}
-		oc, err := e.mutateObject(ip, ih, js)
+func (e env) mutateDocument(d parsed) (result, error) {
+	r := result{doc: d.doc, file: d.file, json: d.doc.json}
+	items := make([]json.RawMessage, len(d.items))
+	for i, it := range d.items {
+		oc, err := e.mutateObject(it)
 		if err != nil {
 			return r, err
 		}
@@ -101,66 +114,15 @@ func (e env) mutateDocument(d document) (result, error) {
 		r.changed = r.changed || oc.changed
 		r.objects = append(r.objects, oc)
 	}
-	if r.changed {
-		if r.json, err = withItems(d.json, items); err != nil {
-			return r, fmt.Errorf("%s: document %s: %w", p.file, p.number(), err)
+	switch {
+	case !r.changed:
+	case !d.list:
+		r.json = items[0]
+	default:
+		var err error
+		if r.json, err = withItems(d.doc.json, items); err != nil {
+			return r, fmt.Errorf("%s: document %d: %w", d.file, d.doc.index, err)
 		}
 	}
 	return r, nil
-}
-
-// write renders the results in the output format.
-func write(w *bytes.Buffer, o Options, results []result) error {
-	for i, r := range results {
-		if o.Output == OutputPatch {
-			for _, oc := range r.objects {
-				if oc.hasPod {
-					w.Write(oc.patch)
-					w.WriteByte('\n')
-				}
-			}
-			continue
-		}
-		if i > 0 {
-			w.WriteString("---\n")
-		}
-		b := r.doc.raw
-		if r.changed || !r.doc.yaml {
-			y, err := yaml.JSONToYAML(r.json)
-			if err != nil {
-				return fmt.Errorf("%s: document %d: rendering YAML: %w", o.InputName, r.doc.index, err)
-			}
-			b = y
-		}
-		w.Write(b)
-		if len(b) > 0 && b[len(b)-1] != '\n' {
-			w.WriteByte('\n')
-		}
-	}
-	return nil
-}
-
-// writeWarnings prints every warning as kubectl does, prefixed with the object when there are
-// several to tell apart.
-func writeWarnings(w *bytes.Buffer, results []result) {
-	pods := 0
-	for _, r := range results {
-		for _, oc := range r.objects {
-			if oc.hasPod {
-				pods++
-			}
-		}
-	}
-	for _, r := range results {
-		for _, oc := range r.objects {
-			for _, warning := range oc.warnings {
-				w.WriteString("Warning: ")
-				if pods > 1 {
-					w.WriteString(oc.label + ": ")
-				}
-				w.WriteString(warning)
-				w.WriteByte('\n')
-			}
-		}
-	}
 }
