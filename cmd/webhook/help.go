@@ -17,7 +17,7 @@ type command struct {
 var commands = []command{
 	{"serve", "webhook serve [flags]",
 		"Run the TLS admission server. The default command: `webhook --port 9443` is `webhook serve --port 9443`."},
-	{"inject", "webhook inject -f FILE|- [flags]",
+	{"inject", "webhook inject -f FILE|DIR|- [-f ...] [-R] [flags]",
 		"Apply serve's mutation offline: Pods and workloads in (YAML/JSON), mutated YAML or JSON patches out."},
 	{"version", "webhook version", "Print the version (also `webhook --version`)."},
 	{"help", "webhook help [command]", "Show this help, or a command's flags (also `webhook <command> --help`)."},
