@@ -13,11 +13,11 @@ func TestDefaultOptionsValid(t *testing.T) {
 	if err := o.Validate(); err != nil {
 		t.Fatalf("DefaultOptions().Validate() = %v", err)
 	}
-	// DESIGN.md's table: a change of any of these is a change of the product contract.
+	// docs/design.md's table: a change of any of these is a change of the product contract.
 	if o.AnnotationPrefix != "tilt-lib.platform/" || o.Lib.ConfigMap != "tilt-lib" || o.Templates.ConfigMap != "tilt-templates" ||
 		o.Lib.MountPath != "/apps/tilt-lib" || o.Templates.MountPath != "/apps/template" ||
 		len(o.Containers) != 1 || o.Containers[0] != "dev" || o.Lib.DefaultVersion != "" || o.Templates.DefaultVersion != "" {
-		t.Errorf("DefaultOptions() = %+v, want DESIGN.md's defaults", o)
+		t.Errorf("DefaultOptions() = %+v, want docs/design.md's defaults", o)
 	}
 }
 
