@@ -84,15 +84,15 @@ func ownAnnotations(p *patch, o Options, have map[string]string, status string, 
 		}
 		return 0
 	}
-	if _, ok := want[injectedKey]; ok && others+size(statusKey)+size(injectedKey) > MaxAnnotationsBytes {
+	switch {
+	case others+size(statusKey) > MaxAnnotationsBytes:
+		fs.add(ReasonAnnotationsTooLarge, "", "the %s and %s annotations were not written: the pod's annotations would exceed the API server's limit of %d bytes",
+			statusKey, injectedKey, MaxAnnotationsBytes)
+		want = nil
+	case others+size(statusKey)+size(injectedKey) > MaxAnnotationsBytes:
 		fs.add(ReasonAnnotationsTooLarge, "", "the %s annotation (%d bytes) was not written: the pod's annotations would exceed the API server's limit of %d bytes",
 			injectedKey, size(injectedKey), MaxAnnotationsBytes)
 		delete(want, injectedKey)
-	}
-	if others+size(statusKey) > MaxAnnotationsBytes {
-		fs.add(ReasonAnnotationsTooLarge, "", "the %s annotation was not written: the pod's annotations would exceed the API server's limit of %d bytes",
-			statusKey, MaxAnnotationsBytes)
-		delete(want, statusKey)
 	}
 	keys := []string{statusKey, injectedKey}
 	p.setKeys("/metadata/annotations", have, keys, want)
