@@ -3,6 +3,7 @@
 // registry in tests), never the global default, so tests can assert exact deltas.
 //
 // Every label value is bounded: component and source are fixed sets, configmap and version come
-// from the ConfigMaps the platform team publishes, reason from mutate's fixed set. No Pod,
+// from the ConfigMaps the platform team publishes ("missing" for one that does not exist, whatever
+// name a developer asked for), reason from mutate's fixed set. No Pod,
 // workspace or user name ever becomes a label. Safe for concurrent use.
 package metrics

@@ -51,10 +51,22 @@ func New(reg prometheus.Registerer, version string) (*Metrics, error) {
 	return m, nil
 }
 
+// MissingConfigMap is the configmap label of an injection whose ConfigMap does not exist.
+const MissingConfigMap = "missing"
+
 // Observe counts one non-dry-run review that reached the mutation.
+//
+// A ConfigMap that does not exist is counted as configmap="missing", version="": its name comes
+// from a developer's annotation value, and fresh values would each make a new series that is never
+// freed. Existing ConfigMaps are a set the platform team controls. (Even a configured default that
+// does not exist is "missing": what matters on a dashboard is that the mount is empty.)
 func (m *Metrics) Observe(r mutate.Result) {
 	for _, in := range r.Injected {
-		m.injections.WithLabelValues(in.Component, in.ConfigMap, in.Version, string(in.Source)).Inc()
+		configMap, version := in.ConfigMap, in.Version
+		if !in.Exists {
+			configMap, version = MissingConfigMap, ""
+		}
+		m.injections.WithLabelValues(in.Component, configMap, version, string(in.Source)).Inc()
 	}
 	m.reviews.WithLabelValues(string(r.Outcome), string(r.Reason)).Inc()
 }

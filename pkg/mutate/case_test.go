@@ -29,7 +29,7 @@ const (
 )
 
 var (
-	caseInputs  = []string{podFile, namespaceFile, configMapsFile, optionsFile}
+	caseInputs  = []string{podFile, namespaceFile, configMapsFile, optionsFile, expectFile}
 	caseGoldens = []string{patchGolden, podGolden, resultGolden}
 )
 

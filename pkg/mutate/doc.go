@@ -12,7 +12,17 @@
 //     fail the mutation: they become Reasons and human-readable Warnings, and the workspace Pod is
 //     still admitted.
 //   - Safe for concurrent use: Mutate keeps no state between calls; Options is read-only.
+//   - Bounded: the work is linear in the Pod's size, and what comes out is capped whatever comes in
+//     (limits.go): at most MaxContainers containers considered, a containers annotation of at most
+//     MaxContainersAnnotationBytes / MaxContainersAnnotationNames, at most MaxWarnings warnings plus
+//     one summary, every quoted developer value truncated, and the Pod's annotations never pushed
+//     over the API server's MaxAnnotationsBytes.
+//   - Every warning ends with "(reason: <reason>)", a Reason of reasons.go.
+//   - The webhook owns its keys: the status annotation (size permitting) and both version labels are always written
+//     (NoneLabel for a component not mounted); an injected annotation the Pod brought is replaced,
+//     or removed when nothing is injected. That removal is the only non-"add" operation.
 //
-// The admission handler (pkg/admission) and the offline `webhook inject` command both call Mutate,
+// The contract (annotations, precedence, reasons) is docs/design.md. The admission handler
+// (pkg/handler) and the offline `webhook inject` command both call Mutate,
 // so what `inject` prints is exactly what the server would do.
 package mutate

@@ -23,7 +23,8 @@ var fuzzLookups = []mutate.ConfigMapLookup{
 
 // FuzzMutate feeds arbitrary Pods and annotation values to Mutate and checks what must hold for
 // every admission: no panic, the patch applies, names and mount paths stay unique, nothing the Pod
-// had is changed, and a second pass is a no-op.
+// had is changed, the annotations stay within the API server's limit (checkInvariants), the
+// warnings are capped and each ends with its reason code, and a second pass is a no-op.
 func FuzzMutate(f *testing.F) {
 	seedFromGoldens(f)
 	f.Add([]byte(`{}`), "", "", "", "", "", "", uint8(0))
@@ -60,6 +61,7 @@ func FuzzMutate(f *testing.F) {
 		if after, _ := json.Marshal(&pod); !bytes.Equal(orig, after) {
 			t.Fatalf("Mutate modified its input pod")
 		}
+		checkWarnings(t, res) // at most MaxWarnings+1, each ending with a known reason code
 		if !decoded {
 			return
 		}

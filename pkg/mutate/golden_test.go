@@ -70,49 +70,89 @@ func caseDirs(t *testing.T) []string {
 	return dirs
 }
 
+// TestGolden runs every case: its decision against expect.yaml, the invariants, the oracle, a
+// second pass, and only then its goldens. Under -update the goldens are written only when every
+// case passed all of that, so -update cannot bless a wrong decision.
 func TestGolden(t *testing.T) {
+	var pending []goldenFile
+	passed := true
 	for _, dir := range caseDirs(t) {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			gc := loadCase(t, dir)
-			res := mutate.Mutate(gc.opts, gc.req)
+		passed = t.Run(filepath.Base(dir), func(t *testing.T) {
+			files := runCase(t, dir)
+			if t.Failed() {
+				return
+			}
+			if *update {
+				pending = append(pending, files...)
+				return
+			}
+			for _, f := range files {
+				checkGolden(t, f.name, f.content)
+			}
+		}) && passed
+	}
+	if !*update {
+		return
+	}
+	if !passed {
+		t.Fatalf("refusing to update: a case disagrees with its %s or breaks an invariant; no golden written", expectFile)
+	}
+	for _, f := range pending {
+		if err := os.WriteFile(f.name, f.content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
-			patchJSON, err := json.MarshalIndent(nonNil(res.Patch), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			applied, err := applyOps(gc.podJSON, res.Patch)
-			if err != nil {
-				t.Fatalf("patch does not apply to the pod: %v\n%s", err, patchJSON)
-			}
-			out := decodePod(t, applied)
-			podYAML, err := yaml.Marshal(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resYAML, err := yaml.Marshal(summarize(res))
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkGolden(t, filepath.Join(dir, patchGolden), append(patchJSON, '\n'))
-			checkGolden(t, filepath.Join(dir, podGolden), podYAML)
-			checkGolden(t, filepath.Join(dir, resultGolden), resYAML)
+// goldenFile is one golden's path and the content the case produced.
+type goldenFile struct {
+	name    string
+	content []byte
+}
 
-			in := decodePod(t, gc.podJSON)
-			checkInvariants(t, gc.opts, in, out)
-			checkOracle(t, gc, in, applied)
-			checkResult(t, res)
+// runCase mutates one case, checks the decision and every property, and returns its goldens.
+func runCase(t *testing.T, dir string) []goldenFile {
+	gc := loadCase(t, dir)
+	res := mutate.Mutate(gc.opts, gc.req)
 
-			// Second pass: what the API server hands back on reinvocation or a re-submitted Pod.
-			req2 := gc.req
-			req2.Pod = out
-			again := mutate.Mutate(gc.opts, req2)
-			if len(again.Patch) != 0 {
-				t.Errorf("not idempotent: second pass patch %s", mustJSON(t, again.Patch))
-			}
-			if again.Status != res.Status {
-				t.Errorf("second pass status %q, first %q", again.Status, res.Status)
-			}
-		})
+	patchJSON, err := json.MarshalIndent(nonNil(res.Patch), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := applyOps(gc.podJSON, res.Patch)
+	if err != nil {
+		t.Fatalf("patch does not apply to the pod: %v\n%s", err, patchJSON)
+	}
+	out := decodePod(t, applied)
+	podYAML, err := yaml.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resYAML, err := yaml.Marshal(summarize(res))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	in := decodePod(t, gc.podJSON)
+	checkExpect(t, gc, res, out)
+	checkInvariants(t, gc.opts, in, out)
+	checkOracle(t, gc, in, applied)
+	checkResult(t, res)
+
+	// Second pass: what the API server hands back on reinvocation or a re-submitted Pod.
+	req2 := gc.req
+	req2.Pod = out
+	again := mutate.Mutate(gc.opts, req2)
+	if len(again.Patch) != 0 {
+		t.Errorf("not idempotent: second pass patch %s", mustJSON(t, again.Patch))
+	}
+	if again.Status != res.Status {
+		t.Errorf("second pass status %q, first %q", again.Status, res.Status)
+	}
+	return []goldenFile{
+		{filepath.Join(dir, patchGolden), append(patchJSON, '\n')},
+		{filepath.Join(dir, podGolden), podYAML},
+		{filepath.Join(dir, resultGolden), resYAML},
 	}
 }
 
@@ -160,11 +200,7 @@ func checkResult(t *testing.T, res mutate.Result) {
 	if res.Reason == "" {
 		t.Errorf("empty reason: the metric label must always be set")
 	}
-	for _, w := range res.Warnings {
-		if !strings.HasPrefix(w, mutate.WarningPrefix) {
-			t.Errorf("warning %q lacks the %q prefix", w, mutate.WarningPrefix)
-		}
-	}
+	checkWarnings(t, res)
 }
 
 func summarize(res mutate.Result) goldenResult {
@@ -185,15 +221,9 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// checkGolden compares got with file, or rewrites file under -update.
+// checkGolden compares got with file (TestGolden writes it instead under -update).
 func checkGolden(t *testing.T, file string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
 	want, err := os.ReadFile(file)
 	if err != nil {
 		t.Errorf("missing golden (run go test ./pkg/mutate -update): %v", err)
@@ -242,8 +272,10 @@ func TestGoldenFiles(t *testing.T) {
 				t.Errorf("%s/%s: not an input or golden of a case (orphan?)", dir, e.Name())
 			}
 		}
-		if !slices.Contains(names, podFile) {
-			t.Errorf("%s: no %s; its goldens are orphans", dir, podFile)
+		for _, required := range []string{podFile, expectFile} {
+			if !slices.Contains(names, required) {
+				t.Errorf("%s: no %s (a case needs its input and its hand-written decision)", dir, required)
+			}
 		}
 		for _, g := range caseGoldens {
 			if !*update && !slices.Contains(names, g) {

@@ -2,6 +2,7 @@ package mutate_test
 
 import (
 	"encoding/json"
+	"maps"
 	"path"
 	"reflect"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/utils/ptr"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
@@ -163,8 +165,19 @@ func checkInvariants(t testing.TB, o mutate.Options, in, out *corev1.Pod) {
 		t.Errorf("patch changed more than the tilt volumes, mounts, annotations and labels:\nin:  %s\nout: %s",
 			mustJSON(t, a), mustJSON(t, b))
 	}
-	if out.Annotations[o.AnnotationPrefix+mutate.KeyStatus] == "" {
+	// The status is always written, unless even the shortest status would push the annotations
+	// over the API server's limit.
+	statusKey := o.AnnotationPrefix + mutate.KeyStatus
+	withStatus := maps.Clone(out.Annotations)
+	if withStatus == nil {
+		withStatus = map[string]string{}
+	}
+	withStatus[statusKey] = string(mutate.OutcomeInjected)
+	if out.Annotations[statusKey] == "" && apivalidation.ValidateAnnotationsSize(withStatus) == nil {
 		t.Errorf("status annotation missing")
+	}
+	if apivalidation.ValidateAnnotationsSize(in.Annotations) == nil && apivalidation.ValidateAnnotationsSize(out.Annotations) != nil {
+		t.Errorf("the patch pushed the annotations over the API server's limit")
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// Volume names are fixed by the product contract (DESIGN.md); ConfigMap base names and mount paths
+// Volume names are fixed by the product contract (docs/design.md); ConfigMap base names and mount paths
 // are configurable.
 const (
 	LibVolume       = "tilt-lib"
@@ -54,7 +54,7 @@ type Options struct {
 	Containers []string
 }
 
-// DefaultOptions returns the product defaults of DESIGN.md.
+// DefaultOptions returns the product defaults of docs/design.md.
 func DefaultOptions() Options {
 	return Options{
 		AnnotationPrefix: "tilt-lib.platform/",
@@ -114,6 +114,14 @@ func (o Options) Validate() error {
 	}
 	if o.Lib.ConfigMap == o.Templates.ConfigMap {
 		add("--lib-configmap and --templates-configmap are both %q", o.Lib.ConfigMap)
+	}
+	// Versioned ConfigMaps are "<base>-<version>": if one base is the other plus "-", a version of
+	// one names a ConfigMap of the other ("tilt-lib" + "templates-v9" = "tilt-lib-templates-v9").
+	for _, pair := range [][2]string{{o.Lib.ConfigMap, o.Templates.ConfigMap}, {o.Templates.ConfigMap, o.Lib.ConfigMap}} {
+		if strings.HasPrefix(pair[1], pair[0]+"-") {
+			add("ConfigMap base names %q and %q overlap: a version of %q would name a ConfigMap of %q",
+				pair[0], pair[1], pair[0], pair[1])
+		}
 	}
 	for _, c := range o.Containers {
 		if msgs := validation.IsDNS1123Label(c); len(msgs) > 0 {

@@ -13,11 +13,11 @@ func TestDefaultOptionsValid(t *testing.T) {
 	if err := o.Validate(); err != nil {
 		t.Fatalf("DefaultOptions().Validate() = %v", err)
 	}
-	// DESIGN.md's table: a change of any of these is a change of the product contract.
+	// docs/design.md's table: a change of any of these is a change of the product contract.
 	if o.AnnotationPrefix != "tilt-lib.platform/" || o.Lib.ConfigMap != "tilt-lib" || o.Templates.ConfigMap != "tilt-templates" ||
 		o.Lib.MountPath != "/apps/tilt-lib" || o.Templates.MountPath != "/apps/template" ||
 		len(o.Containers) != 1 || o.Containers[0] != "dev" || o.Lib.DefaultVersion != "" || o.Templates.DefaultVersion != "" {
-		t.Errorf("DefaultOptions() = %+v, want DESIGN.md's defaults", o)
+		t.Errorf("DefaultOptions() = %+v, want docs/design.md's defaults", o)
 	}
 }
 
@@ -31,6 +31,7 @@ func TestOptionsValidateAccepts(t *testing.T) {
 		"no default containers":       func(o *mutate.Options) { o.Containers = nil },
 		"several default containers":  func(o *mutate.Options) { o.Containers = []string{"dev", "workspace"} },
 		"custom names and mountpaths": func(o *mutate.Options) { o.Lib.ConfigMap, o.Lib.MountPath = "starlark-lib", "/opt/lib" },
+		"bases share a prefix only":   func(o *mutate.Options) { o.Lib.ConfigMap, o.Templates.ConfigMap = "tilt", "tilt.templates" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := mutate.DefaultOptions()
@@ -73,6 +74,10 @@ func TestOptionsValidateRejects(t *testing.T) {
 		}, "gives an invalid ConfigMap name"},
 		"container name invalid": {func(o *mutate.Options) { o.Containers = []string{"dev", "Dev_2"} }, `container name "Dev_2"`},
 		"container name empty":   {func(o *mutate.Options) { o.Containers = []string{""} }, `container name ""`},
+		"templates base extends lib base": {func(o *mutate.Options) { o.Templates.ConfigMap = "tilt-lib-templates" },
+			`"tilt-lib" and "tilt-lib-templates" overlap`},
+		"lib base extends templates base": {func(o *mutate.Options) { o.Lib.ConfigMap = "tilt-templates-lib" },
+			`"tilt-templates" and "tilt-templates-lib" overlap`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := mutate.DefaultOptions()

@@ -12,7 +12,7 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
-// injectedRecord is DESIGN.md's `injected` annotation, written down independently of the package
+// injectedRecord is docs/design.md's `injected` annotation, written down independently of the package
 // so a change of its shape fails the tests instead of silently changing the contract.
 type injectedRecord struct {
 	Lib        *recordComponent `json:"tilt-lib,omitempty"`
@@ -33,7 +33,7 @@ func (r injectedRecord) component(volume string) *recordComponent {
 	return r.Templates
 }
 
-// plan is what the webhook decided, in DESIGN.md's terms: the status, and for an injection which
+// plan is what the webhook decided, in docs/design.md's terms: the status, and for an injection which
 // ConfigMap each component mounts into which containers.
 type plan struct {
 	Status   string
@@ -90,7 +90,12 @@ func applyPlan(t testing.TB, o mutate.Options, in *corev1.Pod, pl plan) *corev1.
 		(*m)[k] = v
 	}
 	set(&p.Annotations, o.AnnotationPrefix+mutate.KeyStatus, pl.Status)
+	// The webhook owns its labels: a component it does not record is labelled "none".
+	for _, s := range componentSpecs(o) {
+		set(&p.Labels, o.AnnotationPrefix+s.versionKey, "none")
+	}
 	if pl.Injected == "" {
+		delete(p.Annotations, o.AnnotationPrefix+mutate.KeyInjected) // a forged record never survives
 		return p
 	}
 	set(&p.Annotations, o.AnnotationPrefix+mutate.KeyInjected, pl.Injected)

@@ -7,9 +7,10 @@ import (
 	"gomodules.xyz/jsonpatch/v2"
 )
 
-// patch accumulates RFC 6902 "add" operations. Arrays and maps that are absent (or empty) are
-// added whole; otherwise elements are appended with "/-" and map keys added one by one, so the
-// patch never replaces anything the Pod already has.
+// patch accumulates RFC 6902 operations. Arrays and maps that are absent (or empty) are added
+// whole; otherwise elements are appended with "/-" and map keys added one by one, so the patch
+// never replaces anything the Pod already has. The one exception is removeKeys, for the keys the
+// webhook owns (a forged or stale injected annotation must not survive).
 type patch struct {
 	ops []jsonpatch.Operation
 }
@@ -56,6 +57,18 @@ func (p *patch) setKeys(path string, have map[string]string, keys []string, want
 	}
 	for _, k := range changed {
 		p.add(path+"/"+escape(k), want[k])
+	}
+}
+
+// removeKeys removes the keys of have listed in keys but absent from want. Only keys the Pod
+// carries are removed, so the operation always applies.
+func (p *patch) removeKeys(path string, have map[string]string, keys []string, want map[string]string) {
+	for _, k := range keys {
+		if _, owned := have[k]; owned {
+			if _, keep := want[k]; !keep {
+				p.ops = append(p.ops, jsonpatch.Operation{Operation: "remove", Path: path + "/" + escape(k)})
+			}
+		}
 	}
 }
 

@@ -1,7 +1,8 @@
 package mutate
 
 // Reason is a bounded, machine-readable explanation; it appears in the status annotation
-// ("skipped:<reason>"), the metric reason label, admission warnings and Events.
+// ("skipped:<reason>"), the metric reason label, at the end of every admission warning
+// ("(reason: <reason>)") and in Events. The set is closed: only the constants below exist.
 type Reason string
 
 const (
@@ -11,10 +12,25 @@ const (
 	ReasonConfigMapMissing  Reason = "configmap_missing"
 	ReasonOptedOut          Reason = "opted_out"
 	ReasonNoTargetContainer Reason = "no_target_container"
-	// ReasonOverrideForbidden: a Pod pin was ignored because its Namespace sets
-	// allow-pod-override: "false". Not in DESIGN.md's table, but a developer whose pin silently
-	// loses needs to be told why.
+	// ReasonOverrideForbidden: a Pod value was ignored because its Namespace sets
+	// allow-pod-override: "false". Not in the original design's table, but a developer whose pin
+	// silently loses needs to be told why.
 	ReasonOverrideForbidden Reason = "override_forbidden"
+	// ReasonUnknownContainer: the containers annotation names containers the Pod does not have;
+	// the named containers that exist are still injected.
+	ReasonUnknownContainer Reason = "unknown_container"
+	// ReasonInvalidAnnotation: an annotation value that means nothing (inject neither "true" nor
+	// "false", allow-pod-override neither "true" nor "false", a containers annotation beyond its
+	// limits) was ignored or read in its safe sense.
+	ReasonInvalidAnnotation Reason = "invalid_annotation"
+	// ReasonTooManyContainers: only the first MaxContainers containers are considered.
+	ReasonTooManyContainers Reason = "too_many_containers"
+	// ReasonAnnotationsTooLarge: writing the injected record (or even the status) would push the
+	// Pod's annotations over the API server's total size limit, so it was not written.
+	ReasonAnnotationsTooLarge Reason = "annotations_too_large"
+	// ReasonWarningsTruncated ends the one summary warning that stands for the warnings beyond
+	// MaxWarnings. It is never a Finding, a status or a metric label.
+	ReasonWarningsTruncated Reason = "warnings_truncated"
 	// ReasonAlreadyInjected: the Pod already carries everything; nothing was added (re-submitted
 	// Pods, reinvocation). Only the outcome uses it; it is never a warning.
 	ReasonAlreadyInjected Reason = "already_injected"
@@ -23,10 +39,16 @@ const (
 )
 
 // skips are the reasons that can leave a Pod with nothing injected, in the order the status
-// annotation prefers them.
+// annotation prefers them. The other reasons never stop an injection on their own.
 var skips = []Reason{ReasonOptedOut, ReasonNoTargetContainer, ReasonVolumeConflict, ReasonMountPathConflict}
 
 // Trivial reports whether r is expected, routine behaviour that needs no Event.
+//
+// unknown_container, invalid_annotation, too_many_containers and annotations_too_large are not
+// trivial: like invalid_version they are a mistake in what a developer or platform engineer wrote,
+// and the warning reaches only whoever created the Pod (often a controller, whose warnings nobody
+// reads), so the Event in the namespace is how the owner learns about it. Events are rate-limited per
+// namespace, reason and component, so this cannot flood.
 func (r Reason) Trivial() bool {
 	return r == ReasonOptedOut || r == ReasonAlreadyInjected || r == ReasonNone
 }

@@ -2,8 +2,6 @@ package mutate
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -21,14 +19,6 @@ type Request struct {
 	ConfigMaps ConfigMapLookup
 }
 
-// Finding is one reason with the sentence a developer reads in kubectl's output.
-type Finding struct {
-	Reason Reason
-	// Component is the volume name the finding is about; empty when it concerns the whole Pod.
-	Component string
-	Message   string
-}
-
 // Choice is what resolution picked for one component.
 type Choice struct {
 	ConfigMap string
@@ -37,6 +27,10 @@ type Choice struct {
 	// Version is the semantic version from the ConfigMap's version label; empty when unknown.
 	Version string
 	Source  Source
+	// Exists reports whether the lookup found the ConfigMap. When it is false, ConfigMap is built
+	// from a developer's annotation value that names nothing real, so it must not become a metric
+	// label value.
+	Exists bool
 }
 
 // candidate is one level of the precedence chain.
@@ -52,40 +46,36 @@ type candidate struct {
 // Precedence, separately for `version` (tilt-lib) and `templates-version` (tilt-templates):
 //
 //	normal:                                pod annotation > namespace annotation > server default
-//	namespace allow-pod-override: "false"
-//	and the namespace sets the key:        namespace annotation > server default (pod value ignored)
+//	namespace allow-pod-override: "false": namespace annotation > server default (pod value ignored,
+//	                                       whether or not the namespace sets the key)
 //
 //	- "default" at any level selects the server default; an alias maps once ("stable" -> "v2").
 //	- An invalid value (not a DNS-1123 label, or an invalid ConfigMap name) is ignored at its level.
 //	- The first level whose ConfigMap exists wins. If that is not the first level, the source is
 //	  "fallback". If none exists, the first level is used anyway (volumes are optional).
-func resolve(o Options, c component, r Request, lookup ConfigMapLookup) (Choice, []Finding) {
-	var findings []Finding
+func resolve(o Options, c component, r Request, lookup ConfigMapLookup, forbidden bool, fs *findings) Choice {
 	key := o.AnnotationPrefix + c.versionKey
 	def := o.defaultCandidate(c)
 
 	nsVal, nsSet := nonEmpty(r.NamespaceAnnotations, key)
 	podVal, podSet := nonEmpty(r.Pod.Annotations, key)
-	forbidden := strings.EqualFold(r.NamespaceAnnotations[o.AnnotationPrefix+KeyAllowPodOverride], "false")
 
 	var chain []candidate
 	level := func(val string, src Source, where string) {
 		cand, err := o.candidate(c, val, src, where, def)
 		if err != "" {
-			findings = append(findings, Finding{ReasonInvalidVersion, c.name, fmt.Sprintf(
-				"%s %s on the %s is not a valid version and was ignored (%s)", key, quote(val), where, err)})
+			fs.add(ReasonInvalidVersion, c.name, "%s %s on the %s is not a valid version and was ignored (%s)",
+				key, quote(val), where, err)
 			return
 		}
 		chain = append(chain, cand)
 	}
 	switch {
 	case !podSet:
-	case forbidden && nsSet && podVal == nsVal:
-		// The pod repeats the namespace pin: nothing is overridden, nothing to report.
-	case forbidden && nsSet:
-		findings = append(findings, Finding{ReasonOverrideForbidden, c.name, fmt.Sprintf(
-			"%s %s on the pod was ignored: namespace %q pins %s and sets %s%s: \"false\"",
-			key, quote(podVal), r.Namespace, quote(nsVal), o.AnnotationPrefix, KeyAllowPodOverride)})
+	case forbidden && (podVal == nsVal || !nsSet && podVal == DefaultVersionName):
+		// The pod repeats what applies anyway: nothing is overridden, nothing to report.
+	case forbidden:
+		forbiddenPodValue(o, r, key, podVal, fs)
 	default:
 		level(podVal, SourcePod, "pod")
 	}
@@ -101,17 +91,15 @@ func resolve(o Options, c component, r Request, lookup ConfigMapLookup) (Choice,
 			continue
 		}
 		if i == 0 || cand.configMap == first.configMap {
-			return Choice{cand.configMap, cand.label, version, cand.source}, findings
+			return Choice{cand.configMap, cand.label, version, cand.source, true}
 		}
-		findings = append(findings, Finding{ReasonConfigMapMissing, c.name, fmt.Sprintf(
-			"ConfigMap %q (from the %s) not found in namespace %q; mounted %q (from the %s) instead",
-			first.configMap, first.what, r.Namespace, cand.configMap, cand.what)})
-		return Choice{cand.configMap, cand.label, version, SourceFallback}, findings
+		fs.add(ReasonConfigMapMissing, c.name, "ConfigMap %s (from the %s) not found in namespace %s; mounted %s (from the %s) instead",
+			quote(first.configMap), first.what, quote(r.Namespace), quote(cand.configMap), cand.what)
+		return Choice{cand.configMap, cand.label, version, SourceFallback, true}
 	}
-	findings = append(findings, Finding{ReasonConfigMapMissing, c.name, fmt.Sprintf(
-		"ConfigMap %q (from the %s) not found in namespace %q; mounted as optional, %s stays empty until it exists",
-		first.configMap, first.what, r.Namespace, c.MountPath)})
-	return Choice{first.configMap, first.label, "", first.source}, findings
+	fs.add(ReasonConfigMapMissing, c.name, "ConfigMap %s (from the %s) not found in namespace %s; mounted as optional, %s stays empty until it exists",
+		quote(first.configMap), first.what, quote(r.Namespace), c.MountPath)
+	return Choice{first.configMap, first.label, "", first.source, false}
 }
 
 func (o Options) defaultCandidate(c component) candidate {
@@ -138,136 +126,7 @@ func (o Options) candidate(c component, val string, src Source, where string, de
 	}
 	name := c.ConfigMap + "-" + v
 	if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
-		return candidate{}, fmt.Sprintf("ConfigMap name %q would be invalid", name)
+		return candidate{}, fmt.Sprintf("ConfigMap name %s would be invalid", quote(name))
 	}
 	return candidate{src, what, name, v}, ""
-}
-
-// optedOut reports whether the Pod is opted out of injection, with the findings that explain it.
-//
-//	inject, namespace allow-pod-override "false" and the namespace sets inject:
-//	                                  namespace value ("false" opts out), pod value ignored
-//	otherwise:                        pod "true"/"false" > namespace "false" > injected
-//
-// Only "true" and "false" (any case) mean something on a Pod: a Pod's "no" or "disabled" must not
-// override its Namespace's opt-out, so other values are ignored with a warning.
-func optedOut(o Options, r Request) (bool, []Finding) {
-	key := o.AnnotationPrefix + KeyInject
-	pod, podSet := nonEmpty(r.Pod.Annotations, key)
-	ns, nsSet := nonEmpty(r.NamespaceAnnotations, key)
-	podFalse, nsFalse := strings.EqualFold(pod, "false"), strings.EqualFold(ns, "false")
-	podTrue := strings.EqualFold(pod, "true")
-	nsOut := Finding{ReasonOptedOut, "", fmt.Sprintf(
-		"%s is \"false\" on namespace %q; nothing injected", key, r.Namespace)}
-
-	var findings []Finding
-	if podSet && !podFalse && !podTrue {
-		findings = append(findings, Finding{"", "", fmt.Sprintf(
-			"%s %s on the pod is neither \"true\" nor \"false\" and was ignored", key, quote(pod))})
-		podSet = false
-	}
-	if nsSet && strings.EqualFold(r.NamespaceAnnotations[o.AnnotationPrefix+KeyAllowPodOverride], "false") {
-		if podSet && podFalse != nsFalse {
-			findings = append(findings, Finding{ReasonOverrideForbidden, "", fmt.Sprintf(
-				"%s %s on the pod was ignored: namespace %q sets %s %s and %s%s: \"false\"",
-				key, quote(pod), r.Namespace, key, quote(ns), o.AnnotationPrefix, KeyAllowPodOverride)})
-		}
-		if nsFalse {
-			return true, append(findings, nsOut)
-		}
-		return false, findings
-	}
-	switch {
-	case podSet && podFalse:
-		return true, append(findings, Finding{ReasonOptedOut, "", fmt.Sprintf(
-			"%s is \"false\" on the pod; nothing injected", key)})
-	case podSet:
-		return false, findings
-	case nsFalse:
-		return true, append(findings, nsOut)
-	}
-	return false, findings
-}
-
-// targets returns the indexes of the containers to mount into.
-//
-//	containers annotation (pod) > Options.Containers present in the pod >
-//	containers with env CODER_AGENT_TOKEN > the first container. Init containers never.
-func targets(o Options, r Request) ([]int, []Finding) {
-	cs := r.Pod.Spec.Containers
-	if len(cs) == 0 {
-		return nil, []Finding{{ReasonNoTargetContainer, "", "the pod has no containers; nothing injected"}}
-	}
-	key := o.AnnotationPrefix + KeyContainers
-	if val, ok := nonEmpty(r.Pod.Annotations, key); ok {
-		var idx []int
-		var unknown []string
-		for _, name := range strings.Split(val, ",") {
-			name = strings.TrimSpace(name)
-			if name == "" {
-				continue
-			}
-			if i := containerIndex(cs, name); i >= 0 && !slices.Contains(idx, i) {
-				idx = append(idx, i)
-			} else if i < 0 {
-				unknown = append(unknown, name)
-			}
-		}
-		if len(idx) == 0 {
-			return nil, []Finding{{ReasonNoTargetContainer, "", fmt.Sprintf(
-				"%s %s names no container of this pod; nothing injected", key, quote(val))}}
-		}
-		var f []Finding
-		if len(unknown) > 0 {
-			// Not a reason of its own: the named containers that exist are still injected.
-			f = append(f, Finding{"", "", fmt.Sprintf("%s names containers that do not exist: %s",
-				key, quote(strings.Join(unknown, ",")))})
-		}
-		return idx, f
-	}
-	var idx []int
-	for i, c := range cs {
-		if slices.Contains(o.Containers, c.Name) {
-			idx = append(idx, i)
-		}
-	}
-	if len(idx) > 0 {
-		return idx, nil
-	}
-	for i, c := range cs {
-		for _, e := range c.Env {
-			if e.Name == "CODER_AGENT_TOKEN" {
-				idx = append(idx, i)
-				break
-			}
-		}
-	}
-	if len(idx) > 0 {
-		return idx, nil
-	}
-	return []int{0}, nil
-}
-
-func nonEmpty(m map[string]string, key string) (string, bool) {
-	v, ok := m[key]
-	return v, ok && v != ""
-}
-
-func containerIndex(cs []corev1.Container, name string) int {
-	for i := range cs {
-		if cs[i].Name == name {
-			return i
-		}
-	}
-	return -1
-}
-
-// quote renders a user-supplied value for a warning: ASCII only (warnings with control or
-// non-ASCII characters may be dropped by clients) and bounded (annotation values can be 256 KiB).
-func quote(v string) string {
-	const max = 64
-	if len(v) > max {
-		v = v[:max] + "..."
-	}
-	return fmt.Sprintf("%+q", v)
 }

@@ -1,0 +1,117 @@
+package mutate
+
+import (
+	"encoding/json"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// NoneLabel is the value of a version label for a component the webhook did not mount. The
+// webhook owns its labels and always writes them, so a Pod cannot keep a forged version label.
+const NoneLabel = "none"
+
+// record is the JSON stored in the injected annotation.
+type record struct {
+	Lib        *recordComponent `json:"tilt-lib,omitempty"`
+	Templates  *recordComponent `json:"tilt-templates,omitempty"`
+	Containers []string         `json:"containers"`
+}
+
+type recordComponent struct {
+	ConfigMap string `json:"configMap"`
+	Version   string `json:"version"`
+	Source    Source `json:"source"`
+}
+
+// recordOf returns the injected record of the carried components; nil when none is carried.
+func recordOf(cs []corev1.Container, plans []componentPlan) *record {
+	var rec record
+	carries := make(map[int]bool)
+	for _, pl := range plans {
+		if !pl.carried() {
+			continue
+		}
+		rc := &recordComponent{ConfigMap: pl.ConfigMap, Version: pl.Version, Source: pl.Source}
+		if pl.name == LibVolume {
+			rec.Lib = rc
+		} else {
+			rec.Templates = rc
+		}
+		for _, i := range pl.carriers {
+			carries[i] = true
+		}
+	}
+	if rec.Lib == nil && rec.Templates == nil {
+		return nil
+	}
+	rec.Containers = []string{}
+	for i := range cs {
+		if carries[i] {
+			rec.Containers = append(rec.Containers, cs[i].Name)
+		}
+	}
+	return &rec
+}
+
+// ownAnnotations sets the status annotation and the injected record, or removes an injected
+// annotation the Pod brought itself when nothing is recorded: the webhook owns both keys.
+//
+// The API server rejects a Pod whose annotations (keys plus values) exceed MaxAnnotationsBytes,
+// even under failurePolicy Ignore, so the patch must never be what pushes them over:
+//
+//	everything fits:                   status and record written
+//	only the status fits:              record not written (annotations_too_large)
+//	not even the status fits:          neither written (annotations_too_large)
+//
+// A key not written is removed if the Pod carries it, so a stale value never survives; with the
+// key absent the second pass decides the same, so this stays idempotent.
+func ownAnnotations(p *patch, o Options, have map[string]string, status string, rec *record, fs *findings) {
+	statusKey, injectedKey := o.AnnotationPrefix+KeyStatus, o.AnnotationPrefix+KeyInjected
+	want := map[string]string{statusKey: status}
+	if rec != nil {
+		b, _ := json.Marshal(rec) // a struct of strings: cannot fail
+		want[injectedKey] = string(b)
+	}
+	others := 0
+	for k, v := range have {
+		if k != statusKey && k != injectedKey {
+			others += len(k) + len(v)
+		}
+	}
+	size := func(k string) int {
+		if v, ok := want[k]; ok {
+			return len(k) + len(v)
+		}
+		return 0
+	}
+	switch {
+	case others+size(statusKey) > MaxAnnotationsBytes:
+		fs.add(ReasonAnnotationsTooLarge, "", "the %s and %s annotations were not written: the pod's annotations would exceed the API server's limit of %d bytes",
+			statusKey, injectedKey, MaxAnnotationsBytes)
+		want = nil
+	case others+size(statusKey)+size(injectedKey) > MaxAnnotationsBytes:
+		fs.add(ReasonAnnotationsTooLarge, "", "the %s annotation (%d bytes) was not written: the pod's annotations would exceed the API server's limit of %d bytes",
+			injectedKey, size(injectedKey), MaxAnnotationsBytes)
+		delete(want, injectedKey)
+	}
+	keys := []string{statusKey, injectedKey}
+	p.setKeys("/metadata/annotations", have, keys, want)
+	p.removeKeys("/metadata/annotations", have, keys, want)
+}
+
+// ownLabels sets both version labels: the chosen version label of a carried component, NoneLabel
+// for the others.
+func ownLabels(p *patch, o Options, have map[string]string, plans []componentPlan) {
+	var keys []string
+	want := map[string]string{}
+	for _, c := range o.components() {
+		k := o.AnnotationPrefix + c.versionKey
+		keys, want[k] = append(keys, k), NoneLabel
+		for _, pl := range plans {
+			if pl.name == c.name && pl.carried() {
+				want[k] = pl.Label
+			}
+		}
+	}
+	p.setKeys("/metadata/labels", have, keys, want)
+}
