@@ -273,8 +273,11 @@ func tiltMounts(c corev1.Container) []corev1.VolumeMount {
 }
 
 // suffix is the version label the webhook writes for a ConfigMap: "v2" for tilt-lib-v2,
-// "default" for the unversioned one.
+// "default" for the unversioned one, "none" when the component was not mounted.
 func suffix(configMap string) string {
+	if configMap == "" {
+		return "none"
+	}
 	for _, base := range []string{"tilt-templates", "tilt-lib"} {
 		if rest, ok := strings.CutPrefix(configMap, base+"-"); ok {
 			return rest
