@@ -224,23 +224,29 @@ func assertVolume(t *testing.T, pod *corev1.Pod, name, configMap string) {
 func assertUntouched(t *testing.T, pod *corev1.Pod) {
 	t.Helper()
 	assertNoneOf(t, pod, "annotation", pod.Annotations, harness.KeyStatus, harness.KeyInjected)
+	assertNoneOf(t, pod, "label", pod.Labels, harness.KeyVersion, harness.KeyTemplatesVersion)
 	assertUntouchedSpec(t, pod)
 }
 
-// assertSkipped checks a Pod the webhook saw but mounted nothing into: only the status
-// annotation "skipped:<reason>" says why.
+// assertSkipped checks a Pod the webhook saw but mounted nothing into: the status annotation
+// "skipped:<reason>" says why, and both version labels (keys the webhook owns) say "none".
 func assertSkipped(t *testing.T, pod *corev1.Pod, reason string) {
 	t.Helper()
 	if got := pod.Annotations[harness.KeyStatus]; got != "skipped:"+reason {
 		t.Errorf("%s = %q, want %q", harness.KeyStatus, got, "skipped:"+reason)
 	}
 	assertNoneOf(t, pod, "annotation", pod.Annotations, harness.KeyInjected)
+	for _, key := range []string{harness.KeyVersion, harness.KeyTemplatesVersion} {
+		if got := pod.Labels[key]; got != "none" {
+			t.Errorf("pod %s/%s label %s = %q, want none", pod.Namespace, pod.Name, key, got)
+		}
+	}
 	assertUntouchedSpec(t, pod)
 }
 
+// assertUntouchedSpec checks the Pod got no tilt volume and no mount.
 func assertUntouchedSpec(t *testing.T, pod *corev1.Pod) {
 	t.Helper()
-	assertNoneOf(t, pod, "label", pod.Labels, harness.KeyVersion, harness.KeyTemplatesVersion)
 	for _, v := range pod.Spec.Volumes {
 		if v.Name == "tilt-lib" || v.Name == "tilt-templates" {
 			t.Errorf("pod %s/%s got volume %s", pod.Namespace, pod.Name, v.Name)
