@@ -186,7 +186,7 @@ func TestAddingWithoutUsableNextCARestarts(t *testing.T) {
 	m.now = RenewAt(m.s.CA.Cert)
 	m.step()
 	m.publish()
-	m.step() // published
+	m.step()       // published
 	m.s.Next = nil // what Decode returns for a corrupt next-ca.crt
 	wantEvents(t, m.step(), EventRotationAbort)
 	if m.s.Phase != PhaseAdding || m.s.Next == nil || !m.s.PublishedAt.IsZero() || len(m.s.Bundle) != 2 {
