@@ -21,22 +21,24 @@
 //
 // # State machine
 //
-//		stable ──(2/3 of CA life)──▶ adding ──(caBundle holds next CA for Settle)──▶ retiring
-//		  ▲  bundle {CA}               bundle {CA, next}                             bundle {new, old}
-//		  │  leaf signed by CA         leaf still signed by CA                       leaf signed by new
-//		  └───────────────────(last leaf of the old CA expired + Margin)────────────────┘
+//	stable ──(2/3 of CA life)──▶ adding ──(caBundle holds next CA for Settle)──▶ retiring
+//	  ▲  bundle {CA}               bundle {CA, next}                             bundle {new, old}
+//	  │  leaf signed by CA         leaf still signed by CA                       leaf signed by new
+//	  └───────────────────(last leaf of the old CA expired + Margin)────────────────┘
 //
-//	 1. adding: the next CA joins the bundle; leaves keep coming from the current CA.
-//	 2. A replica that sees every caBundle entry pointing at our Service hold the next CA records
-//	    published-at. Once that has held for Settle (the API server reads webhook configurations
-//	    through its own informer), the next CA becomes the signing CA and a new leaf is issued:
-//	    the API server already trusts it. A caBundle that loses the next CA before then (helm
-//	    upgrade) clears published-at and the wait starts again after the heal.
-//	 3. retiring: the old CA stays in the bundle until the last leaf it signed has expired, plus
-//	    Margin. Replicas serve only leaves read from the Secret, and that leaf was the newest the
-//	    old CA signed, so after its NotAfter no replica can present a valid leaf that needs the
-//	    old CA: the API server's kept-alive connections to a replica still holding it have no
-//	    valid certificate to lose. Then the bundle is {new} again.
+// Transitions:
+//
+//  1. adding: the next CA joins the bundle; leaves keep coming from the current CA.
+//  2. A replica that sees every caBundle entry pointing at our Service hold the next CA records
+//     published-at. Once that has held for Settle (the API server reads webhook configurations
+//     through its own informer), the next CA becomes the signing CA and a new leaf is issued:
+//     the API server already trusts it. A caBundle that loses the next CA before then (helm
+//     upgrade) clears published-at and the wait starts again after the heal.
+//  3. retiring: the old CA stays in the bundle until the last leaf it signed has expired, plus
+//     Margin. Replicas serve only leaves read from the Secret, and that leaf was the newest the
+//     old CA signed, so after its NotAfter no replica can present a valid leaf that needs the
+//     old CA: the API server's kept-alive connections to a replica still holding it have no
+//     valid certificate to lose. Then the bundle is {new} again.
 //
 // Independently of the phase, the leaf is renewed at 2/3 of its validity, by the signing CA,
 // never past that CA's NotAfter. A leaf may last at most a quarter of the CA (Policy.Validate),
