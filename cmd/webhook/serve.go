@@ -76,7 +76,8 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 // runServer wires the manager: caches, webhook server, metrics, probes, Events. It returns when
 // ctx is cancelled (SIGTERM) and in-flight reviews have finished.
 func runServer(ctx context.Context, cfg tlconfig.Config, log logr.Logger) error {
-	if err := checkCertFiles(cfg.CertDir); err != nil {
+	cs, err := newCertSetup(cfg, log)
+	if err != nil {
 		return err
 	}
 	rc, err := restConfig(cfg.Kubeconfig)
@@ -88,7 +89,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, log logr.Logger) error 
 		Bases:            []string{cfg.LibConfigMap, cfg.TemplatesConfigMap},
 		VersionLabel:     cfg.VersionLabel,
 	}
-	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = cfg.TLSVersion() }}
+	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = cfg.TLSVersion() }, cs.tlsOpt}
 	if !cfg.EnableHTTP2 {
 		// HTTP/2 stays off unless asked for: the rapid-reset attacks (CVE-2023-44487) and the
 		// API server speaks HTTP/1.1 to webhooks just as well.
@@ -111,6 +112,9 @@ func runServer(ctx context.Context, cfg tlconfig.Config, log logr.Logger) error 
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := cs.wire(ctx, mgr); err != nil {
+		return err
 	}
 
 	var synced []func() bool
@@ -159,7 +163,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, log logr.Logger) error 
 		return err
 	}
 	log.Info("starting", "version", version, "address", cfg.BindAddress+":"+strconv.Itoa(cfg.Port),
-		"certDir", cfg.CertDir, "defaultVersion", cfg.DefaultVersion, "aliases", cfg.Aliases)
+		"certMode", cfg.CertMode, "certDir", cfg.CertDir, "defaultVersion", cfg.DefaultVersion, "aliases", cfg.Aliases)
 	return runManager(ctx, mgr, synced, shutdown, log)
 }
 

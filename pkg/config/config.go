@@ -95,7 +95,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Port, "port", c.Port, "port of the admission server")
 	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", c.MetricsBindAddress, "address of the Prometheus metrics endpoint; \"0\" disables it")
 	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress, "address of /healthz and /readyz")
-	fs.StringVar(&c.CertMode, "cert-mode", c.CertMode, "serving certificate source: files (mounted tls.crt/tls.key, hot-reloaded)")
+	fs.StringVar(&c.CertMode, "cert-mode", c.CertMode, "serving certificate source: self (CA and certificate kept in --cert-secret-name, caBundle of --webhook-config-name kept in sync) or files (mounted tls.crt/tls.key, hot-reloaded)")
 	fs.StringVar(&c.CertDir, "cert-dir", c.CertDir, "directory holding tls.crt and tls.key (files mode); default: controller-runtime's <tmp>/k8s-webhook-server/serving-certs")
 	fs.StringVar(&c.CertSecretName, "cert-secret-name", c.CertSecretName, "Secret holding the CA and serving certificate (self mode)")
 	fs.StringVar(&c.WebhookConfigName, "webhook-config-name", c.WebhookConfigName, "MutatingWebhookConfiguration whose caBundle is kept in sync (self mode)")
@@ -165,12 +165,15 @@ func (c Config) Validate() error {
 	switch c.CertMode {
 	case CertModeFiles:
 	case CertModeSelf:
-		add("--cert-mode self is not available yet: mount a certificate (e.g. from cert-manager) and use --cert-mode files --cert-dir DIR")
+		if c.ServiceNamespace == "" || c.CertSecretName == "" || c.WebhookConfigName == "" || c.ServiceName == "" {
+			add("--cert-mode self needs --service-namespace (or $POD_NAMESPACE), --service-name, --cert-secret-name and --webhook-config-name")
+		}
 	default:
-		add("--cert-mode %q: must be %q", c.CertMode, CertModeFiles)
+		add("--cert-mode %q: must be %q or %q", c.CertMode, CertModeSelf, CertModeFiles)
 	}
-	if c.CALifetime <= 0 || c.CertLifetime <= 0 || c.CertLifetime > c.CALifetime {
-		add("--cert-lifetime %s and --ca-lifetime %s: must be positive, the certificate no longer than the CA", c.CertLifetime, c.CALifetime)
+	// A rotation starts at 2/3 of the CA's life and lasts up to one certificate lifetime.
+	if c.CALifetime <= 0 || c.CertLifetime <= 0 || c.CertLifetime > c.CALifetime/4 {
+		add("--cert-lifetime %s and --ca-lifetime %s: must be positive, the certificate at most a quarter of the CA", c.CertLifetime, c.CALifetime)
 	}
 	if !slices.Contains([]string{"1.2", "1.3"}, c.TLSMinVersion) {
 		add("--tls-min-version %q: must be 1.2 or 1.3", c.TLSMinVersion)

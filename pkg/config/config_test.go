@@ -89,8 +89,10 @@ func TestInvalidConfigurationsReportEveryProblem(t *testing.T) {
 		file string
 		want []string
 	}{
-		{"several at once", []string{"--port", "70000", "--tls-min-version", "1.0", "--cert-mode", "self"}, nil, "",
-			[]string{"--port 70000", "--tls-min-version", "--cert-mode self is not available"}},
+		{"several at once", []string{"--port", "70000", "--tls-min-version", "1.0", "--cert-mode", "self", "--service-namespace", ""}, nil, "",
+			[]string{"--port 70000", "--tls-min-version", "--cert-mode self needs --service-namespace"}},
+		{"unknown cert mode", []string{"--cert-mode", "manual"}, nil, "", []string{`--cert-mode "manual"`}},
+		{"cert a third of the CA", []string{"--ca-lifetime", "30s", "--cert-lifetime", "10s"}, nil, "", []string{"at most a quarter of the CA"}},
 		{"bad alias", []string{"--alias", "Stable=v2"}, nil, "", []string{`alias name "Stable"`}},
 		{"bad default version", nil, map[string]string{"TILTLIB_DEFAULT_VERSION": "V2!"}, "", []string{`default lib version "V2!"`}},
 		{"bad env value type", nil, map[string]string{"TILTLIB_PORT": "https"}, "", []string{"TILTLIB_PORT"}},
@@ -123,6 +125,16 @@ func TestInvalidConfigurationsReportEveryProblem(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSelfModeWithShortLifetimesIsValid(t *testing.T) {
+	c, err := load(t, []string{"--cert-mode", "self", "--service-namespace", "tools", "--ca-lifetime", "40s", "--cert-lifetime", "10s"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CertMode != CertModeSelf || c.CALifetime != 40*time.Second || c.CertLifetime != 10*time.Second {
+		t.Fatalf("%+v", c)
 	}
 }
 
