@@ -103,7 +103,9 @@ func (s *selfCert) launchAll(t *testing.T) time.Duration {
 	return time.Since(start)
 }
 
-func (s *selfCert) serverName() string { return harness.ServiceDNSNames(s.svc.Name, s.svc.Namespace)[0] }
+func (s *selfCert) serverName() string {
+	return harness.ServiceDNSNames(s.svc.Name, s.svc.Namespace)[0]
+}
 
 // trustedLeaf handshakes with addr verifying against the registration's current caBundle, as
 // the API server would, and returns the served leaf.
