@@ -30,6 +30,15 @@ type certSetup struct {
 	served  *certs.Served            // self mode
 }
 
+// checkCertConfig is what Config.Validate cannot check because `inject` shares the Config:
+// self mode keeps its Secret in the Service's namespace.
+func checkCertConfig(cfg tlconfig.Config) error {
+	if cfg.CertMode == tlconfig.CertModeSelf && cfg.ServiceNamespace == "" {
+		return fmt.Errorf("--cert-mode self needs --service-namespace (or $POD_NAMESPACE): the certificate Secret %s is kept in that namespace", cfg.CertSecretName)
+	}
+	return nil
+}
+
 func newCertSetup(cfg tlconfig.Config, log logr.Logger) (*certSetup, error) {
 	cs := &certSetup{cfg: cfg, log: log.WithName("certificates")}
 	if cfg.CertMode == tlconfig.CertModeSelf {

@@ -42,6 +42,9 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkCertConfig(cfg); err != nil {
+		return err
+	}
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err

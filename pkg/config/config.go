@@ -165,8 +165,9 @@ func (c Config) Validate() error {
 	switch c.CertMode {
 	case CertModeFiles:
 	case CertModeSelf:
-		if c.ServiceNamespace == "" || c.CertSecretName == "" || c.WebhookConfigName == "" || c.ServiceName == "" {
-			add("--cert-mode self needs --service-namespace (or $POD_NAMESPACE), --service-name, --cert-secret-name and --webhook-config-name")
+		// (--service-namespace is checked by serve: `inject` shares this Config and needs none.)
+		if c.CertSecretName == "" || c.WebhookConfigName == "" || c.ServiceName == "" {
+			add("--cert-mode self needs --service-name, --cert-secret-name and --webhook-config-name")
 		}
 	default:
 		add("--cert-mode %q: must be %q or %q", c.CertMode, CertModeSelf, CertModeFiles)

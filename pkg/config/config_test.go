@@ -89,8 +89,8 @@ func TestInvalidConfigurationsReportEveryProblem(t *testing.T) {
 		file string
 		want []string
 	}{
-		{"several at once", []string{"--port", "70000", "--tls-min-version", "1.0", "--cert-mode", "self", "--service-namespace", ""}, nil, "",
-			[]string{"--port 70000", "--tls-min-version", "--cert-mode self needs --service-namespace"}},
+		{"several at once", []string{"--port", "70000", "--tls-min-version", "1.0", "--cert-mode", "self", "--cert-secret-name", ""}, nil, "",
+			[]string{"--port 70000", "--tls-min-version", "--cert-mode self needs"}},
 		{"unknown cert mode", []string{"--cert-mode", "manual"}, nil, "", []string{`--cert-mode "manual"`}},
 		{"cert a third of the CA", []string{"--ca-lifetime", "30s", "--cert-lifetime", "10s"}, nil, "", []string{"at most a quarter of the CA"}},
 		{"bad alias", []string{"--alias", "Stable=v2"}, nil, "", []string{`alias name "Stable"`}},
