@@ -2,6 +2,7 @@ package certs
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
 	"strings"
 	"sync"
@@ -235,4 +236,52 @@ func (f fixedSecret) Get(ctx context.Context, key client.ObjectKey, obj client.O
 		return nil
 	}
 	return f.Reader.Get(ctx, key, obj, o...)
+}
+
+// Two replicas, reconciling in turn on a fake clock, go through leaf renewals and a full CA
+// rotation; after every single reconcile, what each replica serves verifies against the caBundle
+// as it stands: there is no instant at which the API server would reject either.
+func TestTwoReplicasRotateWithoutAnUntrustedMoment(t *testing.T) {
+	now := t0
+	c := fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithObjects(webhookConfig(nil, nil)).Build()
+	var logs logLines
+	replicas := []*Keeper{newKeeper(t, c, &now, &logs), newKeeper(t, c, &now, &logs)}
+	phases := map[Phase]bool{}
+	leaves := map[string]bool{}
+	var firstCA *x509.Certificate
+	for tick := 0; now.Before(t0.Add(200 * time.Second)); tick++ {
+		for i := range replicas {
+			k := replicas[(i+tick)%2] // alternate who goes first
+			if _, err := k.Reconcile(context.Background(), reconcile.Request{NamespacedName: secretKey}); err != nil {
+				t.Fatalf("%s: %v", now.Sub(t0), err)
+			}
+			trusted := Trusted(getCfg(t, c), svcRef)
+			for j, r := range replicas {
+				leaf := r.Served.Leaf()
+				if leaf == nil {
+					continue
+				}
+				if err := Verify(leaf, trusted, "inj.tools.svc", now); err != nil {
+					t.Fatalf("at +%s replica %d serves a leaf the caBundle does not trust: %v", now.Sub(t0), j, err)
+				}
+				leaves[leaf.SerialNumber.String()] = true
+			}
+		}
+		sec := &corev1.Secret{}
+		if err := c.Get(context.Background(), secretKey, sec); err != nil {
+			t.Fatal(err)
+		}
+		phases[Phase(sec.Annotations[AnnotationPhase])] = true
+		if firstCA == nil {
+			firstCA = replicas[0].Served.Issuer()
+		}
+		now = now.Add(500 * time.Millisecond)
+	}
+	if !phases[PhaseAdding] || !phases[PhaseRetiring] || replicas[0].Served.Issuer().Equal(firstCA) {
+		t.Fatalf("no full CA rotation in 200s: phases %v", phases)
+	}
+	if len(leaves) < 10 {
+		t.Fatalf("only %d leaves in 200s of 20s leaves", len(leaves))
+	}
+	t.Logf("%d leaves, phases %v", len(leaves), phases)
 }
