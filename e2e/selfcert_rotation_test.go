@@ -125,6 +125,32 @@ func TestSelfCertRotationUnderLoad(t *testing.T) {
 		}()
 	}
 
+	// The API server keeps its connections alive, so Pod creations alone handshake only when
+	// its client is rebuilt (on a caBundle change). A prober opens a new connection through the
+	// proxy every few milliseconds, as a new API server client would, and verifies it against
+	// the caBundle as stored at that moment: every leaf of every replica gets handshaken.
+	var handshakes, handshakeFailures atomic.Int64
+	probedLeaves := sync.Map{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			leaf, err := s.trustedLeaf(ctx, s.svc.Addr())
+			handshakes.Add(1)
+			if err != nil {
+				handshakeFailures.Add(1)
+				firstErr.Do(func() { t.Errorf("first failed handshake at %s: %v", time.Now().Format(time.StampMilli), err) })
+				continue
+			}
+			probedLeaves.Store(leaf.SerialNumber.String(), true)
+		}
+	}()
+
 	seen := &rotationSeen{leaves: map[string]bool{}, cas: map[string]bool{}}
 	start := time.Now()
 	err = harness.Poll(ctx, rotDeadline, func(ctx context.Context) (bool, error) {
@@ -133,13 +159,19 @@ func TestSelfCertRotationUnderLoad(t *testing.T) {
 	})
 	close(stop)
 	wg.Wait()
-	t.Logf("rotation under load for %s: %d Pods created, %d failed, %d not injected; %d leaves and %d CAs served; proxy connections per replica %d/%d",
+	nProbed := 0
+	probedLeaves.Range(func(any, any) bool { nProbed++; return true })
+	t.Logf("rotation under load for %s: %d Pods created, %d failed, %d not injected; %d leaves and %d CAs in the Secret; %d fresh handshakes verified against the caBundle, %d failed, %d distinct leaves seen by them; proxy connections per replica %d/%d",
 		time.Since(start).Round(time.Millisecond), created.Load(), failed.Load(), notInjected.Load(),
-		len(seen.leaves), len(seen.cas), proxy.Conns[0].Load(), proxy.Conns[1].Load())
+		len(seen.leaves), len(seen.cas), handshakes.Load(), handshakeFailures.Load(), nProbed,
+		proxy.Conns[0].Load(), proxy.Conns[1].Load())
 	if err != nil {
 		t.Fatalf("rotation not complete within %s: %d leaves, %d CAs, retiring seen %v", rotDeadline, len(seen.leaves), len(seen.cas), seen.retiring)
 	}
-	if failed.Load() != 0 || notInjected.Load() != 0 || created.Load() == 0 {
-		t.Fatalf("%d failed creations, %d Pods not injected (of %d)", failed.Load(), notInjected.Load(), created.Load())
+	if failed.Load() != 0 || notInjected.Load() != 0 || created.Load() == 0 || handshakeFailures.Load() != 0 {
+		t.Fatalf("%d failed creations, %d Pods not injected (of %d), %d failed handshakes", failed.Load(), notInjected.Load(), created.Load(), handshakeFailures.Load())
+	}
+	if nProbed < wantLeaves {
+		t.Fatalf("fresh handshakes saw %d leaves, want every one of at least %d", nProbed, wantLeaves)
 	}
 }
