@@ -65,9 +65,8 @@ func Default() Config {
 		Port:                   9443,
 		MetricsBindAddress:     ":8080",
 		HealthProbeBindAddress: ":8081",
-		// "self" (DESIGN.md's eventual default) arrives with pkg/certs; until then only mounted
-		// certificates are supported, so the default must be the mode that works.
-		CertMode:           CertModeFiles,
+		// self needs nothing but RBAC (pkg/certs); files is for a mounted cert-manager certificate.
+		CertMode:           CertModeSelf,
 		CertSecretName:     "tilt-lib-injector-certs",
 		WebhookConfigName:  "tilt-lib-injector",
 		ServiceName:        "tilt-lib-injector",

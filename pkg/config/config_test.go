@@ -32,7 +32,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 9443 || c.CertMode != CertModeFiles || c.AnnotationPrefix != "tilt-lib.platform/" ||
+	if c.Port != 9443 || c.CertMode != CertModeSelf || c.AnnotationPrefix != "tilt-lib.platform/" ||
 		!reflect.DeepEqual(c.Containers, []string{"dev"}) || c.TLSVersion() != 0x0303 {
 		t.Fatalf("defaults = %+v", c)
 	}
