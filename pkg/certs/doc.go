@@ -8,9 +8,11 @@
 // <svc>, <svc>.<ns>, <svc>.<ns>.svc, <svc>.<ns>.svc.cluster.local, ServerAuth only), bundle.go
 // (PEM parsing, merge and de-duplication), secret.go (Secret <-> State, tolerant of corruption),
 // state.go and step.go (the state machine). Time and entropy are inputs; tests drive it with a
-// fake clock. The Kubernetes side (kube_*.go) reads the Secret and the
-// MutatingWebhookConfiguration from a cache restricted to those two objects by name, writes with
-// optimistic concurrency, patches caBundles and serves the leaf from memory.
+// fake clock. The Kubernetes side reads the Secret and the MutatingWebhookConfiguration from a
+// cache restricted to those two objects by name (setup.go), writes the Secret with optimistic
+// concurrency (keeper.go), JSON-patches the caBundle of our entries only (webhookconfig.go),
+// serves the leaf from memory through tls.Config.GetCertificate (served.go) and exports
+// tiltlib_certificate_expiry_timestamp_seconds{kind="leaf"|"ca"} (metrics.go).
 //
 // # The Secret
 //

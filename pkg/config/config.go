@@ -22,6 +22,10 @@ const (
 	CertModeSelf  = "self"
 )
 
+// MinCertLifetime is the shortest --cert-lifetime: short enough for tests to rotate in
+// seconds, long enough that renewal stays an occasional write.
+const MinCertLifetime = 5 * time.Second
+
 // Config is the whole configuration of `webhook serve` and `webhook inject`.
 type Config struct {
 	Kubeconfig             string        `flag:"kubeconfig"`
@@ -171,9 +175,10 @@ func (c Config) Validate() error {
 	default:
 		add("--cert-mode %q: must be %q or %q", c.CertMode, CertModeSelf, CertModeFiles)
 	}
-	// A rotation starts at 2/3 of the CA's life and lasts up to one certificate lifetime.
-	if c.CALifetime <= 0 || c.CertLifetime <= 0 || c.CertLifetime > c.CALifetime/4 {
-		add("--cert-lifetime %s and --ca-lifetime %s: must be positive, the certificate at most a quarter of the CA", c.CertLifetime, c.CALifetime)
+	// A rotation starts at 2/3 of the CA's life and lasts up to one certificate lifetime; below
+	// MinCertLifetime renewals (every 2/3 of it) would turn into a write loop on the Secret.
+	if c.CertLifetime < MinCertLifetime || c.CertLifetime > c.CALifetime/4 {
+		add("--cert-lifetime %s and --ca-lifetime %s: the certificate must last at least %s and at most a quarter of the CA", c.CertLifetime, c.CALifetime, MinCertLifetime)
 	}
 	if !slices.Contains([]string{"1.2", "1.3"}, c.TLSMinVersion) {
 		add("--tls-min-version %q: must be 1.2 or 1.3", c.TLSMinVersion)

@@ -93,6 +93,8 @@ func TestInvalidConfigurationsReportEveryProblem(t *testing.T) {
 			[]string{"--port 70000", "--tls-min-version", "--cert-mode self needs"}},
 		{"unknown cert mode", []string{"--cert-mode", "manual"}, nil, "", []string{`--cert-mode "manual"`}},
 		{"cert a third of the CA", []string{"--ca-lifetime", "30s", "--cert-lifetime", "10s"}, nil, "", []string{"at most a quarter of the CA"}},
+		{"cert below the minimum", []string{"--ca-lifetime", "20s", "--cert-lifetime", "4999ms"}, nil, "", []string{"at least 5s"}},
+		{"zero lifetimes", []string{"--ca-lifetime", "0s", "--cert-lifetime", "0s"}, nil, "", []string{"--cert-lifetime 0s"}},
 		{"bad alias", []string{"--alias", "Stable=v2"}, nil, "", []string{`alias name "Stable"`}},
 		{"bad default version", nil, map[string]string{"TILTLIB_DEFAULT_VERSION": "V2!"}, "", []string{`default lib version "V2!"`}},
 		{"bad env value type", nil, map[string]string{"TILTLIB_PORT": "https"}, "", []string{"TILTLIB_PORT"}},
@@ -135,6 +137,10 @@ func TestSelfModeWithShortLifetimesIsValid(t *testing.T) {
 	}
 	if c.CertMode != CertModeSelf || c.CALifetime != 40*time.Second || c.CertLifetime != 10*time.Second {
 		t.Fatalf("%+v", c)
+	}
+	// At the bounds: the shortest certificate, exactly a quarter of the CA.
+	if _, err := load(t, []string{"--ca-lifetime", "20s", "--cert-lifetime", MinCertLifetime.String()}, nil); err != nil {
+		t.Fatal(err)
 	}
 }
 
