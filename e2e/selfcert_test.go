@@ -233,3 +233,20 @@ func TestSelfCertUnknownNamespace(t *testing.T) {
 		t.Fatalf("still running: %v", err)
 	}
 }
+
+// TestFilesModeCertificateExpiry: --cert-mode=files exports the expiry of the mounted leaf it
+// serves (and of its CA only when tls.crt carries it).
+func TestFilesModeCertificateExpiry(t *testing.T) {
+	ctx := context.Background()
+	leaf, err := servedLeaf(inj.Service.Addr(), clientTLS(t, tls.VersionTLS12, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = harness.Poll(ctx, reloadDeadline, func(ctx context.Context) (bool, error) {
+		snap, err := inj.Scrape(ctx)
+		return err == nil && snap.Get(harness.CertExpirySeries("leaf")) == float64(leaf.NotAfter.Unix()), nil
+	})
+	if err != nil {
+		t.Fatalf("leaf expiry metric never matched the served NotAfter %s: %v", leaf.NotAfter, err)
+	}
+}
