@@ -61,16 +61,17 @@ func TestCommandHelpListsOnlyItsOwnFlags(t *testing.T) {
 	}
 }
 
-// --service-name and --service-namespace exist for the self-managed certificates; until those
-// exist, their help must not suggest they do anything.
-func TestServiceFlagsMarkedReserved(t *testing.T) {
+// --service-name and --service-namespace matter only to the self-managed certificates (their
+// SANs, the Secret's namespace); their help says so, so nobody passes them in files mode thinking
+// they do something.
+func TestServiceFlagsSaySelfMode(t *testing.T) {
 	_, out, _ := runCmd(t, "", "serve", "--help")
 	for _, flag := range []string{"--service-name ", "--service-namespace "} {
 		i := strings.Index(out, flag)
 		if i < 0 {
 			t.Fatalf("%s not in serve --help", flag)
 		}
-		if line := out[i:][:strings.IndexByte(out[i:], '\n')]; !strings.Contains(line, "reserved for --cert-mode=self") {
+		if line := out[i:][:strings.IndexByte(out[i:], '\n')]; !strings.Contains(line, "(self mode") {
 			t.Errorf("%s help: %q", flag, line)
 		}
 	}

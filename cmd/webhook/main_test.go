@@ -78,7 +78,8 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"inject", "-f", "-", "-o", "json"}, pod, "unknown output format"},
 		{[]string{"inject", "-f", "-", "--alias", "UPPER=v2"}, pod, `alias name "UPPER"`},
 		{[]string{"frobnicate"}, "", `unknown command "frobnicate"`},
-		{[]string{"serve", "--cert-dir", "/nonexistent"}, "", "tls.crt"},
+		{[]string{"serve", "--cert-mode", "files", "--cert-dir", "/nonexistent"}, "", "tls.crt"},
+		{[]string{"serve", "--cert-mode", "self", "--service-namespace", ""}, "", "--cert-mode self needs --service-namespace"},
 		{[]string{"serve", "--no-such-flag"}, "", "unknown flag"},
 	}
 	for _, c := range cases {

@@ -48,11 +48,15 @@ func serve(args []string, stderr io.Writer) error {
 	if err := noArguments(fs.Args()); err != nil {
 		return fmt.Errorf("%w (serve takes flags only)", err)
 	}
+	if err := checkCertConfig(cfg); err != nil {
+		return err
+	}
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
 	}
-	if err := checkCertFiles(cfg.CertDir); err != nil {
+	cs, err := newCertSetup(cfg, log)
+	if err != nil {
 		return err
 	}
 	rc, err := restConfig(cfg.Kubeconfig)
@@ -70,7 +74,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	ctrl.SetLogger(log)
 	log.Info("API server reachable", "host", rc.Host, "version", server)
-	return runServer(ctx, cfg, rc, log)
+	return runServer(ctx, cfg, rc, cs, log)
 }
 
 // signalContext is cancelled by the first SIGTERM or SIGINT; a second one ends the process the
@@ -98,13 +102,13 @@ func newLogger(cfg tlconfig.Config, w io.Writer) (logr.Logger, error) {
 
 // runServer wires the manager: caches, webhook server, metrics, probes, Events. It returns when
 // ctx is cancelled (SIGTERM) and in-flight reviews have finished.
-func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, log logr.Logger) error {
+func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *certSetup, log logr.Logger) error {
 	settings := lookup.Settings{
 		AnnotationPrefix: cfg.AnnotationPrefix,
 		Bases:            []string{cfg.LibConfigMap, cfg.TemplatesConfigMap},
 		VersionLabel:     cfg.VersionLabel,
 	}
-	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = cfg.TLSVersion() }}
+	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = cfg.TLSVersion() }, cs.tlsOpt}
 	if !cfg.EnableHTTP2 {
 		// HTTP/2 stays off unless asked for: the rapid-reset attacks (CVE-2023-44487) and the
 		// API server speaks HTTP/1.1 to webhooks just as well.
@@ -127,6 +131,9 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, log lo
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := cs.wire(ctx, mgr); err != nil {
+		return err
 	}
 
 	var synced []func() bool
@@ -178,7 +185,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, log lo
 		return err
 	}
 	log.Info("starting", "version", version, "address", cfg.BindAddress+":"+strconv.Itoa(cfg.Port),
-		"certDir", cfg.CertDir, "defaultVersion", cfg.DefaultVersion, "aliases", cfg.Aliases)
+		"certMode", cfg.CertMode, "certDir", cfg.CertDir, "defaultVersion", cfg.DefaultVersion, "aliases", cfg.Aliases)
 	return runManager(ctx, mgr, synced, shutdown, log)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/certs"
 	tlconfig "github.com/platform-tools/tilt-lib-injector/pkg/config"
 )
 
@@ -46,12 +48,20 @@ func webhookProcess(t *testing.T, env []string, args ...string) (int, string, st
 	return code, stdout.String(), stderr.String()
 }
 
-// certDir holds a tls.crt and tls.key that exist (serve checks their presence first).
+// certDir holds a valid tls.crt and tls.key (files mode loads them before anything else).
 func certDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"tls.crt", "tls.key"} {
-		if err := os.WriteFile(filepath.Join(dir, f), []byte("placeholder"), 0o600); err != nil {
+	ca, err := certs.NewCA(rand.Reader, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := certs.NewLeaf(rand.Reader, ca, time.Now(), time.Hour, certs.DNSNames("tilt-lib-injector", "test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f, b := range map[string][]byte{"tls.crt": leaf.CertPEM, "tls.key": leaf.KeyPEM} {
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -83,7 +93,7 @@ func TestServeStartupFailuresAreOneLine(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			args := append([]string{"serve", "--cert-dir", certDir(t), "--bind-address", "127.0.0.1", "--port", "1",
+			args := append([]string{"serve", "--cert-mode", "files", "--cert-dir", certDir(t), "--bind-address", "127.0.0.1", "--port", "1",
 				"--metrics-bind-address", "0", "--health-probe-bind-address", "0"}, c.args...)
 			code, stdout, stderr := webhookProcess(t, append([]string{"HOME=" + home}, c.env...), args...)
 			if code != 1 || stdout != "" {

@@ -22,6 +22,10 @@ const (
 	CertModeSelf  = "self"
 )
 
+// MinCertLifetime is the shortest --cert-lifetime: short enough for tests to rotate in
+// seconds, long enough that renewal stays an occasional write.
+const MinCertLifetime = 5 * time.Second
+
 // Config is the whole configuration of `webhook serve` and `webhook inject`, in two sections.
 // The shared section says what a Pod gets; both subcommands register, read and validate it. The
 // serve-only section is the server itself (API access, listeners, certificates, logging): only
@@ -85,9 +89,8 @@ func Default() Config {
 		Port:                   9443,
 		MetricsBindAddress:     ":8080",
 		HealthProbeBindAddress: ":8081",
-		// "self" (docs/design.md's eventual default) arrives with pkg/certs; until then only
-		// mounted certificates are supported, so the default must be the mode that works.
-		CertMode:          CertModeFiles,
+		// self needs nothing but RBAC (pkg/certs); files is for a mounted cert-manager certificate.
+		CertMode:          CertModeSelf,
 		CertSecretName:    "tilt-lib-injector-certs",
 		WebhookConfigName: "tilt-lib-injector",
 		ServiceName:       "tilt-lib-injector",
@@ -127,14 +130,14 @@ func (c *Config) addServeOnlyFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Port, "port", c.Port, "port of the admission server")
 	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", c.MetricsBindAddress, "address of the Prometheus metrics endpoint; \"0\" disables it")
 	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress, "address of /healthz and /readyz")
-	fs.StringVar(&c.CertMode, "cert-mode", c.CertMode, "serving certificate source: files (mounted tls.crt/tls.key, hot-reloaded)")
+	fs.StringVar(&c.CertMode, "cert-mode", c.CertMode, "serving certificate source: self (CA and certificate kept in --cert-secret-name, caBundle of --webhook-config-name kept in sync) or files (mounted tls.crt/tls.key, hot-reloaded)")
 	fs.StringVar(&c.CertDir, "cert-dir", c.CertDir, "directory holding tls.crt and tls.key (files mode); default: controller-runtime's <tmp>/k8s-webhook-server/serving-certs")
-	fs.StringVar(&c.CertSecretName, "cert-secret-name", c.CertSecretName, "Secret holding the CA and serving certificate (reserved for --cert-mode=self)")
-	fs.StringVar(&c.WebhookConfigName, "webhook-config-name", c.WebhookConfigName, "MutatingWebhookConfiguration whose caBundle is kept in sync (reserved for --cert-mode=self)")
-	fs.StringVar(&c.ServiceName, "service-name", c.ServiceName, "Service in front of the webhook, named in the serving certificate (reserved for --cert-mode=self; unused with files)")
-	fs.StringVar(&c.ServiceNamespace, "service-namespace", c.ServiceNamespace, "namespace of that Service; default: $POD_NAMESPACE (reserved for --cert-mode=self; unused with files)")
-	fs.DurationVar(&c.CALifetime, "ca-lifetime", c.CALifetime, "lifetime of the self-signed CA (reserved for --cert-mode=self)")
-	fs.DurationVar(&c.CertLifetime, "cert-lifetime", c.CertLifetime, "lifetime of the serving certificate (reserved for --cert-mode=self)")
+	fs.StringVar(&c.CertSecretName, "cert-secret-name", c.CertSecretName, "Secret holding the CA and serving certificate (self mode)")
+	fs.StringVar(&c.WebhookConfigName, "webhook-config-name", c.WebhookConfigName, "MutatingWebhookConfiguration whose caBundle is kept in sync (self mode)")
+	fs.StringVar(&c.ServiceName, "service-name", c.ServiceName, "Service in front of the webhook, named in the serving certificate (self mode: serving-certificate SANs)")
+	fs.StringVar(&c.ServiceNamespace, "service-namespace", c.ServiceNamespace, "namespace of that Service; default: $POD_NAMESPACE (self mode: serving-certificate SANs)")
+	fs.DurationVar(&c.CALifetime, "ca-lifetime", c.CALifetime, "lifetime of the self-signed CA (self mode)")
+	fs.DurationVar(&c.CertLifetime, "cert-lifetime", c.CertLifetime, "lifetime of the serving certificate (self mode)")
 	fs.StringVar(&c.TLSMinVersion, "tls-min-version", c.TLSMinVersion, "minimum TLS version: 1.2 or 1.3")
 	fs.BoolVar(&c.EnableHTTP2, "enable-http2", c.EnableHTTP2, "serve HTTP/2 (off by default: CVE-2023-44487 rapid reset)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "info, debug (logs every admission), or a number: the logr verbosity")
@@ -214,12 +217,17 @@ func (c Config) serveOnlyProblems() []error {
 	switch c.CertMode {
 	case CertModeFiles:
 	case CertModeSelf:
-		add("--cert-mode self is not available yet: mount a certificate (e.g. from cert-manager) and use --cert-mode files --cert-dir DIR")
+		// (--service-namespace is checked by serve: it may come from $POD_NAMESPACE at run time.)
+		if c.CertSecretName == "" || c.WebhookConfigName == "" || c.ServiceName == "" {
+			add("--cert-mode self needs --service-name, --cert-secret-name and --webhook-config-name")
+		}
 	default:
-		add("--cert-mode %q: must be %q", c.CertMode, CertModeFiles)
+		add("--cert-mode %q: must be %q or %q", c.CertMode, CertModeSelf, CertModeFiles)
 	}
-	if c.CALifetime <= 0 || c.CertLifetime <= 0 || c.CertLifetime > c.CALifetime {
-		add("--cert-lifetime %s and --ca-lifetime %s: must be positive, the certificate no longer than the CA", c.CertLifetime, c.CALifetime)
+	// A rotation starts at 2/3 of the CA's life and lasts up to one certificate lifetime; below
+	// MinCertLifetime renewals (every 2/3 of it) would turn into a write loop on the Secret.
+	if c.CertLifetime < MinCertLifetime || c.CertLifetime > c.CALifetime/4 {
+		add("--cert-lifetime %s and --ca-lifetime %s: the certificate must last at least %s and at most a quarter of the CA", c.CertLifetime, c.CALifetime, MinCertLifetime)
 	}
 	if !slices.Contains([]string{"1.2", "1.3"}, c.TLSMinVersion) {
 		add("--tls-min-version %q: must be 1.2 or 1.3", c.TLSMinVersion)

@@ -39,7 +39,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 9443 || c.CertMode != CertModeFiles || c.AnnotationPrefix != "tilt-lib.platform/" ||
+	if c.Port != 9443 || c.CertMode != CertModeSelf || c.AnnotationPrefix != "tilt-lib.platform/" ||
 		!reflect.DeepEqual(c.Containers, []string{"dev"}) || c.TLSVersion() != 0x0303 {
 		t.Fatalf("defaults = %+v", c)
 	}
@@ -96,8 +96,12 @@ func TestInvalidConfigurationsReportEveryProblem(t *testing.T) {
 		file string
 		want []string
 	}{
-		{"several at once", []string{"--port", "70000", "--tls-min-version", "1.0", "--cert-mode", "self"}, nil, "",
-			[]string{"--port 70000", "--tls-min-version", "--cert-mode self is not available"}},
+		{"several at once", []string{"--port", "70000", "--tls-min-version", "1.0", "--cert-mode", "self", "--cert-secret-name", ""}, nil, "",
+			[]string{"--port 70000", "--tls-min-version", "--cert-mode self needs"}},
+		{"unknown cert mode", []string{"--cert-mode", "manual"}, nil, "", []string{`--cert-mode "manual"`}},
+		{"cert a third of the CA", []string{"--ca-lifetime", "30s", "--cert-lifetime", "10s"}, nil, "", []string{"at most a quarter of the CA"}},
+		{"cert below the minimum", []string{"--ca-lifetime", "20s", "--cert-lifetime", "4999ms"}, nil, "", []string{"at least 5s"}},
+		{"zero lifetimes", []string{"--ca-lifetime", "0s", "--cert-lifetime", "0s"}, nil, "", []string{"--cert-lifetime 0s"}},
 		{"bad alias", []string{"--alias", "Stable=v2"}, nil, "", []string{`alias name "Stable"`}},
 		{"bad default version", nil, map[string]string{"TILTLIB_DEFAULT_VERSION": "V2!"}, "", []string{`default lib version "V2!"`}},
 		{"bad env value type", nil, map[string]string{"TILTLIB_PORT": "https"}, "", []string{"TILTLIB_PORT"}},
@@ -130,6 +134,20 @@ func TestInvalidConfigurationsReportEveryProblem(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSelfModeWithShortLifetimesIsValid(t *testing.T) {
+	c, err := load(t, []string{"--cert-mode", "self", "--service-namespace", "tools", "--ca-lifetime", "40s", "--cert-lifetime", "10s"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CertMode != CertModeSelf || c.CALifetime != 40*time.Second || c.CertLifetime != 10*time.Second {
+		t.Fatalf("%+v", c)
+	}
+	// At the bounds: the shortest certificate, exactly a quarter of the CA.
+	if _, err := load(t, []string{"--ca-lifetime", "20s", "--cert-lifetime", MinCertLifetime.String()}, nil); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -208,7 +226,7 @@ func TestInjectIgnoresServeOnlyEnvironment(t *testing.T) {
 // One --config file serves both subcommands: each takes the keys of its own flags and skips the
 // other's (even a value the other would reject), but a key of no flag at all is still an error.
 func TestConfigFileServesBothSubcommands(t *testing.T) {
-	file := writeFile(t, "default-version: v2\nport: 10443\nlog-level: debug\ncert-mode: self\n")
+	file := writeFile(t, "default-version: v2\nport: 10443\nlog-level: debug\ncert-mode: bogus\n")
 	c, err := loadInject(t, pflag.NewFlagSet("inject", pflag.ContinueOnError), []string{"--config", file}, nil)
 	if err != nil {
 		t.Fatalf("inject: %v", err)
@@ -216,8 +234,8 @@ func TestConfigFileServesBothSubcommands(t *testing.T) {
 	if c.DefaultVersion != "v2" || c.Port != Default().Port || c.LogLevel != Default().LogLevel {
 		t.Errorf("inject: default-version %q, port %d, log-level %q", c.DefaultVersion, c.Port, c.LogLevel)
 	}
-	if _, err := load(t, []string{"--config", file}, nil); err == nil || !strings.Contains(err.Error(), "--cert-mode self") {
-		t.Errorf("serve: err = %v, want cert-mode self rejected", err)
+	if _, err := load(t, []string{"--config", file}, nil); err == nil || !strings.Contains(err.Error(), `--cert-mode "bogus"`) {
+		t.Errorf("serve: err = %v, want cert-mode bogus rejected", err)
 	}
 	bad := writeFile(t, "default-version: v2\nprot: 10443\n")
 	for name, err := range map[string]error{
