@@ -39,6 +39,10 @@ type Config struct {
 	CertLifetime           time.Duration `flag:"cert-lifetime"`
 	TLSMinVersion          string        `flag:"tls-min-version"`
 	EnableHTTP2            bool          `flag:"enable-http2"`
+	// The HTTP edge of serve (pkg/edge): per-request deadline, concurrency limit, client CA.
+	RequestTimeout       time.Duration `flag:"request-timeout"`
+	MaxConcurrentReviews int           `flag:"max-concurrent-reviews"`
+	ClientCA             string        `flag:"client-ca"`
 
 	AnnotationPrefix        string            `flag:"annotation-prefix"`
 	DefaultVersion          string            `flag:"default-version"`
@@ -85,6 +89,9 @@ func Default() Config {
 		VersionLabel:       "version",
 		WorkspaceSelector:  "app.kubernetes.io/name=coder-workspace",
 		LogLevel:           "info",
+
+		RequestTimeout:       10 * time.Second,
+		MaxConcurrentReviews: 32,
 	}
 }
 
@@ -105,6 +112,9 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.CertLifetime, "cert-lifetime", c.CertLifetime, "lifetime of the serving certificate (self mode)")
 	fs.StringVar(&c.TLSMinVersion, "tls-min-version", c.TLSMinVersion, "minimum TLS version: 1.2 or 1.3")
 	fs.BoolVar(&c.EnableHTTP2, "enable-http2", c.EnableHTTP2, "serve HTTP/2 (off by default: CVE-2023-44487 rapid reset)")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "deadline to read, handle and answer one admission request (at most 30s, the API server's longest webhook timeout)")
+	fs.IntVar(&c.MaxConcurrentReviews, "max-concurrent-reviews", c.MaxConcurrentReviews, "admission requests handled at once; more are answered 429 with Retry-After")
+	fs.StringVar(&c.ClientCA, "client-ca", c.ClientCA, "PEM CA bundle: when set, clients must present a certificate it signed (the API server's, from its --admission-control-config-file)")
 	fs.StringVar(&c.AnnotationPrefix, "annotation-prefix", c.AnnotationPrefix, "prefix of every annotation and label read or written")
 	fs.StringVar(&c.DefaultVersion, "default-version", c.DefaultVersion, "server default tilt-lib version; empty: the unversioned ConfigMap")
 	fs.StringVar(&c.DefaultTemplatesVersion, "default-templates-version", c.DefaultTemplatesVersion, "server default tilt-templates version; empty: the unversioned ConfigMap")
@@ -174,6 +184,12 @@ func (c Config) Validate() error {
 	}
 	if !slices.Contains([]string{"1.2", "1.3"}, c.TLSMinVersion) {
 		add("--tls-min-version %q: must be 1.2 or 1.3", c.TLSMinVersion)
+	}
+	if c.RequestTimeout <= 0 || c.RequestTimeout > 30*time.Second {
+		add("--request-timeout %s: must be positive and at most 30s (the API server waits at most 30s for a webhook)", c.RequestTimeout)
+	}
+	if c.MaxConcurrentReviews < 1 || c.MaxConcurrentReviews > 10000 {
+		add("--max-concurrent-reviews %d: must be 1-10000", c.MaxConcurrentReviews)
 	}
 	if c.VersionLabel == "" {
 		add("--version-label must not be empty")
