@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/labels"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	tlconfig "github.com/platform-tools/tilt-lib-injector/pkg/config"
+	"github.com/platform-tools/tilt-lib-injector/pkg/edge"
 	"github.com/platform-tools/tilt-lib-injector/pkg/events"
 	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/lookup"
@@ -114,6 +116,15 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		// API server speaks HTTP/1.1 to webhooks just as well.
 		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
 	}
+	if cfg.ClientCA != "" {
+		// Only the API server, with the client certificate of its admission kubeconfig, may
+		// send reviews: not any Pod that can reach the Service.
+		requireClientCert, err := edge.ClientCA(cfg.ClientCA)
+		if err != nil {
+			return fmt.Errorf("--client-ca: %w", err)
+		}
+		tlsOpts = append(tlsOpts, requireClientCert)
+	}
 	shutdown := 30 * time.Second
 	mgr, err := ctrl.NewManager(rc, manager.Options{
 		Scheme:                  clientgoscheme.Scheme,
@@ -148,7 +159,11 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err != nil {
 		return err
 	}
-	emitter := events.New(mgr.GetEventRecorder(eventSource), events.Options{})
+	dropped, err := metrics.NewEvents(ctrlmetrics.Registry, events.Causes)
+	if err != nil {
+		return err
+	}
+	emitter := events.New(mgr.GetEventRecorder(eventSource), events.Options{Dropped: dropped})
 	if err := mgr.Add(emitter); err != nil {
 		return fmt.Errorf("adding the event emitter: %w", err)
 	}
@@ -156,6 +171,10 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		return fmt.Errorf("adding the ConfigMap check: %w", err)
 	}
 	l := lookup.Lookup{Reader: mgr.GetCache(), Settings: settings}
+	selector, err := labels.Parse(cfg.WorkspaceSelector) // validated by Load
+	if err != nil {
+		return fmt.Errorf("--workspace-selector: %w", err)
+	}
 	h := handler.New(handler.Handler{
 		Options:    cfg.MutateOptions(),
 		Namespaces: l,
@@ -163,10 +182,15 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Metrics:    m,
 		Events:     emitter,
 		Log:        log.WithName("admission"),
+		Selector:   selector,
 		Synced:     func() bool { return allSynced(synced) },
 	})
 	recoverPanic := true
-	mgr.GetWebhookServer().Register(handler.Path, &admission.Webhook{Handler: h, RecoverPanic: &recoverPanic})
+	mgr.GetWebhookServer().Register(handler.Path, edge.New(&admission.Webhook{Handler: h, RecoverPanic: &recoverPanic}, edge.Options{
+		Timeout:       cfg.RequestTimeout,
+		MaxConcurrent: cfg.MaxConcurrentReviews,
+		Rejected:      m.Error, // tiltlib_admission_reviews_total{result="error"}, reason overloaded or request_timeout
+	}))
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err

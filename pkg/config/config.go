@@ -69,6 +69,10 @@ type Config struct {
 	TLSMinVersion          string        `flag:"tls-min-version"`
 	EnableHTTP2            bool          `flag:"enable-http2"`
 	LogLevel               string        `flag:"log-level"`
+	// The HTTP edge of serve (pkg/edge): per-request deadline, concurrency limit, client CA.
+	RequestTimeout       time.Duration `flag:"request-timeout"`
+	MaxConcurrentReviews int           `flag:"max-concurrent-reviews"`
+	ClientCA             string        `flag:"client-ca"`
 }
 
 // Default returns the defaults of docs/design.md.
@@ -99,6 +103,9 @@ func Default() Config {
 		CertLifetime:      8760 * time.Hour,
 		TLSMinVersion:     "1.2",
 		LogLevel:          "info",
+
+		RequestTimeout:       10 * time.Second,
+		MaxConcurrentReviews: 32,
 	}
 }
 
@@ -141,6 +148,9 @@ func (c *Config) addServeOnlyFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.TLSMinVersion, "tls-min-version", c.TLSMinVersion, "minimum TLS version: 1.2 or 1.3")
 	fs.BoolVar(&c.EnableHTTP2, "enable-http2", c.EnableHTTP2, "serve HTTP/2 (off by default: CVE-2023-44487 rapid reset)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "info, debug (logs every admission), or a number: the logr verbosity")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "deadline to read, handle and answer one admission request (at most 30s, the API server's longest webhook timeout)")
+	fs.IntVar(&c.MaxConcurrentReviews, "max-concurrent-reviews", c.MaxConcurrentReviews, "admission requests handled at once; more are answered 429 with Retry-After")
+	fs.StringVar(&c.ClientCA, "client-ca", c.ClientCA, "PEM CA bundle: when set, clients must present a certificate it signed (the API server's, from its --admission-control-config-file)")
 }
 
 // MutateOptions derives the options of the pure core.
@@ -234,6 +244,12 @@ func (c Config) serveOnlyProblems() []error {
 	}
 	if _, err := c.Verbosity(); err != nil {
 		add("--log-level %q: %v", c.LogLevel, err)
+	}
+	if c.RequestTimeout <= 0 || c.RequestTimeout > 30*time.Second {
+		add("--request-timeout %s: must be positive and at most 30s (the API server waits at most 30s for a webhook)", c.RequestTimeout)
+	}
+	if c.MaxConcurrentReviews < 1 || c.MaxConcurrentReviews > 10000 {
+		add("--max-concurrent-reviews %d: must be 1-10000", c.MaxConcurrentReviews)
 	}
 	return errs
 }

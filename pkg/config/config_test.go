@@ -114,6 +114,9 @@ func TestInvalidConfigurationsReportEveryProblem(t *testing.T) {
 		{"unknown file key", nil, nil, "default_version: v2\n", []string{`unknown key "default_version"`}},
 		{"file not a map", nil, nil, "- a\n- b\n", []string{"not a YAML map"}},
 		{"lifetimes", []string{"--cert-lifetime", "100000h"}, nil, "", []string{"--cert-lifetime"}},
+		{"request timeout zero", []string{"--request-timeout", "0s"}, nil, "", []string{"--request-timeout 0s"}},
+		{"request timeout above the API server's 30s", []string{"--request-timeout", "31s"}, nil, "", []string{"--request-timeout 31s"}},
+		{"no concurrent reviews", nil, map[string]string{"TILTLIB_MAX_CONCURRENT_REVIEWS": "0"}, "", []string{"--max-concurrent-reviews 0"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -264,5 +267,23 @@ func TestCallerFlagsAreCommandLineOnly(t *testing.T) {
 	if _, err := loadInject(t, fs, []string{"--config", writeFile(t, "output: patch\n")}, nil); err == nil ||
 		!strings.Contains(err.Error(), `unknown key "output"`) {
 		t.Errorf("output key: err = %v", err)
+	}
+}
+
+// The HTTP edge's defaults and bounds (pkg/edge): 10s and 32 by default; 30s and 1 are accepted.
+func TestEdgeDefaultsAndBounds(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RequestTimeout != 10*time.Second || c.MaxConcurrentReviews != 32 || c.ClientCA != "" {
+		t.Fatalf("edge defaults: timeout=%s max=%d clientCA=%q", c.RequestTimeout, c.MaxConcurrentReviews, c.ClientCA)
+	}
+	c, err = load(t, []string{"--request-timeout", "30s", "--max-concurrent-reviews", "1", "--client-ca", "/tls/ca.crt"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RequestTimeout != 30*time.Second || c.MaxConcurrentReviews != 1 || c.ClientCA != "/tls/ca.crt" {
+		t.Fatalf("edge flags: %+v", c)
 	}
 }

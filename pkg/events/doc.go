@@ -5,6 +5,10 @@
 // The Pod being created has no UID (often no name) yet, so the Event regards the Pod's Namespace
 // and lives in that namespace: `kubectl get events -n team-a` shows it to the team concerned.
 //
-// Rate limit: at most one Event per (namespace, reason, component) per Interval; the rest are
-// dropped and counted (Dropped). Emit is safe for concurrent use.
+// Bounds: at most one Event per (namespace, reason, component) per Interval (default 1m); the
+// keys are remembered in time order and expire in O(1), at most MaxKeys (default 10,000) of them.
+// A note is valid UTF-8 and at most MaxNoteBytes (1,024, the API server's limit), cut at a rune
+// boundary and marked. Dropped Events (queue full, rate-limited) are counted by cause
+// (Dropped, and Options.Dropped for tiltlib_events_dropped_total). Emit is safe for concurrent
+// use; Start runs in one goroutine.
 package events

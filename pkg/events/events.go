@@ -17,14 +17,30 @@ type Recorder interface {
 	Eventf(regarding runtime.Object, related runtime.Object, eventtype, reason, action, note string, args ...interface{})
 }
 
+// Causes of a dropped Event, the cause label of tiltlib_events_dropped_total.
+const (
+	// CauseQueueFull: the recording goroutine fell behind; Emit does not wait.
+	CauseQueueFull = "queue_full"
+	// CauseRateLimited: an Event with the same key was recorded less than Interval ago.
+	CauseRateLimited = "rate_limited"
+)
+
+// Causes lists every cause, so a counter can start each series at zero.
+var Causes = []string{CauseQueueFull, CauseRateLimited}
+
+// DropCounter counts dropped Events by cause (see pkg/metrics.NewEvents).
+type DropCounter interface {
+	Dropped(cause string)
+}
+
 // Emitter queues and rate-limits Events. Create it with New and run Start.
 type Emitter struct {
-	rec      Recorder
-	queue    chan item
-	interval time.Duration
-	now      func() time.Time
-	last     map[key]time.Time
-	dropped  atomic.Int64
+	rec     Recorder
+	queue   chan item
+	now     func() time.Time
+	limit   *limiter // owned by the Start goroutine
+	dropped atomic.Int64
+	counter DropCounter
 }
 
 type key struct {
@@ -43,6 +59,11 @@ type Options struct {
 	Interval time.Duration
 	// QueueSize bounds the Events waiting to be recorded (default 256).
 	QueueSize int
+	// MaxKeys bounds the keys remembered for rate limiting (default 10,000). Beyond it the
+	// oldest key is forgotten, so its next Event may come before Interval has passed.
+	MaxKeys int
+	// Dropped, when set, counts every dropped Event by cause.
+	Dropped DropCounter
 	// Now is the clock (tests).
 	Now func() time.Time
 }
@@ -55,29 +76,41 @@ func New(rec Recorder, o Options) *Emitter {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 256
 	}
+	if o.MaxKeys <= 0 {
+		o.MaxKeys = 10000
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Emitter{rec: rec, queue: make(chan item, o.QueueSize), interval: o.Interval, now: o.Now, last: map[key]time.Time{}}
+	return &Emitter{rec: rec, queue: make(chan item, o.QueueSize), now: o.Now,
+		limit: newLimiter(o.Interval, o.MaxKeys), counter: o.Dropped}
 }
 
 // Emit queues one Event per non-trivial finding. It never blocks: when the queue is full the
-// finding is dropped (the warning and the metric still carry it).
+// finding is dropped (the warning and the metric still carry it). Messages are made valid Event
+// notes here, so a queued item never holds more than MaxNoteBytes of the developer's input.
 func (e *Emitter) Emit(namespace string, findings []mutate.Finding) {
 	for _, f := range findings {
 		if f.Reason == "" || f.Reason.Trivial() {
 			continue
 		}
 		select {
-		case e.queue <- item{key{namespace, f.Component, f.Reason}, f.Message}:
+		case e.queue <- item{key{namespace, f.Component, f.Reason}, note(f.Text())}:
 		default:
-			e.dropped.Add(1)
+			e.drop(CauseQueueFull)
 		}
 	}
 }
 
 // Dropped is the number of findings not turned into Events (queue full or rate-limited).
 func (e *Emitter) Dropped() int64 { return e.dropped.Load() }
+
+func (e *Emitter) drop(cause string) {
+	e.dropped.Add(1)
+	if e.counter != nil {
+		e.counter.Dropped(cause)
+	}
+}
 
 // Start records queued Events until ctx is done. It implements controller-runtime's Runnable.
 func (e *Emitter) Start(ctx context.Context) error {
@@ -92,47 +125,12 @@ func (e *Emitter) Start(ctx context.Context) error {
 }
 
 func (e *Emitter) record(it item) {
-	now := e.now()
-	if t, ok := e.last[it.key]; ok && now.Sub(t) < e.interval {
-		e.dropped.Add(1)
+	if !e.limit.allow(it.key, e.now()) {
+		e.drop(CauseRateLimited)
 		return
 	}
-	if len(e.last) > 10000 { // bound memory when many namespaces churn: forget expired keys
-		for k, t := range e.last {
-			if now.Sub(t) >= e.interval {
-				delete(e.last, k)
-			}
-		}
-	}
-	e.last[it.key] = now
 	// A cluster-scoped Namespace reference with its own name as namespace puts the Event in the
 	// Pod's namespace (events validation requires event.namespace == regarding.namespace).
 	ref := &corev1.ObjectReference{APIVersion: "v1", Kind: "Namespace", Name: it.namespace, Namespace: it.namespace}
 	e.rec.Eventf(ref, nil, corev1.EventTypeWarning, reasonName(it.reason), "Inject", "%s", it.message)
-}
-
-// reasonName turns a snake_case reason into the CamelCase Kubernetes Events use
-// (configmap_missing -> ConfigMapMissing).
-func reasonName(r mutate.Reason) string {
-	switch r {
-	case mutate.ReasonConfigMapMissing:
-		return "ConfigMapMissing"
-	case mutate.ReasonMountPathConflict:
-		return "MountPathConflict"
-	}
-	out := make([]byte, 0, len(r))
-	up := true
-	for i := 0; i < len(r); i++ {
-		c := r[i]
-		if c == '_' {
-			up = true
-			continue
-		}
-		if up && c >= 'a' && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		up = false
-		out = append(out, c)
-	}
-	return string(out)
 }

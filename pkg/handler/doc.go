@@ -1,9 +1,17 @@
 // Package handler is the admission adapter: a controller-runtime admission.Handler for
-// /mutate-v1-pod that decodes the Pod, reads the Namespace's annotations and the ConfigMaps from
-// caches (never the API server), calls mutate.Mutate, records metrics and Events, and answers
-// with the JSON patch and warnings.
+// /mutate-v1-pod that filters the request, decodes the Pod, reads the Namespace's annotations and
+// the ConfigMaps from caches (never the API server), calls mutate.Mutate, records metrics and
+// Events, and answers with the JSON patch and warnings.
 //
-// The HTTP edge — body size limit (controller-runtime's 7 MiB), content type, AdmissionReview
-// decoding, panic recovery — is controller-runtime's admission.Webhook. Everything here is safe
-// for concurrent use; the handler keeps no per-request state.
+// Decisions before the mutation, in order: not a CREATE of pods (no subresource) → allowed
+// untouched (not_pod_create); request.namespace not a DNS-1123 label → denied, 400
+// (invalid_namespace); caches not synced → denied, 503 (not_ready); object not a v1 Pod →
+// denied, 400 (decode_error); Pod not matched by Selector → allowed untouched (not_selected).
+// Dry-run requests get the same answers but move no metric and emit no Event.
+//
+// The HTTP edge (deadlines, concurrency limit, body sniffing) is pkg/edge, wrapping
+// controller-runtime's admission.Webhook (body size limit of 7 MiB, content type,
+// AdmissionReview decoding, panic recovery). Developer-controlled strings reach log lines only
+// through logValue (truncated, quoted when not plain). Everything here is safe for concurrent
+// use; the handler keeps no per-request state.
 package handler

@@ -5,15 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -30,6 +34,7 @@ type Metrics interface {
 	Observe(mutate.Result)
 	Error(reason string)
 	Ignored()
+	Skipped(reason string)
 }
 
 // Events turns findings into Kubernetes Events without blocking (see pkg/events).
@@ -37,7 +42,7 @@ type Events interface {
 	Emit(namespace string, findings []mutate.Finding)
 }
 
-// Handler mutates workspace Pods. All fields are required.
+// Handler mutates workspace Pods. All fields are required except Selector and Synced.
 type Handler struct {
 	Options    mutate.Options
 	Namespaces Namespaces
@@ -45,9 +50,13 @@ type Handler struct {
 	Metrics    Metrics
 	Events     Events
 	Log        logr.Logger
+	// Selector picks the workspace Pods (serve passes --workspace-selector). A Pod it does not
+	// match reached us through a webhook configuration broader than the chart's objectSelector:
+	// it is allowed untouched (reason not_selected). Nil selects every Pod.
+	Selector labels.Selector
 	// Synced reports whether the caches behind Namespaces and ConfigMaps have synced. Until then
 	// a cache read would block the review (or answer from a partial view), so the review is
-	// answered at once with an error and failurePolicy decides. Nil means always synced.
+	// answered at once with an error. Nil means always synced.
 	Synced  func() bool
 	decoder admission.Decoder
 }
@@ -62,38 +71,47 @@ func New(h Handler) *Handler {
 
 var podResource = metav1.GroupVersionResource{Version: "v1", Resource: "pods"}
 
-// Handle implements admission.Handler.
+// Handle implements admission.Handler: filter, validate, decode, select, look up, mutate,
+// record, answer.
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	// Dry-run requests get the same answer but leave no trace: decided once, here.
 	dryRun := req.DryRun != nil && *req.DryRun
+	m, ev := h.Metrics, h.Events
+	if dryRun {
+		m, ev = noMetrics{}, noEvents{}
+	}
 	if req.Operation != admissionv1.Create || req.Resource != podResource || req.SubResource != "" {
 		// A webhook rule broader than ours: never block what we do not understand.
-		if !dryRun {
-			h.Metrics.Ignored()
-		}
+		m.Ignored()
 		return admission.Allowed("not a Pod CREATE; nothing to do")
 	}
+	if errs := validation.IsDNS1123Label(req.Namespace); len(errs) > 0 {
+		// The API server always names a valid namespace; anything else is not from it, and the
+		// name would otherwise reach log lines, cache keys and Event namespaces.
+		m.Error(metrics.ReasonInvalidNamespace)
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("tilt-lib-injector: request.namespace %s is not a DNS-1123 label", strconv.Quote(truncate(req.Namespace))))
+	}
 	if h.Synced != nil && !h.Synced() {
-		if !dryRun {
-			h.Metrics.Error("not_ready")
-		}
+		m.Error("not_ready")
 		return admission.Errored(http.StatusServiceUnavailable, errors.New("tilt-lib-injector: caches not synced yet; retry"))
 	}
 	pod := &corev1.Pod{}
 	if err := h.decoder.Decode(req, pod); err != nil {
-		if !dryRun {
-			h.Metrics.Error("decode_error")
-		}
+		m.Error(metrics.ReasonDecode)
 		h.Log.Error(err, "cannot decode the Pod", "namespace", req.Namespace, "uid", req.UID)
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("tilt-lib-injector: request object is not a decodable v1 Pod: %w", err))
 	}
+	if h.Selector != nil && !h.Selector.Matches(labels.Set(pod.Labels)) {
+		m.Skipped(metrics.ReasonNotSelected)
+		h.Log.V(1).Info("not a workspace Pod; admitted untouched", "namespace", req.Namespace, "pod", podName(pod), "reason", metrics.ReasonNotSelected, "dryRun", dryRun)
+		return admission.Allowed("not a workspace Pod (--workspace-selector " + h.Selector.String() + "); nothing to do")
+	}
 	nsAnn, found, err := h.Namespaces.NamespaceAnnotations(ctx, req.Namespace)
 	if err != nil {
-		// Injecting with defaults would silently ignore the namespace's pin; an errored response
-		// lets failurePolicy decide (Ignore: admitted un-injected and visible in the adoption
-		// gauge; Fail: the client retries).
-		if !dryRun {
-			h.Metrics.Error("cache_error")
-		}
+		// Injecting with defaults would silently ignore the namespace's pin. The errored
+		// response is a denial (the API server applies failurePolicy only to failed calls), so
+		// the Pod's creator retries, e.g. the ReplicaSet controller with backoff.
+		m.Error("cache_error")
 		h.Log.Error(err, "namespace lookup failed", "namespace", req.Namespace)
 		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("tilt-lib-injector: %w", err))
 	}
@@ -107,10 +125,8 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		Pod:                  pod,
 		ConfigMaps:           h.ConfigMaps,
 	})
-	if !dryRun {
-		h.Metrics.Observe(res)
-		h.Events.Emit(req.Namespace, res.Findings)
-	}
+	m.Observe(res)
+	ev.Emit(req.Namespace, res.Findings)
 	h.logResult(req, pod, res, dryRun)
 
 	resp := admission.Allowed("")
@@ -119,12 +135,18 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	return resp
 }
 
-func (h *Handler) logResult(req admission.Request, pod *corev1.Pod, res mutate.Result, dryRun bool) {
-	name := pod.Name
-	if name == "" {
-		name = pod.GenerateName
+// podName is the Pod's name, else its generateName (a Pod being created often has only that),
+// made safe for a log line.
+func podName(pod *corev1.Pod) string {
+	if pod.Name != "" {
+		return logValue(pod.Name)
 	}
-	kv := []any{"namespace", req.Namespace, "pod", name, "status", res.Status, "reason", res.Reason, "dryRun", dryRun}
+	return logValue(pod.GenerateName)
+}
+
+func (h *Handler) logResult(req admission.Request, pod *corev1.Pod, res mutate.Result, dryRun bool) {
+	// The namespace was validated as a DNS-1123 label; the Pod's names were not validated yet.
+	kv := []any{"namespace", req.Namespace, "pod", podName(pod), "status", res.Status, "reason", res.Reason, "dryRun", dryRun}
 	for _, in := range res.Injected {
 		// Distinct keys per component: JSON log parsers keep only the last of duplicate keys.
 		prefix := "" // tilt-lib keeps the house keys version/source

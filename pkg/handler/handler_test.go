@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/edge"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
@@ -65,7 +66,8 @@ func newFixture(t *testing.T, ns fakeNamespaces, cms mutate.ConfigMapLookup) *fi
 	ev := &fakeEvents{}
 	h := New(Handler{Options: mutate.DefaultOptions(), Namespaces: ns, ConfigMaps: cms, Metrics: m, Events: ev, Log: logr.Discard()})
 	recoverPanic := true
-	srv := httptest.NewServer(&admission.Webhook{Handler: h, RecoverPanic: &recoverPanic})
+	// Served behind the edge, as serve registers it.
+	srv := httptest.NewServer(edge.New(&admission.Webhook{Handler: h, RecoverPanic: &recoverPanic}, edge.Options{}))
 	t.Cleanup(srv.Close)
 	return &fixture{server: srv, reg: reg, metrics: m, events: ev}
 }
@@ -298,11 +300,11 @@ func TestBadRequestsGetClearErrors(t *testing.T) {
 		code              int
 		msg               string
 	}{
-		{"garbage", "application/json", []byte("\x00{not json"), http.StatusBadRequest, ""},
+		{"garbage", "application/json", []byte("\x00{not json"), http.StatusBadRequest, `the request body is not a JSON object (it starts with '\x00'); expected an admission.k8s.io/v1 AdmissionReview`},
 		{"empty object", "application/json", []byte(`{}`), http.StatusOK, ""},
 		{"wrong content type", "text/plain", notJSON, http.StatusBadRequest, "contentType=text/plain"},
 		{"wrong kind", "application/json", review(t, admissionv1.Create, svc, false), http.StatusBadRequest, "not a decodable v1 Pod"},
-		{"pod is garbage", "application/json", []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","operation":"CREATE","resource":{"version":"v1","resource":"pods"},"object":{"apiVersion":"v1","kind":"Pod","spec":{"containers":"dev"}}}}`), http.StatusBadRequest, "not a decodable v1 Pod"},
+		{"pod is garbage", "application/json", []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","operation":"CREATE","namespace":"team-a","resource":{"version":"v1","resource":"pods"},"object":{"apiVersion":"v1","kind":"Pod","spec":{"containers":"dev"}}}}`), http.StatusBadRequest, "not a decodable v1 Pod"},
 		{"oversized", "application/json", bytes.Repeat([]byte(" "), 8<<20), http.StatusRequestEntityTooLarge, "too large"},
 	}
 	for _, c := range cases {
