@@ -55,7 +55,10 @@ func newSelfCert(t *testing.T, prefix string, n int, policy admissionv1.FailureP
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = api.Delete(context.Background(), s.cfgName, metav1.DeleteOptions{}) })
-	flags := append([]string{"--webhook-config-name=" + s.cfgName, "--cert-secret-name=" + selfCertSecret}, extra...)
+	// The replicas select exactly what their registration's objectSelector does, as the chart
+	// wires one value into both (the suite's own injector keeps the workspace label).
+	flags := append([]string{"--webhook-config-name=" + s.cfgName, "--cert-secret-name=" + selfCertSecret,
+		"--workspace-selector=" + selfCertLabel + "=" + s.ns}, extra...)
 	for i := range n {
 		port, err := harness.FreePort("127.0.0.1")
 		if err != nil {

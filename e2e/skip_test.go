@@ -3,7 +3,17 @@
 package e2e
 
 import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
 )
@@ -49,4 +59,40 @@ func TestNotSelected(t *testing.T) {
 		assertUntouched(t, pod)
 	}
 	expectDelta(t, before, harness.Expect{})
+}
+
+// TestServeHonoursTheWorkspaceSelector: a webhook configuration broader than the chart's (no
+// objectSelector) sends a Pod that is not a workspace; the real server, started with the default
+// --workspace-selector, admits it untouched with reason not_selected. The review goes straight to
+// the webhook, as such an API server would send it.
+func TestServeHonoursTheWorkspaceSelector(t *testing.T) {
+	ns := namespace(t, "broad-rule", nil, "tilt-lib", "tilt-templates")
+	settle(t, ns, libDefault, templatesDefault)
+	before := scrape(t)
+
+	pod := harness.WorkspacePod("not-a-workspace", nil)
+	delete(pod.Labels, harness.WorkspaceLabel)
+	pod.Namespace = ns
+	uid := types.UID(fmt.Sprintf("e2e-broad-%d", time.Now().UnixNano()))
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS(t, tls.VersionTLS12, 0)}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Post("https://"+inj.Service.Addr()+harness.MutatePath, "application/json",
+		bytes.NewReader(admissionReview(t, uid, pod)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("HTTP %d, %v: %s", resp.StatusCode, err, raw)
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(raw, &review); err != nil || review.Response == nil {
+		t.Fatalf("not an AdmissionReview: %v: %s", err, raw)
+	}
+	r := review.Response
+	if r.UID != uid || !r.Allowed || len(r.Patch) != 0 || len(r.Warnings) != 0 {
+		t.Fatalf("want allowed, untouched, silent; got %s", raw)
+	}
+	expectDelta(t, before, harness.Expect{}.Add(harness.Review("skipped", "not_selected"), 1))
 }
