@@ -32,16 +32,17 @@ build: ## Build bin/webhook.
 test: lint unit e2e ## Everything CI runs: lint, unit tests, then the e2e suite on a real control plane.
 
 .PHONY: unit
-unit: ## Unit, golden, handler and CLI tests (no control plane).
-	$(GO) test -race -count=1 ./...
+unit: tools ## Unit, golden, handler, CLI and chart tests (no control plane; the chart tests run helm).
+	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -race -count=1 ./...
 
 .PHONY: e2e
 e2e: tools ## End-to-end tests against a real kube-apiserver + etcd (builds them once).
 	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 20m ./e2e/...
 
 .PHONY: lint
-lint: ## gofmt check, go vet, and no binaries or files over 1 MB tracked.
+lint: ## gofmt check, go vet, no binaries or files over 1 MB tracked, chart README not stale.
 	hack/check-tracked.sh $(foreach p,$(TRACKED_ALLOW),'$(p)')
+	$(GO) run ./hack/chartdocs -check
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
@@ -53,6 +54,12 @@ bench: ## Benchmarks: direct JSON patch vs controller-runtime's marshal-and-diff
 .PHONY: fuzz
 fuzz: ## Short fuzz run of the mutation core (FUZZTIME=20s).
 	$(GO) test -run '^$$' -fuzz FuzzMutate -fuzztime $(FUZZTIME) ./pkg/mutate
+
+##@ Deployment
+
+.PHONY: chart-docs
+chart-docs: ## Regenerate the values table of charts/tilt-lib-injector/README.md from values.yaml.
+	$(GO) run ./hack/chartdocs
 
 ##@ Local control plane
 
