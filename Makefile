@@ -43,6 +43,7 @@ e2e: tools ## End-to-end tests against a real kube-apiserver + etcd (builds them
 lint: ## gofmt check, go vet, no binaries or files over 1 MB tracked, chart README not stale.
 	hack/check-tracked.sh $(foreach p,$(TRACKED_ALLOW),'$(p)')
 	$(GO) run ./hack/chartdocs -check
+	@$(MAKE) --no-print-directory manifests-check
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
@@ -60,6 +61,16 @@ fuzz: ## Short fuzz run of the mutation core (FUZZTIME=20s).
 .PHONY: chart-docs
 chart-docs: ## Regenerate the values table of charts/tilt-lib-injector/README.md from values.yaml.
 	$(GO) run ./hack/chartdocs
+
+.PHONY: manifests
+manifests: tools ## Render manifests/tilt-lib-injector.yaml (kustomize base) from the chart's default values.
+	hack/manifests.sh "$(TOOLS)/helm" manifests
+
+.PHONY: manifests-check
+manifests-check: tools ## Fail when manifests/ is stale (part of lint).
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; hack/manifests.sh "$(TOOLS)/helm" "$$tmp"; \
+	  diff -u manifests/tilt-lib-injector.yaml "$$tmp/tilt-lib-injector.yaml" >/dev/null || \
+	  { echo "manifests/ is stale: run make manifests"; exit 1; }
 
 ##@ Local control plane
 
