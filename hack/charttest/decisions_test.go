@@ -387,3 +387,16 @@ func TestNetworkPolicy(t *testing.T) {
 		t.Errorf("ports %v: want webhook, metrics and health only", peers)
 	}
 }
+
+// TestArgsSurviveYAML: free-form strings reach the binary unchanged, even those YAML would read as a
+// comment or a mapping if the chart wrote them unquoted.
+func TestArgsSurviveYAML(t *testing.T) {
+	out, err := template(t, "--set", "defaultVersion=v2 #x", "--set-json", `aliases={"next":"v3: yes"}`, "--set", "annotationPrefix=a.b/ #c/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := serveConfig(t, container(t, parse(t, out)))
+	if cfg.DefaultVersion != "v2 #x" || cfg.Aliases["next"] != "v3: yes" || cfg.AnnotationPrefix != "a.b/ #c/" {
+		t.Errorf("the binary would get default-version %q, aliases %v, annotation-prefix %q", cfg.DefaultVersion, cfg.Aliases, cfg.AnnotationPrefix)
+	}
+}
