@@ -13,6 +13,12 @@ FUZZTIME ?= 20s
 # Tracked files exempt from `make lint`'s check for executable binaries and files over 1 MB
 # (hack/check-tracked.sh): space-separated paths or globs. Empty: nothing deserves an exception yet.
 TRACKED_ALLOW ?=
+# `make image`: name and tag of the OCI image; the tag defaults to the chart's appVersion, which the
+# chart's image.tag follows, so a pushed `make image` is what `helm install` pulls.
+IMAGE     ?= ghcr.io/platform-tools/tilt-lib-injector
+IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/tilt-lib-injector/Chart.yaml)
+SOURCE    ?= https://github.com/platform-tools/tilt-lib-injector
+PLATFORMS ?= linux/amd64 linux/arm64
 
 ##@ General
 
@@ -32,19 +38,23 @@ build: ## Build bin/webhook.
 test: lint unit e2e ## Everything CI runs: lint, unit tests, then the e2e suite on a real control plane.
 
 .PHONY: unit
-unit: ## Unit, golden, handler and CLI tests (no control plane).
-	$(GO) test -race -count=1 ./...
+unit: tools ## Unit, golden, handler, CLI and chart tests (no control plane; the chart tests run helm).
+	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -race -count=1 ./...
+	cd hack/image && $(GO) test -count=1 ./...
 
 .PHONY: e2e
 e2e: tools ## End-to-end tests against a real kube-apiserver + etcd (builds them once).
 	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 20m ./e2e/...
 
 .PHONY: lint
-lint: ## gofmt check, go vet, and no binaries or files over 1 MB tracked.
+lint: ## gofmt check, go vet, no binaries or files over 1 MB tracked, chart README not stale.
 	hack/check-tracked.sh $(foreach p,$(TRACKED_ALLOW),'$(p)')
+	$(GO) run ./hack/chartdocs -check
+	@$(MAKE) --no-print-directory manifests-check
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
+	cd hack/image && $(GO) vet ./...
 
 .PHONY: bench
 bench: ## Benchmarks: direct JSON patch vs controller-runtime's marshal-and-diff.
@@ -53,6 +63,31 @@ bench: ## Benchmarks: direct JSON patch vs controller-runtime's marshal-and-diff
 .PHONY: fuzz
 fuzz: ## Short fuzz run of the mutation core (FUZZTIME=20s).
 	$(GO) test -run '^$$' -fuzz FuzzMutate -fuzztime $(FUZZTIME) ./pkg/mutate
+
+##@ Deployment
+
+.PHONY: chart-docs
+chart-docs: ## Regenerate the values table of charts/tilt-lib-injector/README.md from values.yaml.
+	$(GO) run ./hack/chartdocs
+
+.PHONY: image
+image: ## OCI image (amd64+arm64, no Docker) into dist/tilt-lib-injector.oci.tar; push: crane push dist/... IMAGE:TAG.
+	@for p in $(PLATFORMS); do \
+	  echo "build $$p"; \
+	  CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/$${p%/*}-$${p#*/}/webhook ./cmd/webhook || exit 1; \
+	done
+	cd hack/image && $(GO) run . -out ../../dist/tilt-lib-injector.oci.tar -ref $(IMAGE):$(IMAGE_TAG) \
+	  -version $(IMAGE_TAG) -source $(SOURCE) $(foreach p,$(PLATFORMS),-binary $(p)=../../$(BIN)/$(subst /,-,$(p))/webhook)
+
+.PHONY: manifests
+manifests: tools ## Render manifests/tilt-lib-injector.yaml (kustomize base) from the chart's default values.
+	hack/manifests.sh "$(TOOLS)/helm" manifests
+
+.PHONY: manifests-check
+manifests-check: tools ## Fail when manifests/ is stale (part of lint).
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; hack/manifests.sh "$(TOOLS)/helm" "$$tmp"; \
+	  diff -u manifests/tilt-lib-injector.yaml "$$tmp/tilt-lib-injector.yaml" >/dev/null || \
+	  { echo "manifests/ is stale: run make manifests"; exit 1; }
 
 ##@ Local control plane
 

@@ -1,0 +1,74 @@
+{{/* Full name: the release name, with the chart name appended unless already in it. */}}
+{{- define "tli.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "tli.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "tli.labels" -}}
+{{ include "tli.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "tli.serviceAccountName" -}}
+{{- default (include "tli.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{/* The Secret holding the serving certificate, whatever the mode. */}}
+{{- define "tli.certSecretName" -}}
+{{- if eq .Values.certs.mode "existingSecret" -}}
+{{- required "certs.existingSecret.name is required when certs.mode is existingSecret" .Values.certs.existingSecret.name -}}
+{{- else -}}
+{{- default (printf "%s-certs" (include "tli.fullname" .)) .Values.certs.secretName -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+workspaceSelector as a label-selector string (--workspace-selector), from the same value the webhook's
+objectSelector is rendered from: matchLabels k=v, then In/NotIn/Exists/DoesNotExist expressions.
+*/}}
+{{- define "tli.workspaceSelectorString" -}}
+{{- $parts := list -}}
+{{- $ml := .Values.workspaceSelector.matchLabels | default dict -}}
+{{- range $k := keys $ml | sortAlpha -}}
+{{- $parts = append $parts (printf "%s=%s" $k (get $ml $k)) -}}
+{{- end -}}
+{{- range .Values.workspaceSelector.matchExpressions -}}
+{{- if eq .operator "In" -}}
+{{- $parts = append $parts (printf "%s in (%s)" .key (join "," .values)) -}}
+{{- else if eq .operator "NotIn" -}}
+{{- $parts = append $parts (printf "%s notin (%s)" .key (join "," .values)) -}}
+{{- else if eq .operator "Exists" -}}
+{{- $parts = append $parts .key -}}
+{{- else if eq .operator "DoesNotExist" -}}
+{{- $parts = append $parts (printf "!%s" .key) -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $parts -}}
+{{- end -}}
+
+{{/* 90% of resources.limits.memory in bytes (GOMEMLIMIT): headroom for what the Go runtime does not count. */}}
+{{- define "tli.goMemLimit" -}}
+{{- $m := toString .Values.resources.limits.memory -}}
+{{- $bytes := 0 -}}
+{{- if hasSuffix "Gi" $m -}}{{- $bytes = mul (trimSuffix "Gi" $m | int64) 1073741824 -}}
+{{- else if hasSuffix "Mi" $m -}}{{- $bytes = mul (trimSuffix "Mi" $m | int64) 1048576 -}}
+{{- else if hasSuffix "Ki" $m -}}{{- $bytes = mul (trimSuffix "Ki" $m | int64) 1024 -}}
+{{- else -}}{{- $bytes = $m | int64 -}}
+{{- end -}}
+{{- div (mul $bytes 9) 10 -}}
+{{- end -}}
+
+{{/* Files mode: the serving certificate comes from a mounted Secret. */}}
+{{- define "tli.filesMode" -}}
+{{- if ne .Values.certs.mode "self" -}}true{{- end -}}
+{{- end -}}

@@ -1,0 +1,45 @@
+package charttest
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSchemaRejects: values.schema.json refuses each bad value, and the message names the value.
+func TestSchemaRejects(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string // the path helm's message must name
+	}{
+		{"failurePolicy not Ignore/Fail", []string{"--set", "webhook.failurePolicy=Never"}, "/webhook/failurePolicy"},
+		{"timeout above the API server's 30s", []string{"--set", "webhook.timeoutSeconds=31"}, "/webhook/timeoutSeconds"},
+		{"unknown cert mode", []string{"--set", "certs.mode=vault"}, "/certs/mode"},
+		{"existingSecret without its Secret and CA", []string{"--set", "certs.mode=existingSecret"}, "/certs/existingSecret/name"},
+		{"networkPolicy on with nobody allowed", []string{"--set", "networkPolicy.enabled=true"}, "/networkPolicy/from"},
+		{"empty workspace selector", []string{"--set", "workspaceSelector.matchLabels=null"}, "/workspaceSelector"},
+		{"In without values", []string{"--set-json", `workspaceSelector.matchExpressions=[{"key":"a","operator":"In"}]`}, "/workspaceSelector/matchExpressions/0"},
+		{"bad label key", []string{"--set-json", `workspaceSelector.matchLabels={"bad key":"x"}`}, "/workspaceSelector/matchLabels"},
+		{"memory limit in an unknown unit", []string{"--set", "resources.limits.memory=1T"}, "/resources/limits/memory"},
+		{"grace shorter than the server's shutdown", []string{"--set", "terminationGracePeriodSeconds=10"}, "/terminationGracePeriodSeconds"},
+		{"TLS 1.1", []string{"--set-string", "tlsMinVersion=1.1"}, "/tlsMinVersion"},
+		{"request timeout not a duration", []string{"--set", "requestTimeout=ten"}, "/requestTimeout"},
+		{"zero concurrent reviews", []string{"--set", "maxConcurrentReviews=0"}, "/maxConcurrentReviews"},
+		{"relative mount path", []string{"--set", "libMountPath=apps/tilt-lib"}, "/libMountPath"},
+		{"ConfigMap name not DNS-1123", []string{"--set", "libConfigMap=Tilt_Lib"}, "/libConfigMap"},
+		{"no target container", []string{"--set-json", "containers=[]"}, "/containers"},
+		{"target containers removed", []string{"--set", "containers=null"}, "containers"},
+		{"client CA that is no PEM", []string{"--set", "clientCA=hello"}, "/clientCA"},
+		{"misspelt top-level key", []string{"--set", "replicas=3"}, "replicas"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := template(t, c.args...)
+			if err == nil {
+				t.Fatal("rendered; want the schema to refuse it")
+			}
+			if msg := err.Error(); !strings.Contains(msg, "schema") || !strings.Contains(msg, c.want) {
+				t.Errorf("message does not name %s:\n%s", c.want, msg)
+			}
+		})
+	}
+}
