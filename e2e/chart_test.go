@@ -90,11 +90,7 @@ func chartReplica(t *testing.T, ctx context.Context, kubeconfig string) (*harnes
 		t.Fatal(err)
 	}
 	ip := net.ParseIP(svc.Spec.ClusterIP)
-	metrics, err := harness.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	probe, err := harness.FreeAddr()
+	metrics, probe, err := harness.SideAddrs()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,11 +85,7 @@ func Start(ctx context.Context, o Options) (inj *Injector, err error) {
 	if err != nil {
 		return inj, err
 	}
-	metricsAddr, err := FreeAddr()
-	if err != nil {
-		return inj, err
-	}
-	probeAddr, err := FreeAddr()
+	metricsAddr, probeAddr, err := SideAddrs()
 	if err != nil {
 		return inj, err
 	}
@@ -153,11 +149,7 @@ func (inj *Injector) ExtraWebhook(name, kubeconfig string, extra ...string) (*We
 	if err != nil {
 		return nil, err
 	}
-	metricsAddr, err := FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	probeAddr, err := FreeAddr()
+	metricsAddr, probeAddr, err := SideAddrs()
 	if err != nil {
 		return nil, err
 	}

@@ -20,11 +20,7 @@ func CertExpirySeries(kind string) Series {
 // replica, 127.0.0.1 behind a proxy otherwise), with the admin kubeconfig and extra flags; it
 // logs to webhook-<name>.log in the work dir. The caller stops it.
 func (inj *Injector) SelfCertReplica(name string, svc Service, bind net.IP, port int, extra ...string) (*Webhook, error) {
-	metricsAddr, err := FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	probeAddr, err := FreeAddr()
+	metricsAddr, probeAddr, err := SideAddrs()
 	if err != nil {
 		return nil, err
 	}

@@ -97,6 +97,15 @@ func FreeAddr() (string, error) {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }
 
+// SideAddrs returns two free loopback addresses for a webhook's metrics and probe servers.
+func SideAddrs() (metrics, probe string, err error) {
+	if metrics, err = FreeAddr(); err != nil {
+		return "", "", err
+	}
+	probe, err = FreeAddr()
+	return metrics, probe, err
+}
+
 func portFree(addr string) bool {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {

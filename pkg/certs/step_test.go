@@ -180,14 +180,8 @@ func TestCARotationStepByStep(t *testing.T) {
 }
 
 func TestAddingWithoutUsableNextCARestarts(t *testing.T) {
-	m := newMachine(t)
-	m.step()
-	m.publish()
-	m.now = RenewAt(m.s.CA.Cert)
-	m.step()
-	m.publish()
-	m.step()       // published
-	m.s.Next = nil // what Decode returns for a corrupt next-ca.crt
+	m := rotating(t) // published
+	m.s.Next = nil   // what Decode returns for a corrupt next-ca.crt
 	wantEvents(t, m.step(), EventRotationAbort)
 	if m.s.Phase != PhaseAdding || m.s.Next == nil || !m.s.PublishedAt.IsZero() || len(m.s.Bundle) != 2 {
 		t.Fatalf("phase %s, published at %s, %d certs", m.s.Phase, m.s.PublishedAt, len(m.s.Bundle))

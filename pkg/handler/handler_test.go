@@ -22,7 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/platform-tools/tilt-lib-injector/pkg/edge"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
@@ -56,20 +55,11 @@ type fixture struct {
 	events  *fakeEvents
 }
 
+// newFixture serves a Handler over these Namespaces and ConfigMaps, behind the edge as serve
+// registers it.
 func newFixture(t *testing.T, ns fakeNamespaces, cms mutate.ConfigMapLookup) *fixture {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	m, err := metrics.New(reg, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev := &fakeEvents{}
-	h := New(Handler{Options: mutate.DefaultOptions(), Namespaces: ns, ConfigMaps: cms, Metrics: m, Events: ev, Log: logr.Discard()})
-	recoverPanic := true
-	// Served behind the edge, as serve registers it.
-	srv := httptest.NewServer(edge.New(&admission.Webhook{Handler: h, RecoverPanic: &recoverPanic}, edge.Options{}))
-	t.Cleanup(srv.Close)
-	return &fixture{server: srv, reg: reg, metrics: m, events: ev}
+	return fixtureWith(t, Handler{Namespaces: ns, ConfigMaps: cms})
 }
 
 func workspacePod() *corev1.Pod {
