@@ -13,46 +13,23 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
-// missingTargets returns one warning per configured target that no namespace has a ConfigMap
-// for: a server default (--default-version, --default-templates-version) or an alias target. A
-// typo such as --default-version stabel is otherwise silent: the volume is optional, so every
-// workspace starts with an empty mount. seen holds the ConfigMap names of every namespace.
-//
-// The names follow pkg/mutate's resolution (defaultCandidate, candidate): an alias maps a value
-// to a version, "default" and "" mean the unversioned <base>, anything else <base>-<version>.
-// Invalid values never get here: Config.Validate rejects them.
+// missingTargets returns one warning per configured target (mutate.Options.Targets: a server
+// default or an alias target) that no namespace has a ConfigMap for. A typo such as
+// --default-version stabel is otherwise silent: the volume is optional, so every workspace starts
+// with an empty mount. seen holds the ConfigMap names of every namespace.
 func missingTargets(o mutate.Options, seen map[string]bool) []string {
-	name := func(base, v string) string {
-		if a, ok := o.Aliases[v]; ok {
-			v = a
-		}
-		if v == "" || v == mutate.DefaultVersionName {
-			return base
-		}
-		return base + "-" + v
-	}
 	var warnings []string
-	for _, d := range []struct {
-		flag string
-		c    mutate.ComponentOptions
-	}{{"--default-version", o.Lib}, {"--default-templates-version", o.Templates}} {
-		if cm := name(d.c.ConfigMap, d.c.DefaultVersion); !seen[cm] {
-			warnings = append(warnings, fmt.Sprintf("%s %q: no ConfigMap %q in any namespace; until one exists, workspaces get an empty %s (a typo?)",
-				d.flag, d.c.DefaultVersion, cm, d.c.MountPath))
+	for _, t := range o.Targets() {
+		if slices.ContainsFunc(t.ConfigMaps, func(cm string) bool { return seen[cm] }) {
+			continue
 		}
-	}
-	// An alias may be meant for one component only, so it is missing when neither has it.
-	aliases := make([]string, 0, len(o.Aliases))
-	for a := range o.Aliases {
-		aliases = append(aliases, a)
-	}
-	slices.Sort(aliases)
-	for _, a := range aliases {
-		lib, tpl := name(o.Lib.ConfigMap, a), name(o.Templates.ConfigMap, a)
-		if !seen[lib] && !seen[tpl] {
+		if t.Flag == "--alias" {
 			warnings = append(warnings, fmt.Sprintf("--alias %s=%s: neither ConfigMap %q nor %q in any namespace (a typo?)",
-				a, o.Aliases[a], lib, tpl))
+				t.Name, t.Value, t.ConfigMaps[0], t.ConfigMaps[1]))
+			continue
 		}
+		warnings = append(warnings, fmt.Sprintf("%s %q: no ConfigMap %q in any namespace; until one exists, workspaces get an empty %s (a typo?)",
+			t.Flag, t.Value, t.ConfigMaps[0], t.MountPath))
 	}
 	return warnings
 }
