@@ -92,7 +92,7 @@ manifests-check: tools ## Fail when manifests/ is stale (part of lint).
 ##@ Local control plane
 
 .PHONY: tools
-tools: ## Build etcd, kube-apiserver, kubectl and helm into ~/.cache/tilt-lib-injector (first time ~9 min).
+tools: ## Build etcd, kube-apiserver, kubectl, helm (+ Debian prometheus, promtool) into ~/.cache/tilt-lib-injector (first time ~9 min).
 	@hack/tools.sh >/dev/null
 
 .PHONY: demo

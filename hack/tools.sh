@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kubectl and helm from the Go module proxy into a cache outside the
-# clone, keyed by version, and prints the folder that holds them. A tool already there that reports
+# Builds etcd, kube-apiserver, kubectl and helm from the Go module proxy, and unpacks prometheus and
+# promtool from Debian's package, into a cache outside the clone, keyed by version, and prints the
+# folder that holds them. A tool already there that reports
 # the pinned version is not rebuilt, so a second run takes a second and CI on the same machine reuses
 # the cache. Nothing is downloaded from GitHub releases or GCS (unreachable here).
 set -euo pipefail
@@ -59,5 +60,23 @@ if ! has helm "${HELM_VERSION}" version --short; then
     -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" \
     "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
   log "built helm in $((SECONDS - start))s"
+fi
+# Prometheus: `apt-get download` needs no root once the package lists are there; a fresh machine
+# has none, so refresh them once (CI runs as root) and retry.
+if ! has prometheus "${PROMETHEUS_VERSION}" --version || ! has promtool "${PROMETHEUS_VERSION}" --version; then
+  start=$SECONDS
+  log "fetching prometheus ${PROMETHEUS_DEB_VERSION} from Debian's archive"
+  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+  fetch() { (cd "$tmp" && apt-get download -q "prometheus=${PROMETHEUS_DEB_VERSION}") >"$tmp/apt.log" 2>&1; }
+  if ! fetch; then
+    apt-get update -q >"$tmp/update.log" 2>&1 || log "apt-get update failed: $(tail -1 "$tmp/update.log")"
+    fetch || { log "apt-get download prometheus=${PROMETHEUS_DEB_VERSION} failed: $(tail -1 "$tmp/apt.log")"
+               log "(the archive may have moved on: pick the version apt-cache policy prometheus offers, in hack/tools/versions.env)"; exit 1; }
+  fi
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+  for b in prometheus promtool; do install -m 0755 "$tmp/x/usr/bin/$b" "$dir/$b.tmp" && mv "$dir/$b.tmp" "$dir/$b"; done
+  has prometheus "${PROMETHEUS_VERSION}" --version ||
+    { log "the unpacked prometheus does not report ${PROMETHEUS_VERSION}"; exit 1; }
+  log "unpacked prometheus and promtool in $((SECONDS - start))s"
 fi
 echo "$dir"
