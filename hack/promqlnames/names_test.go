@@ -1,0 +1,64 @@
+package promqlnames
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+func TestNames(t *testing.T) {
+	for _, c := range []struct {
+		expr string
+		want []string
+	}{
+		{`up`, []string{"up"}},
+		{`sum by (configmap, version) (max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="$job", component="tilt-lib", namespace=~"$workspace_namespace"}))`,
+			[]string{"tiltlib_workspace_pods"}},
+		// Function and aggregation names, `le` in a grouping list, a Grafana interval variable in a range.
+		{`histogram_quantile(0.99, sum by (le) (rate(controller_runtime_webhook_latency_seconds_bucket{job="$job"}[$__rate_interval])))`,
+			[]string{"controller_runtime_webhook_latency_seconds_bucket"}},
+		// Binary operators with on/group_left lists, bool, a label value holding '}' and a metric-like word.
+		{`sum(rate(a_total{x="}up{"}[5m])) / on (job) group_left (instance) b_total > bool 0.5 unless c`,
+			[]string{"a_total", "b_total", "c"}},
+		// Durations, offset, numbers in exponent and hex form, a subquery with a step.
+		{`max_over_time(x[1h:5m] offset 1d) * 1e3 + 0x1f - .5 + time() / 86400`, []string{"x"}},
+		// Aggregation keyword without a grouping, `without`, a keyword used as a label name.
+		{`count without (on, by) (sum(y) or z)`, []string{"y", "z"}},
+		// Strings in three quotings, label_replace's $1 inside a string, ${var} and [[var]].
+		{"label_replace(m{a='x\\'y', b=`q\"`}, \"dst\", \"$1\", \"src\", \"(.*)\") == ${threshold} + [[old]]", []string{"m"}},
+		// A name given as a matcher, recording-rule colons, a comment, duplicates.
+		{"{__name__=\"by_name\", job=\"j\"} + job:rate5m:sum # not_a_metric\n + job:rate5m:sum", []string{"by_name", "job:rate5m:sum"}},
+		{`{__name__=~"re.*"}`, nil},
+		{`absent(up{job="tilt-lib-injector"} == 1)`, []string{"up"}},
+		{`min by (job, kind) (tiltlib_certificate_expiry_timestamp_seconds{job="j"}) - time() < 14 * 86400`, []string{"tiltlib_certificate_expiry_timestamp_seconds"}},
+	} {
+		got, err := Names(c.expr)
+		if err != nil {
+			t.Errorf("Names(%q): %v", c.expr, err)
+			continue
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Names(%q) = %q, want %q", c.expr, got, c.want)
+		}
+	}
+}
+
+func TestNamesRejectsWhatDoesNotTokenize(t *testing.T) {
+	for _, expr := range []string{`up{job="x}`, `up{job="x"`, `rate(x[5m)`, `"open`, `sum by (a`, `[[var`} {
+		if _, err := Names(expr); !errors.Is(err, ErrSyntax) {
+			t.Errorf("Names(%q): %v, want ErrSyntax", expr, err)
+		}
+	}
+}
+
+func FuzzNames(f *testing.F) {
+	f.Add(`sum by (le) (rate(x_bucket{a="b"}[5m]))`)
+	f.Add("{__name__=\"")
+	f.Add("up + $") // a lone `$` at the end once sliced out of range
+	f.Fuzz(func(t *testing.T, expr string) {
+		names, err := Names(expr)
+		if err == nil && !slices.IsSorted(names) {
+			t.Errorf("unsorted %q", names)
+		}
+	})
+}
