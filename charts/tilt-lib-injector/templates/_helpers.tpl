@@ -72,3 +72,9 @@ objectSelector is rendered from: matchLabels k=v, then In/NotIn/Exists/DoesNotEx
 {{- define "tli.filesMode" -}}
 {{- if ne .Values.certs.mode "self" -}}true{{- end -}}
 {{- end -}}
+
+{{/* Labels of one alert: (list severity extraLabels). The severity wins over an extra label of that name. */}}
+{{- define "tli.alertLabels" -}}
+{{- $labels := merge (dict "severity" (index . 0)) (index . 1 | default dict) -}}
+{{- toYaml $labels -}}
+{{- end -}}
