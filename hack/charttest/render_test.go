@@ -38,7 +38,13 @@ func helm(t testing.TB) string {
 // template runs `helm template` with the given extra arguments and returns stdout, or stderr as the error.
 func template(t testing.TB, args ...string) ([]byte, error) {
 	t.Helper()
-	cmd := exec.Command(helm(t), append([]string{"template", releaseName, chartDir, "--namespace", releaseNS}, args...)...)
+	return templateAs(t, releaseName, args...)
+}
+
+// templateAs is template for another release name.
+func templateAs(t testing.TB, release string, args ...string) ([]byte, error) {
+	t.Helper()
+	cmd := exec.Command(helm(t), append([]string{"template", release, chartDir, "--namespace", releaseNS}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// helm reads no user config: keep the tests independent of the machine's ~/.config/helm.
