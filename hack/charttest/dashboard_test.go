@@ -1,0 +1,195 @@
+package charttest
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const dashboardFile = "../../charts/tilt-lib-injector/dashboards/tilt-lib-injector.json"
+
+type dsRef struct {
+	Type string `json:"type"`
+	UID  string `json:"uid"`
+}
+
+type dashboard struct {
+	UID           string `json:"uid"`
+	Title         string `json:"title"`
+	SchemaVersion int    `json:"schemaVersion"`
+	Templating    struct {
+		List []struct {
+			Name       string          `json:"name"`
+			Type       string          `json:"type"`
+			Query      json.RawMessage `json:"query"`
+			Definition string          `json:"definition"`
+			Datasource *dsRef          `json:"datasource"`
+			Multi      bool            `json:"multi"`
+			IncludeAll bool            `json:"includeAll"`
+			AllValue   string          `json:"allValue"`
+		} `json:"list"`
+	} `json:"templating"`
+	Panels []struct {
+		ID         int                      `json:"id"`
+		Type       string                   `json:"type"`
+		Title      string                   `json:"title"`
+		Datasource *dsRef                   `json:"datasource"`
+		GridPos    struct{ X, Y, W, H int } `json:"gridPos"`
+		Targets    []struct {
+			Expr       string `json:"expr"`
+			RefID      string `json:"refId"`
+			Datasource *dsRef `json:"datasource"`
+		} `json:"targets"`
+	} `json:"panels"`
+}
+
+func readDashboard(t *testing.T) ([]byte, dashboard) {
+	t.Helper()
+	b, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	return b, d
+}
+
+// The adoption panels of the contract, exact titles and first queries (re-declared as the oracle:
+// the e2e suite evaluates these against the scenarios' Pods).
+var adoptionPanels = map[string]string{
+	"Workspaces by tilt-lib version":  `sum by (configmap, version) (max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="$job", component="tilt-lib", namespace=~"$workspace_namespace"}))`,
+	"Workspaces by templates version": `sum by (configmap, version) (max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="$job", component="tilt-templates", namespace=~"$workspace_namespace"}))`,
+	"Un-injected workspaces":          `sum by (namespace) (max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="$job", component="tilt-lib", configmap="none", namespace=~"$workspace_namespace"}))`,
+}
+
+// Grafana variables a query may use besides the dashboard's own; $__range and $__interval are not
+// among them (the e2e suite evaluates the queries with only $__rate_interval substituted).
+var builtinVariables = []string{"__rate_interval"}
+
+var variableRef = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+
+// TestDashboard: the dashboard is a Grafana dashboard whose every panel queries the templated
+// datasource, with the contract's variables, queries that use only defined variables, contract
+// metrics only, the adoption gauges through max, and the contract's adoption panels.
+func TestDashboard(t *testing.T) {
+	_, d := readDashboard(t)
+	if d.UID != "tilt-lib-injector" || d.Title == "" || d.SchemaVersion < 36 {
+		t.Errorf("uid %q, title %q, schemaVersion %d", d.UID, d.Title, d.SchemaVersion)
+	}
+	defined := slices.Clone(builtinVariables)
+	vars := map[string]int{}
+	for i, v := range d.Templating.List {
+		defined = append(defined, v.Name)
+		vars[v.Name] = i
+	}
+	for _, name := range []string{"datasource", "namespace", "job", "workspace_namespace"} {
+		if _, ok := vars[name]; !ok {
+			t.Errorf("no variable %s", name)
+		}
+	}
+	usesOnly := func(where, s string) {
+		for _, m := range variableRef.FindAllStringSubmatch(s, -1) {
+			if !slices.Contains(defined, m[1]) {
+				t.Errorf("%s uses undefined variable $%s", where, m[1])
+			}
+		}
+	}
+	for _, v := range d.Templating.List {
+		switch v.Type {
+		case "datasource":
+			if v.Name != "datasource" || string(v.Query) != `"prometheus"` {
+				t.Errorf("datasource variable %s query %s", v.Name, v.Query)
+			}
+		case "query":
+			if v.Datasource == nil || v.Datasource.UID != "${datasource}" {
+				t.Errorf("variable %s: datasource %+v", v.Name, v.Datasource)
+			}
+			usesOnly("variable "+v.Name, v.Definition)
+			usesOnly("variable "+v.Name, string(v.Query))
+			// label_values(<series selector>, <label>): the selector is the query.
+			sel, ok := strings.CutPrefix(v.Definition, "label_values(")
+			if i := strings.LastIndex(sel, ","); ok && i > 0 {
+				sel = sel[:i]
+			}
+			names, problems := metricNames(sel)
+			for _, p := range problems {
+				t.Errorf("variable %s: %s (%v)", v.Name, p, names)
+			}
+		default:
+			t.Errorf("variable %s of type %s", v.Name, v.Type)
+		}
+	}
+	if ws := d.Templating.List[vars["workspace_namespace"]]; !ws.Multi || !ws.IncludeAll || ws.AllValue != ".*" {
+		t.Errorf("workspace_namespace: multi %v, includeAll %v, allValue %q", ws.Multi, ws.IncludeAll, ws.AllValue)
+	}
+
+	ids := map[int]bool{}
+	firstExpr := map[string]string{}
+	for _, p := range d.Panels {
+		where := "panel " + p.Title
+		if ids[p.ID] {
+			t.Errorf("%s: duplicate id %d", where, p.ID)
+		}
+		ids[p.ID] = true
+		if p.GridPos.W <= 0 || p.GridPos.H <= 0 || p.GridPos.X+p.GridPos.W > 24 {
+			t.Errorf("%s: gridPos %+v", where, p.GridPos)
+		}
+		usesOnly(where, p.Title)
+		if p.Type == "row" {
+			continue
+		}
+		if p.Datasource == nil || p.Datasource.UID != "${datasource}" || len(p.Targets) == 0 {
+			t.Errorf("%s: datasource %+v, %d targets", where, p.Datasource, len(p.Targets))
+			continue
+		}
+		firstExpr[p.Title] = p.Targets[0].Expr
+		for _, tg := range p.Targets {
+			w := where + " " + tg.RefID
+			if tg.Expr == "" || tg.Datasource == nil || tg.Datasource.UID != "${datasource}" {
+				t.Errorf("%s: expr %q, datasource %+v", w, tg.Expr, tg.Datasource)
+				continue
+			}
+			usesOnly(w, tg.Expr)
+			metrics, problems := metricNames(tg.Expr)
+			problems = append(problems, maxFirst(tg.Expr)...)
+			problems = append(problems, jobSelected(tg.Expr, `job="$job"`, metrics)...)
+			for _, p := range problems {
+				t.Errorf("%s: %s", w, p)
+			}
+		}
+	}
+	for title, want := range adoptionPanels {
+		if got, ok := firstExpr[title]; got != want {
+			t.Errorf("panel %q (present: %v): first query\n got %q\nwant %q", title, ok, got, want)
+		}
+	}
+}
+
+// TestDashboardConfigMap: the chart's dashboard ConfigMap carries the file byte for byte, with the
+// sidecar's label.
+func TestDashboardConfigMap(t *testing.T) {
+	b, _ := readDashboard(t)
+	out, err := template(t, "--set", "grafanaDashboard.enabled=true", "--set", "grafanaDashboard.annotations.grafana_folder=Platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := parse(t, out)["ConfigMap/"+releaseName+"-dashboard"]
+	if cm == nil {
+		t.Fatal("no dashboard ConfigMap")
+	}
+	data, _ := cm.Object["data"].(map[string]any)
+	// parse splits documents on "\n---", which takes the block scalar's final newline with it.
+	if got, _ := data["tilt-lib-injector.json"].(string); strings.TrimSuffix(got, "\n") != strings.TrimSuffix(string(b), "\n") {
+		t.Errorf("the ConfigMap's tilt-lib-injector.json differs from dashboards/tilt-lib-injector.json (%d bytes, want %d)", len(got), len(b))
+	}
+	if cm.GetLabels()["grafana_dashboard"] != "1" || cm.GetAnnotations()["grafana_folder"] != "Platform" {
+		t.Errorf("labels %v, annotations %v", cm.GetLabels(), cm.GetAnnotations())
+	}
+}
