@@ -80,13 +80,14 @@ image: ## OCI image (amd64+arm64, no Docker) into dist/tilt-lib-injector.oci.tar
 	  -version $(IMAGE_TAG) -source $(SOURCE) $(foreach p,$(PLATFORMS),-binary $(p)=../../$(BIN)/$(subst /,-,$(p))/webhook)
 
 .PHONY: manifests
-manifests: tools ## Render manifests/tilt-lib-injector.yaml (kustomize base) from the chart's default values.
+manifests: tools ## Render manifests/tilt-lib-injector.yaml (kustomize base) and manifests/monitoring/ from the chart.
 	hack/manifests.sh "$(TOOLS)/helm" manifests
 
 .PHONY: manifests-check
 manifests-check: tools ## Fail when manifests/ is stale (part of lint).
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; hack/manifests.sh "$(TOOLS)/helm" "$$tmp"; \
-	  diff -u manifests/tilt-lib-injector.yaml "$$tmp/tilt-lib-injector.yaml" >/dev/null || \
+	  { diff -u manifests/tilt-lib-injector.yaml "$$tmp/tilt-lib-injector.yaml" && \
+	    diff -u manifests/monitoring/monitoring.yaml "$$tmp/monitoring/monitoring.yaml"; } >/dev/null || \
 	  { echo "manifests/ is stale: run make manifests"; exit 1; }
 
 ##@ Local control plane
