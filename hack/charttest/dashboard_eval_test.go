@@ -1,0 +1,132 @@
+package charttest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// dashboardVars are the values the dashboard's queries are evaluated with; they stand for what Grafana
+// substitutes. $__rate_interval becomes a plain range.
+var dashboardVars = map[string]string{
+	"job": "tilt-lib-injector", "namespace": "tilt-system", "workspace_namespace": ".*",
+	"newest_lib": "2.0.1", "newest_templates": "1.1.0", "__rate_interval": "2m",
+}
+
+// expand substitutes $name and ${name}, longest names first so $job never eats $job_x.
+func expand(expr string, vars map[string]string) string {
+	for _, form := range []string{"${%s}", "$%s"} {
+		for _, name := range []string{"workspace_namespace", "newest_templates", "newest_lib", "__rate_interval", "namespace", "job"} {
+			expr = strings.ReplaceAll(expr, fmt.Sprintf(form, name), vars[name])
+		}
+	}
+	return expr
+}
+
+// TestDashboardQueriesParse: every query of the dashboard, its variables substituted, is valid
+// PromQL to promtool (as recording rules).
+func TestDashboardQueriesParse(t *testing.T) {
+	_, d := readDashboard(t)
+	var rules []map[string]string
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			e := expand(tg.Expr, dashboardVars)
+			if strings.Contains(e, "$") {
+				t.Errorf("panel %s: unsubstituted variable in %q", p.Title, e)
+			}
+			rules = append(rules, map[string]string{"record": fmt.Sprintf("dashboard:panel%d:%s", p.ID, strings.ToLower(tg.RefID)), "expr": e})
+		}
+	}
+	b, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "dashboard", "rules": rules}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "dashboard.rules.yaml")
+	if err := os.WriteFile(f, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool(t), "check", "rules", f).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules on the dashboard's queries: %v\n%s", err, out)
+	}
+}
+
+// Two replicas export the same adoption gauges (replica b once with a lagging count): 5 workspace
+// Pods, 3 on tilt-lib-v2 (2.0.1, the newest), 1 on tilt-lib (1.9.0), 1 un-injected in team-b.
+const adoptionSeries = `
+- {series: 'tiltlib_workspace_pods{job="tilt-lib-injector", instance="REPLICA", namespace="team-a", component="tilt-lib", configmap="tilt-lib-v2", version="2.0.1"}', values: '2x10'}
+- {series: 'tiltlib_workspace_pods{job="tilt-lib-injector", instance="REPLICA", namespace="team-a", component="tilt-lib", configmap="tilt-lib", version="1.9.0"}', values: '1x10'}
+- {series: 'tiltlib_workspace_pods{job="tilt-lib-injector", instance="REPLICA", namespace="team-b", component="tilt-lib", configmap="tilt-lib-v2", version="2.0.1"}', values: '1x10'}
+- {series: 'tiltlib_workspace_pods{job="tilt-lib-injector", instance="REPLICA", namespace="team-b", component="tilt-lib", configmap="none", version=""}', values: '1x10'}
+- {series: 'tiltlib_workspace_pods{job="tilt-lib-injector", instance="REPLICA", namespace="team-a", component="tilt-templates", configmap="tilt-templates", version="1.1.0"}', values: '3x10'}
+- {series: 'tiltlib_workspace_pods{job="tilt-lib-injector", instance="REPLICA", namespace="team-b", component="tilt-templates", configmap="tilt-templates", version="1.1.0"}', values: '1x10'}
+- {series: 'tiltlib_workspace_pods{job="tilt-lib-injector", instance="REPLICA", namespace="team-b", component="tilt-templates", configmap="none", version=""}', values: '1x10'}
+- {series: 'tiltlib_configmap_versions{job="tilt-lib-injector", instance="REPLICA", component="tilt-lib", configmap="tilt-lib-v2", version="2.0.1"}', values: '2x10'}
+- {series: 'tiltlib_workspace_pods{job="someone-else", instance="REPLICA", namespace="team-a", component="tilt-lib", configmap="tilt-lib-v2", version="2.0.1"}', values: '7x10'}
+`
+
+// What the adoption panels must show for adoptionSeries: labels → value, per panel title.
+var adoptionWant = map[string]map[string]float64{
+	"Workspaces by tilt-lib version":                         {`{configmap="tilt-lib-v2", version="2.0.1"}`: 3, `{configmap="tilt-lib", version="1.9.0"}`: 1, `{configmap="none"}`: 1},
+	"Workspaces by templates version":                        {`{configmap="tilt-templates", version="1.1.0"}`: 4, `{configmap="none"}`: 1},
+	"Un-injected workspaces":                                 {`{namespace="team-b"}`: 1},
+	"Share on tilt-lib $newest_lib":                          {`{}`: 0.6},
+	"Share on tilt-templates $newest_templates":              {`{}`: 0.8},
+	"Share by tilt-lib version":                              {`{configmap="tilt-lib-v2", version="2.0.1"}`: 0.6, `{configmap="tilt-lib", version="1.9.0"}`: 0.2, `{configmap="none"}`: 0.2},
+	"Stragglers: tilt-lib not on $newest_lib":                {`{namespace="team-a", configmap="tilt-lib", version="1.9.0"}`: 1, `{namespace="team-b", configmap="none"}`: 1},
+	"Stragglers: tilt-templates not on $newest_templates":    {`{namespace="team-b", configmap="none"}`: 1},
+	"Published versions (namespaces holding each ConfigMap)": {`{component="tilt-lib", configmap="tilt-lib-v2", version="2.0.1"}`: 2},
+}
+
+// TestDashboardAdoptionNumbers: promtool evaluates the adoption panels' queries over two replicas'
+// gauges and gets each Pod counted once, the share on the newest version and the stragglers.
+func TestDashboardAdoptionNumbers(t *testing.T) {
+	_, d := readDashboard(t)
+	var series []any
+	for _, replica := range []string{"a", "b"} {
+		var s []any
+		if err := yaml.Unmarshal([]byte(strings.ReplaceAll(adoptionSeries, "REPLICA", replica)), &s); err != nil {
+			t.Fatal(err)
+		}
+		series = append(series, s...)
+	}
+	var exprTests []any
+	found := map[string]bool{}
+	for _, p := range d.Panels {
+		want, ok := adoptionWant[p.Title]
+		if !ok || len(p.Targets) == 0 {
+			continue
+		}
+		found[p.Title] = true
+		var samples []any
+		for labels, v := range want {
+			samples = append(samples, map[string]any{"labels": labels, "value": v})
+		}
+		exprTests = append(exprTests, map[string]any{"expr": expand(p.Targets[0].Expr, dashboardVars), "eval_time": "5m", "exp_samples": samples})
+	}
+	for title := range adoptionWant {
+		if !found[title] {
+			t.Errorf("no panel %q", title)
+		}
+	}
+	b, err := yaml.Marshal(map[string]any{
+		"rule_files": []string{},
+		"tests":      []any{map[string]any{"interval": "1m", "input_series": series, "promql_expr_test": exprTests}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "dashboard_test.yaml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(promtool(t), "test", "rules", "dashboard_test.yaml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool test rules on the adoption panels: %v\n%s", err, out)
+	}
+}
