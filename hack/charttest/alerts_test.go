@@ -188,3 +188,12 @@ func TestAlertValues(t *testing.T) {
 		t.Errorf("admissionErrors ratio/minRate: %q", r.Expr)
 	}
 }
+
+// TestAlertsNeedMetrics: alerts on a release that serves no metrics would fire forever; the chart
+// refuses the combination and says why.
+func TestAlertsNeedMetrics(t *testing.T) {
+	_, err := template(t, "--set", "prometheusRule.enabled=true", "--set", "metrics.enabled=false")
+	if err == nil || !strings.Contains(err.Error(), "prometheusRule.enabled needs metrics.enabled") {
+		t.Errorf("prometheusRule without metrics: %v", err)
+	}
+}
