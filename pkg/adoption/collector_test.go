@@ -16,7 +16,7 @@ func published() []client.Object {
 		configMap("team-a", "tilt-lib-v2", "2.0.1"),
 		configMap("team-a", "tilt-lib-v3", "3.0.0"),
 		configMap("team-a", "tilt-templates", "1.1.0"),
-		configMap("team-a", "tilt-library", "9.9.9"),    // not "<base>" or "<base>-<v>": not ours
+		configMap("team-a", "tilt-library", "9.9.9"),     // not "<base>" or "<base>-<v>": not ours
 		configMap("team-a", "kube-root-ca.crt", "1.0.0"), // not ours
 		configMap("team-b", "tilt-lib", "1.4.0"),
 		configMap("team-b", "tilt-lib-v2", "2.0.2"),
