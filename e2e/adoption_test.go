@@ -133,6 +133,31 @@ func TestAdoptionGauges(t *testing.T) {
 	})
 }
 
+// TestAdoptionUnsyncedReplica: a replica whose caches never sync (no RBAC) says so on the
+// metrics endpoint: tiltlib_ready 0, like its /readyz, and no adoption series at all rather than
+// zeros that a max across replicas would hide but a dashboard of this replica would show.
+func TestAdoptionUnsyncedReplica(t *testing.T) {
+	w := unsyncedWebhook(t, "adoption-unsynced")
+	var sn harness.Snapshot
+	err := harness.Poll(context.Background(), gaugeDeadline, func(ctx context.Context) (bool, error) {
+		var err error
+		sn, err = harness.Scrape(ctx, w.MetricsAddr)
+		return err == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("scraping the unsynced replica: %v", err)
+	}
+	ready, ok := sn.Values[harness.Series{Name: readyGauge, Labels: map[string]string{}}.Key()]
+	if !ok || ready != 0 {
+		t.Errorf("%s = %g (exported %v) while /readyz fails, want 0", readyGauge, ready, ok)
+	}
+	for _, name := range []string{workspacePods, configMapVersions} {
+		if got := samples(sn, name, nil); len(got) > 0 {
+			t.Errorf("unsynced replica exports %s: %s", name, lines(got))
+		}
+	}
+}
+
 // uninjectedWorkspace creates a workspace Pod the webhook never reviews: created without the
 // workspace label (the registration's objectSelector does not match, so the API server does not
 // call the webhook), then labelled (an UPDATE, which the webhook is not registered for).
