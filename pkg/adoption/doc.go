@@ -7,8 +7,9 @@
 // label selector, and trimmed by a transform before it is stored: a Pod keeps its name, namespace,
 // resourceVersion (the informer compares it on relist) and the two version labels the injector
 // writes (<prefix>version, <prefix>templates-version). Annotations, managedFields, owner
-// references and every other label are dropped, so ten thousand workspaces cost a few hundred
-// bytes each (BenchmarkPodStoreMemory) instead of their last-applied-configuration.
+// references and every other label are dropped: a stored workspace Pod keeps about 1 KB live
+// instead of about 11 KB with its last-applied-configuration and managedFields
+// (BenchmarkPodStoreMemory).
 //
 // The configmap label of a Pod is computed from its version label (the ConfigMap suffix the
 // injector wrote) and the ConfigMap cache of pkg/lookup:
