@@ -40,8 +40,9 @@ func pods(namespace, component, configMap, version string) string {
 // TestAdoptionGauges: on a real API server, two workspaces pinned to tilt-lib-v2 by their
 // Namespace, one on the default tilt-lib, and one the webhook never saw (created without the
 // workspace label, labelled afterwards: the objectSelector did not match at admission). A Pod
-// outside the workspace selector is not counted. The gauge shows exactly that, follows a deletion,
-// and a second replica exports identical series (what makes max across replicas correct).
+// outside the workspace selector is not counted. The gauge shows exactly that, follows a deletion
+// and a ConfigMap's new version label, and a second replica exports identical series (what makes
+// max across replicas correct).
 func TestAdoptionGauges(t *testing.T) {
 	ctx := context.Background()
 	nsV2 := namespace(t, "adopt-v2", map[string]string{harness.KeyVersion: "v2"}, "tilt-lib", "tilt-lib-v2", "tilt-templates")
@@ -75,6 +76,18 @@ func TestAdoptionGauges(t *testing.T) {
 		}
 		want[pods(nsV2, "tilt-lib", "tilt-lib-v2", "2.0.1")] = 1
 		want[pods(nsV2, "tilt-templates", "tilt-templates", "1.1.0")] = 1
+		waitWorkspacePods(t, inj.Webhook.MetricsAddr, want, nsV2, nsDefault)
+	})
+
+	t.Run("ConfigMapRelabelled", func(t *testing.T) {
+		// The mount has no subPath: the kubelet updates the files, so the running workspace is on
+		// the ConfigMap's new version without a restart, and so is the gauge.
+		patch := `{"metadata":{"labels":{"version":"2.0.2"}}}`
+		if _, err := inj.Client.CoreV1().ConfigMaps(nsV2).Patch(ctx, "tilt-lib-v2", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		delete(want, pods(nsV2, "tilt-lib", "tilt-lib-v2", "2.0.1"))
+		want[pods(nsV2, "tilt-lib", "tilt-lib-v2", "2.0.2")] = 1
 		waitWorkspacePods(t, inj.Webhook.MetricsAddr, want, nsV2, nsDefault)
 	})
 
