@@ -181,8 +181,12 @@ func TestHelmChart(t *testing.T) {
 	if _, err := sa.CoreV1().Secrets(chartNS).Get(ctx, chartName+"-certs", metav1.GetOptions{}); err != nil {
 		t.Errorf("reading its certificate Secret: %v", err)
 	}
-	if _, err := sa.CoreV1().Pods("chart-e2e-ws").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
-		t.Errorf("listing Pods: %v, want Forbidden (the injector reads no Pod)", err)
+	// Pods: read (the adoption gauges' metadata informer), never written.
+	if _, err := sa.CoreV1().Pods("chart-e2e-ws").List(ctx, metav1.ListOptions{}); err != nil {
+		t.Errorf("listing Pods (the adoption gauges watch workspace Pods): %v", err)
+	}
+	if err := sa.CoreV1().Pods("chart-e2e-ws").Delete(ctx, "any", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("deleting a Pod: %v, want Forbidden (the injector only reads Pods)", err)
 	}
 
 	// helm upgrade --force replaces the registration with the chart's, which has no caBundle (a plain

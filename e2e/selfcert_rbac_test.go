@@ -17,7 +17,7 @@ import (
 )
 
 // selfCertRules are the grants self mode needs on top of the admission server's own
-// (namespaces and configmaps get/list/watch, events create/patch): the contract the chart's RBAC
+// (namespaces, configmaps and pods get/list/watch, events create/patch): the contract the chart's RBAC
 // implements. Secrets: create cannot be restricted by name (the object does not exist yet);
 // everything else is restricted to the one Secret and the one webhook configuration.
 func selfCertRules(secret, webhookConfig string) (namespaced, cluster []rbacv1.PolicyRule) {
@@ -26,7 +26,7 @@ func selfCertRules(secret, webhookConfig string) (namespaced, cluster []rbacv1.P
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{secret}, Verbs: []string{"get", "list", "watch", "update"}},
 	}
 	cluster = []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"namespaces", "configmaps"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"namespaces", "configmaps", "pods"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"}, ResourceNames: []string{webhookConfig}, Verbs: []string{"get", "list", "watch", "patch"}},
 	}

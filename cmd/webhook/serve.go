@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/adoption"
 	tlconfig "github.com/platform-tools/tilt-lib-injector/pkg/config"
 	"github.com/platform-tools/tilt-lib-injector/pkg/edge"
 	"github.com/platform-tools/tilt-lib-injector/pkg/events"
@@ -125,11 +127,19 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		}
 		tlsOpts = append(tlsOpts, requireClientCert)
 	}
+	selector, err := labels.Parse(cfg.WorkspaceSelector) // validated by Load
+	if err != nil {
+		return fmt.Errorf("--workspace-selector: %w", err)
+	}
+	// The lookup caches serve admission; the workspace Pod cache serves only the adoption gauges.
+	adopt := adoption.Settings{Options: cfg.MutateOptions(), VersionLabel: cfg.VersionLabel, Selector: selector}
+	cacheOpts := settings.CacheOptions()
+	cacheOpts.ByObject[adoption.PodObject()] = adopt.PodCache()
 	shutdown := 30 * time.Second
 	mgr, err := ctrl.NewManager(rc, manager.Options{
 		Scheme:                  clientgoscheme.Scheme,
 		Logger:                  log,
-		Cache:                   settings.CacheOptions(),
+		Cache:                   cacheOpts,
 		Metrics:                 metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
 		HealthProbeBindAddress:  cfg.HealthProbeBindAddress,
 		GracefulShutdownTimeout: &shutdown,
@@ -143,7 +153,8 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := cs.wire(ctx, mgr); err != nil {
+	ready := &readiness{Manager: mgr} // every readyz check goes through it: tiltlib_ready = /readyz
+	if err := cs.wire(ctx, ready); err != nil {
 		return err
 	}
 
@@ -154,6 +165,18 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 			return fmt.Errorf("creating the %s informer: %w", obj.GetObjectKind().GroupVersionKind().Kind, err)
 		}
 		synced = append(synced, inf.HasSynced)
+	}
+	pods, err := mgr.GetCache().GetInformer(ctx, adoption.PodObject())
+	if err != nil {
+		return fmt.Errorf("creating the workspace Pod informer: %w", err)
+	}
+	// Admission waits only for the lookup caches; readiness and the gauges wait for all of them.
+	all := append(slices.Clone(synced), pods.HasSynced)
+	if _, err := adoption.New(ctrlmetrics.Registry, mgr.GetCache(), adopt, func() bool { return allSynced(all) }, log.WithName("adoption")); err != nil {
+		return err
+	}
+	if err := adoption.NewReady(ctrlmetrics.Registry, ready.ready); err != nil {
+		return err
 	}
 	m, err := metrics.New(ctrlmetrics.Registry, version)
 	if err != nil {
@@ -171,10 +194,6 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		return fmt.Errorf("adding the ConfigMap check: %w", err)
 	}
 	l := lookup.Lookup{Reader: mgr.GetCache(), Settings: settings}
-	selector, err := labels.Parse(cfg.WorkspaceSelector) // validated by Load
-	if err != nil {
-		return fmt.Errorf("--workspace-selector: %w", err)
-	}
 	h := handler.New(handler.Handler{
 		Options:    cfg.MutateOptions(),
 		Namespaces: l,
@@ -195,8 +214,8 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("caches", func(*http.Request) error {
-		if !allSynced(synced) {
+	if err := ready.AddReadyzCheck("caches", func(*http.Request) error {
+		if !allSynced(all) {
 			return errors.New("informer caches not synced yet")
 		}
 		return nil
@@ -205,12 +224,12 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	}
 	// StartedChecker completes a TLS handshake with the webhook server: ready implies the serving
 	// certificate is loaded.
-	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+	if err := ready.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
 		return err
 	}
 	log.Info("starting", "version", version, "address", cfg.BindAddress+":"+strconv.Itoa(cfg.Port),
 		"certMode", cfg.CertMode, "certDir", cfg.CertDir, "defaultVersion", cfg.DefaultVersion, "aliases", cfg.Aliases)
-	return runManager(ctx, mgr, synced, shutdown, log)
+	return runManager(ctx, mgr, all, shutdown, log)
 }
 
 // runManager runs mgr until ctx is done and bounds how long stopping may take.

@@ -164,7 +164,7 @@ func ptr[T any](v T) *T { return &v }
 // runs the binary with): any rule added to the chart fails this test.
 var (
 	wantCluster = []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"namespaces", "configmaps"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"namespaces", "configmaps", "pods"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
 	wantClusterSelf = rbacv1.PolicyRule{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"}, ResourceNames: []string{releaseName}, Verbs: []string{"get", "list", "watch", "patch"}}

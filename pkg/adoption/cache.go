@@ -1,0 +1,92 @@
+package adoption
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+)
+
+// PodObject returns a fresh metadata-only Pod, the key of the Pod informer in the cache options
+// and the type to register it with (GetInformer).
+func PodObject() client.Object {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
+	return m
+}
+
+// Settings say which Pods are watched and what the gauges read.
+type Settings struct {
+	// Options give the annotation prefix (hence the two Pod label keys) and the ConfigMap base
+	// name of each component.
+	Options mutate.Options
+	// VersionLabel is the ConfigMap label holding the semantic version (--version-label).
+	VersionLabel string
+	// Selector picks the workspace Pods (--workspace-selector); the API server filters the watch.
+	Selector labels.Selector
+}
+
+// PodCache is the cache entry of the Pod informer: watch only workspace Pods, store them trimmed.
+func (s Settings) PodCache() cache.ByObject {
+	noCopy := true // the collector only reads; no deep copy of 10k Pods per scrape
+	return cache.ByObject{Label: s.Selector, Transform: s.trimPod, UnsafeDisableDeepCopy: &noCopy}
+}
+
+// trimPod keeps what the informer and the gauges need. Strings are cloned so a kept name never
+// pins the buffer it was decoded from.
+func (s Settings) trimPod(obj any) (any, error) {
+	m, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil // tombstones and the like pass through
+	}
+	var keep map[string]string
+	for _, c := range s.components() {
+		if v, has := m.Labels[c.labelKey]; has {
+			if keep == nil {
+				keep = make(map[string]string, 2)
+			}
+			keep[c.labelKey] = strings.Clone(v)
+		}
+	}
+	m.ObjectMeta = metav1.ObjectMeta{
+		Name:            strings.Clone(m.Name),
+		Namespace:       strings.Clone(m.Namespace),
+		ResourceVersion: strings.Clone(m.ResourceVersion),
+		Labels:          keep,
+	}
+	return m, nil
+}
+
+var _ toolscache.TransformFunc = Settings{}.trimPod
+
+// component is one injected component as the gauges see it.
+type component struct {
+	name     string // the component label value, as in tiltlib_injections_total
+	labelKey string // the Pod label the injector writes: <prefix>version, <prefix>templates-version
+	base     string // the unversioned ConfigMap; versions are "<base>-<v>"
+}
+
+func (s Settings) components() [2]component {
+	p := s.Options.AnnotationPrefix
+	return [2]component{
+		{name: mutate.LibVolume, labelKey: p + mutate.KeyVersion, base: s.Options.Lib.ConfigMap},
+		{name: mutate.TemplatesVolume, labelKey: p + mutate.KeyTemplatesVersion, base: s.Options.Templates.ConfigMap},
+	}
+}
+
+// owner returns the component a ConfigMap name belongs to ("<base>" or "<base>-<v>"); ok is false
+// for any other ConfigMap. mutate.Options.Validate guarantees the bases do not overlap.
+func (s Settings) owner(name string) (c component, ok bool) {
+	for _, c := range s.components() {
+		if name == c.base || strings.HasPrefix(name, c.base+"-") {
+			return c, true
+		}
+	}
+	return component{}, false
+}

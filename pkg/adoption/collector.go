@@ -1,0 +1,167 @@
+package adoption
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+)
+
+// configmap label values that are not ConfigMap names.
+const (
+	// NotInjected: the Pod has no version label for the component; the webhook never saw it.
+	NotInjected = "none"
+	// Skipped: the webhook reviewed the Pod and did not mount the component.
+	Skipped = "skipped"
+	// Missing: the label names a ConfigMap that does not exist in the Pod's namespace.
+	Missing = metrics.MissingConfigMap
+)
+
+// Metric names.
+const (
+	WorkspacePods     = "tiltlib_workspace_pods"
+	ConfigMapVersions = "tiltlib_configmap_versions"
+	Ready             = "tiltlib_ready"
+)
+
+const (
+	workspacePodsHelp     = "Live workspace Pods (matching the workspace selector) by namespace, component and the ConfigMap they mount: configmap is a ConfigMap of ours with its current version label, or none (never reviewed by the webhook), skipped (reviewed, not mounted), missing (the ConfigMap does not exist). Every replica exports the same values: aggregate with max across replicas."
+	configMapVersionsHelp = "Namespaces holding each of our ConfigMaps, by its version label (empty when absent). Every replica exports the same values: aggregate with max across replicas."
+)
+
+// listTimeout bounds a cache read during a scrape. Once synced, a cache List never waits; the
+// bound only keeps a scrape from hanging should that ever change.
+const listTimeout = 5 * time.Second
+
+// Collector computes the adoption gauges from the caches at every scrape.
+type Collector struct {
+	reader   client.Reader
+	settings Settings
+	synced   func() bool
+	log      logr.Logger
+	pods     *prometheus.Desc
+	versions *prometheus.Desc
+}
+
+// New creates the collector and registers it on reg. reader serves metadata-only Pods (the
+// informer of Settings.PodCache) and ConfigMaps (pkg/lookup's); synced reports whether both
+// informers have synced.
+func New(reg prometheus.Registerer, reader client.Reader, s Settings, synced func() bool, log logr.Logger) (*Collector, error) {
+	c := &Collector{
+		reader: reader, settings: s, synced: synced, log: log,
+		pods: prometheus.NewDesc(WorkspacePods, workspacePodsHelp,
+			[]string{"namespace", "component", "configmap", "version"}, nil),
+		versions: prometheus.NewDesc(ConfigMapVersions, configMapVersionsHelp,
+			[]string{"component", "configmap", "version"}, nil),
+	}
+	if err := reg.Register(c); err != nil {
+		return nil, fmt.Errorf("registering adoption metrics: %w", err)
+	}
+	return c, nil
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.pods
+	ch <- c.versions
+}
+
+// Collect implements prometheus.Collector. It emits nothing until the caches have synced, and
+// nothing (with a log line) if a cache read fails: no series is better than a wrong one.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	if c.synced != nil && !c.synced() {
+		return
+	}
+	pods, versions, err := c.count()
+	if err != nil {
+		c.log.Error(err, "adoption gauges not exported in this scrape")
+		return
+	}
+	for k, n := range pods {
+		ch <- prometheus.MustNewConstMetric(c.pods, prometheus.GaugeValue, float64(n), k.namespace, k.component, k.configMap, k.version)
+	}
+	for k, n := range versions {
+		ch <- prometheus.MustNewConstMetric(c.versions, prometheus.GaugeValue, float64(n), k.component, k.configMap, k.version)
+	}
+}
+
+type podSeries struct{ namespace, component, configMap, version string }
+
+type versionSeries struct{ component, configMap, version string }
+
+type nsName struct{ namespace, name string }
+
+// count reads both caches once and tallies the two gauges.
+func (c *Collector) count() (map[podSeries]int, map[versionSeries]int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
+	defer cancel()
+	cms := list("ConfigMapList")
+	if err := c.reader.List(ctx, cms); err != nil {
+		return nil, nil, fmt.Errorf("listing ConfigMaps from the cache: %w", err)
+	}
+	pods := list("PodList")
+	if err := c.reader.List(ctx, pods); err != nil {
+		return nil, nil, fmt.Errorf("listing workspace Pods from the cache: %w", err)
+	}
+	ours := map[nsName]string{} // our ConfigMaps -> version label
+	versions := map[versionSeries]int{}
+	for i := range cms.Items {
+		m := &cms.Items[i]
+		comp, ok := c.settings.owner(m.Name)
+		if !ok {
+			continue
+		}
+		v := m.Labels[c.settings.VersionLabel]
+		ours[nsName{m.Namespace, m.Name}] = v
+		versions[versionSeries{comp.name, m.Name, v}]++
+	}
+	counts := map[podSeries]int{}
+	comps := c.settings.components()
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		for _, comp := range comps {
+			label, has := p.Labels[comp.labelKey]
+			configMap, version := resolve(comp, label, has, p.Namespace, ours)
+			counts[podSeries{p.Namespace, comp.name, configMap, version}]++
+		}
+	}
+	return counts, versions, nil
+}
+
+// resolve maps a Pod's version label for comp to the configmap and version label values:
+//
+//	absent -> none; "none" -> skipped; "default" -> <base>; "<v>" -> <base>-<v>;
+//	a name that is not a ConfigMap in the namespace -> missing
+//
+// Only an existing ConfigMap's name and version label ever become label values.
+func resolve(comp component, label string, has bool, namespace string, ours map[nsName]string) (configMap, version string) {
+	switch {
+	case !has:
+		return NotInjected, ""
+	case label == mutate.NoneLabel:
+		return Skipped, ""
+	}
+	name := comp.base
+	if label != mutate.DefaultVersionName {
+		name += "-" + label
+	}
+	v, exists := ours[nsName{namespace, name}]
+	if !exists {
+		return Missing, ""
+	}
+	return name, v
+}
+
+func list(kind string) *metav1.PartialObjectMetadataList {
+	l := &metav1.PartialObjectMetadataList{}
+	l.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
+	return l
+}

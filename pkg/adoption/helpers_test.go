@@ -1,0 +1,84 @@
+package adoption
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+)
+
+// Label keys under the default prefix (re-declared as the contract's spelling, on purpose).
+const (
+	libKey       = "tilt-lib.platform/version"
+	templatesKey = "tilt-lib.platform/templates-version"
+)
+
+func testSettings() Settings {
+	return Settings{
+		Options:      mutate.DefaultOptions(),
+		VersionLabel: "version",
+		Selector:     labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "coder-workspace"}),
+	}
+}
+
+// pod is a workspace Pod carrying the given labels (besides the workspace label).
+func pod(ns, name string, lbls map[string]string) *corev1.Pod {
+	l := map[string]string{"app.kubernetes.io/name": "coder-workspace"}
+	for k, v := range lbls {
+		l[k] = v
+	}
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: l}}
+}
+
+// configMap is a ConfigMap with version label v ("" for none).
+func configMap(ns, name, v string) *corev1.ConfigMap {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	if v != "" {
+		cm.Labels = map[string]string{"version": v}
+	}
+	return cm
+}
+
+// fixture is a collector over a fake client holding objs, registered on a fresh registry.
+func fixture(t testing.TB, synced func() bool, objs ...client.Object) *Collector {
+	t.Helper()
+	c := fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithObjects(objs...).Build()
+	reg := prometheus.NewRegistry()
+	col, err := New(reg, c, testSettings(), synced, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return col
+}
+
+func always() bool { return true }
+
+// expect compares the collector's series of the named metrics with want: exposition lines
+// "name{labels} value", in any order. Every series not listed must be absent.
+func expect(t *testing.T, col prometheus.Collector, want string, names ...string) {
+	t.Helper()
+	help := map[string]string{WorkspacePods: workspacePodsHelp, ConfigMapVersions: configMapVersionsHelp}
+	var text strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&text, "# HELP %s %s\n# TYPE %s gauge\n", n, help[n], n)
+		for _, line := range strings.Split(want, "\n") {
+			if line = strings.TrimSpace(line); strings.HasPrefix(line, n+"{") {
+				text.WriteString(line + "\n")
+			}
+		}
+	}
+	if err := testutil.CollectAndCompare(col, strings.NewReader(text.String()), names...); err != nil {
+		t.Error(err)
+	}
+}
