@@ -155,4 +155,3 @@ func TestPrometheusConfig(t *testing.T) {
 		t.Error("no targets: want an error")
 	}
 }
-
