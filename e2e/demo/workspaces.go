@@ -132,6 +132,9 @@ func createStraggler(ctx context.Context, inj *harness.Injector) (*corev1.Pod, e
 	if err != nil {
 		return nil, fmt.Errorf("creating the straggler workspace: %w", err)
 	}
+	if status, ok := pod.Annotations[harness.KeyStatus]; ok {
+		return nil, fmt.Errorf("the straggler %s/%s was reviewed by the webhook (status %q): it must predate the registration", pod.Namespace, pod.Name, status)
+	}
 	return pod, nil
 }
 

@@ -22,6 +22,16 @@ func SubstituteVars(expr string, vars map[string]string) string {
 	})
 }
 
+// Vars returns the names of the Grafana variables expr still holds, in order ($1 and the like,
+// label_replace's capture groups, are not variables).
+func Vars(expr string) []string {
+	var out []string
+	for _, m := range grafanaVar.FindAllString(expr, -1) {
+		out = append(out, strings.Trim(m, "${}"))
+	}
+	return out
+}
+
 // promKeywords are PromQL words that look like metric names but are not.
 var promKeywords = map[string]bool{
 	"and": true, "or": true, "unless": true, "bool": true, "offset": true, "by": true, "without": true,

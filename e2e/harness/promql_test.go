@@ -40,3 +40,10 @@ func TestSubstituteVars(t *testing.T) {
 		t.Errorf("SubstituteVars = %s\nwant %s", got, want)
 	}
 }
+
+func TestVars(t *testing.T) {
+	got := Vars(`label_replace(x{job="$job"}[${__rate_interval}], "dst", "$1", "src", "(.*)")`)
+	if want := []string{"job", "__rate_interval"}; !slices.Equal(got, want) {
+		t.Errorf("Vars = %q, want %q", got, want)
+	}
+}
