@@ -53,9 +53,9 @@ type promScenario struct {
 	scrapedSince time.Time
 }
 
-// workspacePods is the gauge of issue 9, one series per Pod namespace, component, ConfigMap and
+// promPodsSeries is the gauge of issue 9, one series per Pod namespace, component, ConfigMap and
 // version.
-func workspacePods(namespace, component, configMap, version string) harness.Series {
+func promPodsSeries(namespace, component, configMap, version string) harness.Series {
 	return harness.Series{Name: "tiltlib_workspace_pods", Labels: map[string]string{
 		"namespace": namespace, "component": component, "configmap": configMap, "version": version,
 	}}
@@ -69,12 +69,12 @@ func (s *promScenario) wantGauges() map[string]float64 {
 		s harness.Series
 		n float64
 	}{
-		{workspacePods(s.v2NS, "tilt-lib", "tilt-lib-v2", "2.0.1"), 2},
-		{workspacePods(s.v2NS, "tilt-templates", "tilt-templates", "1.1.0"), 2},
-		{workspacePods(s.defNS, "tilt-lib", "tilt-lib", "1.4.0"), 1},
-		{workspacePods(s.defNS, "tilt-templates", "tilt-templates", "1.1.0"), 1},
-		{workspacePods(s.defNS, "tilt-lib", "none", ""), 1},
-		{workspacePods(s.defNS, "tilt-templates", "none", ""), 1},
+		{promPodsSeries(s.v2NS, "tilt-lib", "tilt-lib-v2", "2.0.1"), 2},
+		{promPodsSeries(s.v2NS, "tilt-templates", "tilt-templates", "1.1.0"), 2},
+		{promPodsSeries(s.defNS, "tilt-lib", "tilt-lib", "1.4.0"), 1},
+		{promPodsSeries(s.defNS, "tilt-templates", "tilt-templates", "1.1.0"), 1},
+		{promPodsSeries(s.defNS, "tilt-lib", "none", ""), 1},
+		{promPodsSeries(s.defNS, "tilt-templates", "none", ""), 1},
 	} {
 		want[e.s.Key()] = e.n
 	}
