@@ -84,9 +84,10 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 	})
 
 	t.Run("every expression evaluates", func(t *testing.T) {
-		queries, _ := dashboard(t)
+		queries, vars := dashboard(t)
+		values := s.resolveVars(t, vars)
 		for _, q := range queries {
-			expr := harness.SubstituteVars(q.Expr, s.dashboardVars(".*"))
+			expr := harness.SubstituteVars(q.Expr, values)
 			if left := harness.Vars(expr); len(left) > 0 {
 				t.Errorf("panel %q target %d uses variables outside the contract %q: %s", q.Panel, q.Index, left, q.Expr)
 				continue
@@ -178,6 +179,7 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 	t.Run("every metric used is exported", func(t *testing.T) {
 		gauges(t)
 		queries, vars := dashboard(t)
+		values := s.resolveVars(t, vars)
 		used := map[string][]string{} // name -> where
 		note := func(where, expr string) {
 			for _, n := range promMetricNames(expr) {
@@ -185,11 +187,11 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 			}
 		}
 		for _, q := range queries {
-			note(fmt.Sprintf("panel %q", q.Panel), harness.SubstituteVars(q.Expr, s.dashboardVars(".*")))
+			note(fmt.Sprintf("panel %q", q.Panel), harness.SubstituteVars(q.Expr, values))
 		}
 		for _, v := range vars {
 			if selector, _, ok := harness.LabelValuesQuery(v.Query); ok {
-				note("variable "+v.Name, harness.SubstituteVars(selector, s.dashboardVars(".*")))
+				note("variable "+v.Name, harness.SubstituteVars(selector, values))
 			}
 		}
 		for _, r := range s.rules {
@@ -212,6 +214,37 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 			t.Error("neither dashboard nor rules use tiltlib_workspace_pods")
 		}
 	})
+}
+
+// resolveVars is the values Grafana would substitute: the contract's variables as
+// dashboardVars(".*") sets them, and any other label_values variable resolved like Grafana's
+// default selection, its first value in the variable's sort order (evaluated through
+// Prometheus). Each such extra variable is logged: the contract names only job, namespace,
+// workspace_namespace and __rate_interval.
+func (s *promScenario) resolveVars(t *testing.T, vars []harness.DashboardVariable) map[string]string {
+	t.Helper()
+	values := s.dashboardVars(".*")
+	for _, v := range vars {
+		if _, fixed := values[v.Name]; fixed {
+			continue
+		}
+		selector, label, ok := harness.LabelValuesQuery(v.Query)
+		if !ok {
+			continue
+		}
+		var options []string
+		for _, smp := range s.query(t, harness.SubstituteVars(selector, values)) {
+			if o := string(smp.Metric[model.LabelName(label)]); !slices.Contains(options, o) {
+				options = append(options, o)
+			}
+		}
+		harness.SortOptions(options, v.Sort)
+		if len(options) > 0 {
+			values[v.Name] = options[0]
+		}
+		t.Logf("dashboard variable %s outside the contract's list: %s -> %q (of %q)", v.Name, v.Query, values[v.Name], options)
+	}
+	return values
 }
 
 // promMetricNames is the one place this test extracts metric names from PromQL.

@@ -2,11 +2,13 @@ package harness
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -26,6 +28,9 @@ type DashboardVariable struct {
 	Name, Type string
 	// Query is the variable's definition (e.g. label_values(tiltlib_build_info, namespace)).
 	Query string
+	// Sort is Grafana's sort of the values (0 none, 1/2 alphabetical asc/desc, 3/4 numerical,
+	// 5/6 alphabetical case-insensitive, 7/8 natural asc/desc).
+	Sort int
 }
 
 type grafanaPanel struct {
@@ -45,6 +50,7 @@ type grafanaDashboard struct {
 			Name  string          `json:"name"`
 			Type  string          `json:"type"`
 			Query json.RawMessage `json:"query"`
+			Sort  int             `json:"sort"`
 		} `json:"list"`
 	} `json:"templating"`
 }
@@ -78,7 +84,7 @@ func DashboardQueries(data []byte) ([]PanelQuery, []DashboardVariable, error) {
 	}
 	var vars []DashboardVariable
 	for _, v := range d.Templating.List {
-		dv := DashboardVariable{Name: v.Name, Type: v.Type}
+		dv := DashboardVariable{Name: v.Name, Type: v.Type, Sort: v.Sort}
 		if len(v.Query) > 0 {
 			// Grafana writes the query as a string or as {"query": "...", "refId": ...}.
 			var s string
@@ -97,6 +103,47 @@ func DashboardQueries(data []byte) ([]PanelQuery, []DashboardVariable, error) {
 		vars = append(vars, dv)
 	}
 	return out, vars, nil
+}
+
+// SortOptions orders a variable's values as its Grafana sort says: natural order (digit runs
+// compared as numbers, so 1.10.0 comes after 1.9.0) for 7/8, byte order otherwise, descending
+// for the even sorts. Grafana selects the first by default.
+func SortOptions(options []string, sort int) {
+	if sort == 7 || sort == 8 {
+		slices.SortFunc(options, naturalCompare)
+	} else {
+		slices.Sort(options)
+	}
+	if sort > 0 && sort%2 == 0 {
+		slices.Reverse(options)
+	}
+}
+
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitRun(a), digitRun(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if c := cmp.Or(cmp.Compare(len(na), len(nb)), strings.Compare(na, nb)); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func digitRun(s string) int {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // labelValues matches Grafana's label_values(<selector>, <label>).

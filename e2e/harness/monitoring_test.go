@@ -9,7 +9,7 @@ import (
 func TestDashboardQueries(t *testing.T) {
 	dash := `{"templating": {"list": [
 	    {"name": "datasource", "type": "datasource", "query": "prometheus"},
-	    {"name": "job", "type": "query", "query": {"query": "label_values(tiltlib_build_info{namespace=\"$namespace\"}, job)", "refId": "A"}}]},
+	    {"name": "job", "type": "query", "sort": 8, "query": {"query": "label_values(tiltlib_build_info{namespace=\"$namespace\"}, job)", "refId": "A"}}]},
 	  "panels": [
 	    {"title": "A", "targets": [{"expr": "up"}, {"expr": "tiltlib_ready"}]},
 	    {"title": "Row", "type": "row", "panels": [{"title": "B", "targets": [{"expr": "tiltlib_build_info"}]}]}]}`
@@ -21,8 +21,8 @@ func TestDashboardQueries(t *testing.T) {
 	if !slices.Equal(queries, want) {
 		t.Errorf("queries = %+v, want %+v", queries, want)
 	}
-	wantVars := []DashboardVariable{{"datasource", "datasource", "prometheus"},
-		{"job", "query", `label_values(tiltlib_build_info{namespace="$namespace"}, job)`}}
+	wantVars := []DashboardVariable{{"datasource", "datasource", "prometheus", 0},
+		{"job", "query", `label_values(tiltlib_build_info{namespace="$namespace"}, job)`, 8}}
 	if !slices.Equal(vars, wantVars) {
 		t.Errorf("vars = %+v, want %+v", vars, wantVars)
 	}
@@ -73,5 +73,23 @@ spec:
 	}
 	if _, _, err := PrometheusRuleFile([]byte("kind: ConfigMap\n")); err == nil {
 		t.Error("no PrometheusRule: want an error")
+	}
+}
+
+func TestSortOptions(t *testing.T) {
+	for _, tc := range []struct {
+		sort int
+		want []string
+	}{
+		{8, []string{"1.10.0", "1.9.0", "1.4.0", ""}},
+		{7, []string{"", "1.4.0", "1.9.0", "1.10.0"}},
+		{1, []string{"", "1.10.0", "1.4.0", "1.9.0"}},
+		{2, []string{"1.9.0", "1.4.0", "1.10.0", ""}},
+	} {
+		got := []string{"1.9.0", "", "1.10.0", "1.4.0"}
+		SortOptions(got, tc.sort)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("sort %d: %q, want %q", tc.sort, got, tc.want)
+		}
 	}
 }
