@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +19,7 @@ import (
 
 // TestDemo runs `make demo`'s program with DEMO_ONCE=1, so the newcomer's first command cannot
 // rot: it must start its own control plane next to the suite's, apply examples/, print the
-// expected table and metrics, and exit cleanly having stopped what it started.
+// expected table, metrics and adoption, and exit cleanly having stopped what it started.
 func TestDemo(t *testing.T) {
 	root, err := harness.RepoRoot()
 	if err != nil {
@@ -76,7 +77,56 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", fragment, out)
 		}
 	}
+	checkAdoption(t, out)
 	if t.Failed() {
 		t.Logf("demo output:\n%s\nstderr:\n%s", out, stderr.String())
+	}
+}
+
+// checkAdoption checks the demo's closing section: the gauge's count of each component's
+// ConfigMap/version with share and bar, for alice (default tilt-lib), bob (team-b's v2 pin) and
+// carol (created before the webhook was registered), and carol called out as a straggler.
+func checkAdoption(t *testing.T, out string) {
+	t.Helper()
+	_, section, ok := strings.Cut(out, "\nAdoption now, as the dashboard shows it")
+	if !ok {
+		t.Errorf("demo output has no adoption section")
+		return
+	}
+	got := map[string][]string{} // component -> "configmap version pods share bar" lines
+	component := ""
+	for _, line := range strings.Split(section, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case strings.HasPrefix(line, "  tilt-") && strings.HasSuffix(line, " workspace Pods"):
+			component = strings.TrimSuffix(f[0], ":")
+			got[component] = append(got[component], strings.Join(f[1:], " "))
+		case component != "" && strings.HasPrefix(line, "    ") && len(f) >= 5 && strings.HasSuffix(f[3], "%"):
+			got[component] = append(got[component], strings.Join(f[:5], " "))
+		}
+	}
+	want := map[string][]string{
+		"tilt-lib": {"3 workspace Pods",
+			"tilt-lib 1.4.0 1 33% #######.............",
+			"tilt-lib-v2 2.0.1 1 33% #######.............",
+			"none - 1 33% #######............."},
+		"tilt-templates": {"3 workspace Pods",
+			"tilt-templates 1.1.0 2 67% #############.......",
+			"none - 1 33% #######............."},
+	}
+	for c, w := range want {
+		if !slices.Equal(got[c], w) {
+			t.Errorf("adoption of %s:\n  %s\nwant\n  %s", c, strings.Join(got[c], "\n  "), strings.Join(w, "\n  "))
+		}
+	}
+	for _, fragment := range []string{
+		`Stragglers: 1 workspace Pod(s) never injected (configmap="none"): 1 in team-a.`,
+		"kubectl get pods -A -l app.kubernetes.io/name=coder-workspace -L tilt-lib.platform/version,tilt-lib.platform/templates-version",
+		`PromQL: sum by (configmap, version) (max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="tilt-lib-injector", component="tilt-lib", namespace=~".*"}))`,
+		"team-a/coder-carol-dev, a workspace that was running before the injector was",
+	} {
+		if !strings.Contains(section, fragment) && !strings.Contains(out, fragment) {
+			t.Errorf("demo output lacks %q", fragment)
+		}
 	}
 }

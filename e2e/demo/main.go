@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
@@ -28,7 +29,22 @@ func main() {
 func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	start := time.Now()
 	fmt.Fprintln(out, "Starting etcd + kube-apiserver (loopback only) and building the webhook...")
-	inj, err := harness.Start(ctx, harness.Options{})
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return err
+	}
+	var objs []*unstructured.Unstructured
+	var straggler *corev1.Pod
+	// The cluster had its teams, ConfigMaps and one running workspace before the injector was
+	// installed: examples/ and the straggler are created while the webhook runs unregistered.
+	inj, err := harness.Start(ctx, harness.Options{BeforeRegister: func(ctx context.Context, inj *harness.Injector) error {
+		var err error
+		if objs, err = inj.ApplyDir(ctx, filepath.Join(root, "examples")); err != nil {
+			return fmt.Errorf("applying examples/: %w", err)
+		}
+		straggler, err = createStraggler(ctx, inj)
+		return err
+	}})
 	if err != nil {
 		if inj != nil {
 			inj.KeepWorkDir()
@@ -46,15 +62,10 @@ func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	fmt.Fprintf(out, "Control plane and webhook ready in %s: webhook pid %d serving on %s (Service %s/%s).\n\n",
 		time.Since(start).Round(100*time.Millisecond), inj.Webhook.PID(), inj.Service.Addr(), inj.Service.Namespace, inj.Service.Name)
 
-	root, err := harness.RepoRoot()
-	if err != nil {
-		return err
-	}
-	objs, err := inj.ApplyDir(ctx, filepath.Join(root, "examples"))
-	if err != nil {
-		return fmt.Errorf("applying examples/: %w", err)
-	}
-	fmt.Fprintf(out, "Applied examples/: %s\n\n", summarize(objs))
+	fmt.Fprintf(out, "Applied examples/ before registering the webhook: %s.\n", summarize(objs))
+	fmt.Fprintf(out, "Also created then: Pod %s/%s, a workspace that was running before the injector was\n", straggler.Namespace, straggler.Name)
+	fmt.Fprintln(out, "installed. The webhook never saw it, so it has no mounts: a straggler (configmap=\"none\") below.")
+	fmt.Fprintln(out)
 
 	fmt.Fprintln(out, "No controller-manager runs here, so no ReplicaSet turns the Deployments into Pods:")
 	fmt.Fprintln(out, "the demo creates one Pod from each Deployment's template, with generateName \"<deployment>-\",")
@@ -77,6 +88,13 @@ func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	for _, l := range sn.Lines(harness.InjectionsTotal, harness.ReviewsTotal) {
 		fmt.Fprintf(out, "  %s\n", l)
 	}
+
+	adoptions, err := waitAdoption(ctx, inj)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nAdoption now, as the dashboard shows it (gauge %s on http://%s/metrics):\n", podsGauge, inj.Webhook.MetricsAddr)
+	fmt.Fprint(out, renderAdoption(adoptions, inj.Service.Name))
 
 	fmt.Fprintf(out, "\nTry it yourself (kubectl is in %s):\n", inj.AssetsDir)
 	fmt.Fprintf(out, "  export KUBECONFIG=%s\n", inj.Kubeconfig)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -120,4 +121,49 @@ func source(r row) string {
 		tmpl = r.Templates.Source
 	}
 	return lib + "/" + tmpl
+}
+
+// stragglerName is the workspace created before the webhook was registered.
+const stragglerName = "coder-carol-dev"
+
+// createStraggler creates a workspace Pod in team-a while no registration sends it to the webhook.
+func createStraggler(ctx context.Context, inj *harness.Injector) (*corev1.Pod, error) {
+	pod, err := inj.Client.CoreV1().Pods("team-a").Create(ctx, harness.WorkspacePod(stragglerName, nil), metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("creating the straggler workspace: %w", err)
+	}
+	if status, ok := pod.Annotations[harness.KeyStatus]; ok {
+		return nil, fmt.Errorf("the straggler %s/%s was reviewed by the webhook (status %q): it must predate the registration", pod.Namespace, pod.Name, status)
+	}
+	return pod, nil
+}
+
+// waitAdoption waits until the webhook's adoption gauge counts every workspace Pod the API server
+// holds (its Pod informer may lag the last create by a watch event), and returns the adoption.
+func waitAdoption(ctx context.Context, inj *harness.Injector) ([]adoption, error) {
+	selector := harness.WorkspaceLabel + "=" + harness.WorkspaceValue
+	var last []adoption
+	var want int
+	err := harness.Poll(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		pods, err := inj.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return false, fmt.Errorf("listing workspace Pods: %w", err)
+		}
+		want = len(pods.Items)
+		sn, err := inj.Scrape(ctx)
+		if err != nil {
+			return false, err
+		}
+		last = adoptionOf(podsSamples(sn.Families))
+		for _, a := range last {
+			if a.Total != want {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the webhook's %s never counted the %d workspace Pods (last: %+v): %w", podsGauge, want, last, err)
+	}
+	return last, nil
 }

@@ -9,9 +9,14 @@
 //     ClusterIP) and every client listen on 127.x. Nothing here opens a socket elsewhere.
 //   - No fixed sleeps: every wait polls a condition under a deadline and reports what it last saw.
 //   - Everything started is stopped by the value that started it, by PID (Injector.Close,
-//     Webhook.Stop); nothing is killed by name.
+//     Webhook.Stop, Prometheus.Stop); nothing is killed by name.
+//   - StartPrometheus runs a real Prometheus on a free loopback port, scraping the given
+//     replicas the way the chart's ServiceMonitor does (job = Service name, honor_labels, a
+//     static namespace label), with optional rule files; its API client evaluates instant
+//     queries and waits (with a deadline) for scrapes and rule evaluations.
 //   - Not safe for concurrent use of one Injector from several goroutines while it restarts the
 //     webhook; read-only helpers (clients, Scrape) are.
 //
-// The binaries come from KUBEBUILDER_ASSETS (hack/tools.sh prints the folder).
+// The binaries (etcd, kube-apiserver, kubectl, helm, prometheus) come from KUBEBUILDER_ASSETS
+// (hack/tools.sh prints the folder).
 package harness

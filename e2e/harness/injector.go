@@ -29,6 +29,10 @@ type Options struct {
 	// Timeout bounds each start-up step that waits (webhook ready, registration effective);
 	// default 60s.
 	Timeout time.Duration
+	// BeforeRegister, when set, runs once the webhook is ready and before its registration
+	// exists: what it creates predates the injector, as in a cluster that ran workspaces before
+	// the chart was installed (the demo's straggler). An error aborts Start.
+	BeforeRegister func(ctx context.Context, inj *Injector) error
 }
 
 // Injector is a control plane with the webhook running and registered.
@@ -99,6 +103,11 @@ func Start(ctx context.Context, o Options) (inj *Injector, err error) {
 	}
 	if err := inj.Webhook.Start(ctx, o.Timeout); err != nil {
 		return inj, err
+	}
+	if o.BeforeRegister != nil {
+		if err := o.BeforeRegister(ctx, inj); err != nil {
+			return inj, fmt.Errorf("before registering the webhook: %w", err)
+		}
 	}
 	if err := RegisterWebhook(ctx, cp.Client, WebhookConfig(inj.Service, inj.Cert.CABundle, o.FailurePolicy)); err != nil {
 		return inj, err
