@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
+	"github.com/platform-tools/tilt-lib-injector/hack/promqlnames"
 )
 
 // TestPrometheusDashboardAndRules: two replicas of the webhook, scraped by a real Prometheus as the
@@ -182,7 +183,7 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 		values := s.resolveVars(t, vars)
 		used := map[string][]string{} // name -> where
 		note := func(where, expr string) {
-			for _, n := range promMetricNames(expr) {
+			for _, n := range promMetricNames(t, expr) {
 				used[n] = append(used[n], where)
 			}
 		}
@@ -247,8 +248,15 @@ func (s *promScenario) resolveVars(t *testing.T, vars []harness.DashboardVariabl
 	return values
 }
 
-// promMetricNames is the one place this test extracts metric names from PromQL.
-func promMetricNames(expr string) []string { return harness.MetricNames(expr) }
+// promMetricNames: the metric names expr reads, by the same reader the chart tests use.
+func promMetricNames(t *testing.T, expr string) []string {
+	t.Helper()
+	names, err := promqlnames.Names(expr)
+	if err != nil {
+		t.Fatalf("reading metric names of %q: %v", expr, err)
+	}
+	return names
+}
 
 // exported reports whether a scrape's families provide name: a family of that name, a histogram's
 // _bucket/_sum/_count or a summary's _sum/_count; `up` is Prometheus' own.
