@@ -38,10 +38,12 @@ func (j *journal) add(format string, args ...any) {
 	j.calls = append(j.calls, fmt.Sprintf(format, args...))
 }
 
-func (j *journal) Observe(r mutate.Result) { j.add("observe %s %s %d", r.Outcome, r.Reason, len(r.Injected)) }
-func (j *journal) Error(reason string)     { j.add("error %s", reason) }
-func (j *journal) Ignored()                { j.add("ignored") }
-func (j *journal) Skipped(reason string)   { j.add("skipped %s", reason) }
+func (j *journal) Observe(r mutate.Result) {
+	j.add("observe %s %s %d", r.Outcome, r.Reason, len(r.Injected))
+}
+func (j *journal) Error(reason string)   { j.add("error %s", reason) }
+func (j *journal) Ignored()              { j.add("ignored") }
+func (j *journal) Skipped(reason string) { j.add("skipped %s", reason) }
 func (j *journal) Emit(ns string, fs []mutate.Finding) {
 	for _, f := range fs {
 		j.add("event %s %s %s", ns, f.Reason, f.Component)
@@ -85,8 +87,8 @@ func defaultEnv() env {
 // paths is the old path (controller-runtime's admission.Webhook over Handle) and the new one
 // (Handler over Decide), each with its own journal.
 type paths struct {
-	old, new         http.Handler
-	oldLog, newLog   *journal
+	old, new       http.Handler
+	oldLog, newLog *journal
 }
 
 func newPaths(e env) paths {

@@ -41,7 +41,7 @@ func workspacePod(s shape) *corev1.Pod {
 			SecurityContext:          &corev1.SecurityContext{RunAsUser: ptr.To[int64](1000), AllowPrivilegeEscalation: ptr.To(false)},
 			TerminationMessagePath:   "/dev/termination-log",
 			TerminationMessagePolicy: corev1.TerminationMessageReadFile,
-			VolumeMounts: []corev1.VolumeMount{{Name: "kube-api-access-x7k2p", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}},
+			VolumeMounts:             []corev1.VolumeMount{{Name: "kube-api-access-x7k2p", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}},
 		}
 		if token {
 			c.Env = append(c.Env, corev1.EnvVar{Name: "CODER_AGENT_TOKEN", Value: "00000000-0000-0000-0000-000000000000"},
