@@ -2,7 +2,6 @@ package admit
 
 import (
 	"context"
-	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -63,11 +62,15 @@ func (a *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ans := a.decide(r.Context(), rv)
 	var patch []byte
 	if len(ans.Patch) > 0 {
-		// The patch is marshalled exactly as controller-runtime's Response.Complete does, so the
-		// API server gets the same bytes from either path.
-		if patch, err = stdjson.Marshal(ans.Patch); err != nil {
+		// The patch bytes are what controller-runtime's Response.Complete marshals, written into
+		// a second pooled buffer and base64-encoded into the response.
+		pb := getBuffer()
+		defer putBuffer(pb)
+		if patch, err = marshalPatch((*pb)[:0], ans.Patch); err != nil {
 			a.decider.Log.Error(err, "cannot encode the patch", "uid", rv.UID)
 			ans, patch = handler.Answer{Code: http.StatusInternalServerError, Message: "unable to encode response"}, nil
+		} else {
+			*pb = patch
 		}
 	}
 	a.write(w, buf, appendReview((*buf)[:0], t, rv.UID, ans, patch))

@@ -10,7 +10,7 @@ var ladder = []struct {
 }{
 	{"2KB", shape{}, 1, 3},
 	{"6KB", shape{env: 40, volumes: 4}, 5, 7},
-	{"18KB", shape{sidecars: 2, env: 40, volumes: 8}, 16, 20},
+	{"18KB", shape{sidecars: 3, env: 40, volumes: 8}, 16, 20},
 	{"30KB-managedFields", shape{sidecars: 1, env: 40, volumes: 6, managedFields: true}, 27, 33},
-	{"89KB", shape{sidecars: 6, env: 120, volumes: 40}, 84, 94},
+	{"89KB", shape{sidecars: 7, env: 112, volumes: 40}, 84, 94},
 }

@@ -72,7 +72,7 @@ func workspacePod(s shape) *corev1.Pod {
 		UID: "5d7c0f2a-4b1e-4e8a-9f3d-7a6b2c1d0e9f", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}
 	if s.managedFields {
 		fields := `{"f:metadata":{"f:generateName":{},"f:labels":{".":{},"f:app.kubernetes.io/name":{},"f:com.coder.resource":{}},"f:ownerReferences":{".":{},"k:{\"uid\":\"5d7c0f2a\"}":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"dev\"}":{".":{},"f:env":{".":{},"k:{\"name\":\"CODER_AGENT_TOKEN\"}":{".":{},"f:name":{},"f:value":{}}},"f:image":{},"f:imagePullPolicy":{},"f:name":{},"f:resources":{".":{},"f:limits":{".":{},"f:cpu":{},"f:memory":{}},"f:requests":{".":{},"f:cpu":{},"f:memory":{}}},"f:securityContext":{".":{},"f:allowPrivilegeEscalation":{},"f:runAsUser":{}},"f:terminationMessagePath":{},"f:terminationMessagePolicy":{}}},"f:dnsPolicy":{},"f:enableServiceLinks":{},"f:restartPolicy":{},"f:schedulerName":{},"f:securityContext":{".":{},"f:fsGroup":{},"f:runAsUser":{}},"f:terminationGracePeriodSeconds":{}}}`
-		for i := range 12 {
+		for i := range 20 {
 			p.ManagedFields = append(p.ManagedFields, metav1.ManagedFieldsEntry{
 				Manager: fmt.Sprintf("kube-controller-manager-%d", i), Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1",
 				Time: ptr.To(metav1.NewTime(time.Date(2026, 11, 1, 0, 0, i, 0, time.UTC))), FieldsType: "FieldsV1",

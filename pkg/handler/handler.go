@@ -99,6 +99,16 @@ func podName(pod *corev1.Pod) string {
 }
 
 func (h *Handler) logResult(namespace string, pod *corev1.Pod, res mutate.Result, dryRun bool) {
+	// Fallbacks, conflicts and invalid pins are worth an Info line: they are what an operator
+	// greps for when a team reports the wrong tilt-lib. The rest is V(1), and when that level is
+	// off the line is not even built: it would be most of a review's allocations.
+	log, msg := h.Log, "admitted with findings"
+	if dryRun || res.Reason == mutate.ReasonNone || res.Reason.Trivial() {
+		log, msg = h.Log.V(1), "admitted"
+	}
+	if !log.Enabled() {
+		return
+	}
 	// The namespace was validated as a DNS-1123 label; the Pod's names were not validated yet.
 	kv := []any{"namespace", namespace, "pod", podName(pod), "status", res.Status, "reason", res.Reason, "dryRun", dryRun}
 	for _, in := range res.Injected {
@@ -109,13 +119,7 @@ func (h *Handler) logResult(namespace string, pod *corev1.Pod, res mutate.Result
 		}
 		kv = append(kv, key(prefix, "configMap"), in.ConfigMap, key(prefix, "version"), in.Version, key(prefix, "source"), in.Source)
 	}
-	if dryRun || res.Reason == mutate.ReasonNone || res.Reason.Trivial() {
-		h.Log.V(1).Info("admitted", kv...)
-		return
-	}
-	// Fallbacks, conflicts and invalid pins are worth an Info line: they are what an operator
-	// greps for when a team reports the wrong tilt-lib.
-	h.Log.Info("admitted with findings", kv...)
+	log.Info(msg, kv...)
 }
 
 // key joins a prefix and a log key in camelCase: ("templates", "version") -> "templatesVersion".
