@@ -101,6 +101,16 @@ func TestDifferentialFixtures(t *testing.T) {
 		other.Labels = map[string]string{"app": "web"}
 		requireIdentical(t, p, "team-a", other)
 	})
+	t.Run("panic", func(t *testing.T) {
+		e := defaultEnv()
+		e.panics = true
+		p := newPaths(e)
+		requireIdentical(t, p, "team-a", harness.WorkspacePod("ws", nil))
+		_, b := serve(p.new, call{reviewOf(t, v1, "team-a", harness.WorkspacePod("ws", nil), false), "application/json"})
+		if r := mustReview(t, b).Response; r.Result.Code != 500 || r.UID == "" {
+			t.Fatalf("a panic is answered %d for uid %q, want 500 with the request's uid", r.Result.Code, r.UID)
+		}
+	})
 	t.Run("not_ready", func(t *testing.T) {
 		e := defaultEnv()
 		e.synced = false
@@ -130,6 +140,9 @@ func TestDifferentialRequests(t *testing.T) {
 		{"case-folded apiVersion", call{[]byte(`{"APIVERSION":"admission.k8s.io/v1beta1","Kind":"AdmissionReview"}`), "application/json"}, identical},
 		{"non-Pod object", call{reviewRaw(t, v1, "team-a", service, false), "application/json"}, bothRefused},
 		{"object kind case-folded", call{reviewRaw(t, v1, "team-a", []byte(`{"KIND":"Service"}`), false), "application/json"}, bothRefused},
+		{"object apiVersion v2", call{reviewRaw(t, v1, "team-a", []byte(`{"apiVersion":"v2","kind":"Pod"}`), false), "application/json"}, bothRefused},
+		{"object apiVersion /v1", call{reviewRaw(t, v1, "team-a", []byte(`{"apiVersion":"/v1","spec":{"containers":[{"name":"dev"}]}}`), false), "application/json"}, identical},
+		{"duplicate name then null", call{swap(`"namespace":"team-a"`, `"namespace":"team-a","namespace":null`), "application/json"}, identical},
 		{"object not an object", call{reviewRaw(t, v1, "team-a", []byte(`"pod"`), false), "application/json"}, bothRefused},
 		{"missing object", call{swap(`"object":`, `"notObject":`), "application/json"}, identical},
 		{"object type error", call{reviewRaw(t, v1, "team-a", []byte(`{"metadata":{"labels":{"a":1}}}`), false), "application/json"}, bothRefused},

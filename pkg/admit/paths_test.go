@@ -71,6 +71,13 @@ type env struct {
 	configMaps mutate.ConfigMapLookup
 	selector   labels.Selector
 	synced     bool
+	panics     bool // the namespace lookup panics
+}
+
+type panicking struct{}
+
+func (panicking) NamespaceAnnotations(context.Context, string) (map[string]string, bool, error) {
+	panic("namespace cache exploded")
 }
 
 func defaultEnv() env {
@@ -92,9 +99,13 @@ type paths struct {
 }
 
 func newPaths(e env) paths {
+	var ns handler.Namespaces = e.namespaces
+	if e.panics {
+		ns = panicking{}
+	}
 	mk := func(j *journal) *handler.Handler {
 		return handler.New(handler.Handler{
-			Options: mutate.DefaultOptions(), Namespaces: e.namespaces, ConfigMaps: e.configMaps,
+			Options: mutate.DefaultOptions(), Namespaces: ns, ConfigMaps: e.configMaps,
 			Metrics: j, Events: j, Log: logr.Discard(), Selector: e.selector,
 			Synced: func() bool { return e.synced },
 		})
