@@ -13,8 +13,10 @@
 //     reduced to whether CODER_AGENT_TOKEN is among them, so the cost grows with containers and
 //     volumes, not with env vars or bytes.
 //   - The decision is pkg/handler's Decide, the same function controller-runtime's path calls.
-//   - The response AdmissionReview is written directly (response.go), byte for byte what
-//     controller-runtime's json.Encoder would write for the same answer.
+//   - The response AdmissionReview is written directly (response.go, patch.go), byte for byte
+//     what controller-runtime's json.Encoder would write for the same answer, with a
+//     Content-Type of application/json (controller-runtime sets none, so net/http labels its
+//     answers text/plain).
 //
 // Deliberate differences from controller-runtime (the API server never sends such requests):
 // a body that is not a JSON object is refused (controller-runtime would try YAML; pkg/edge
