@@ -19,11 +19,16 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
+
+// controller-runtime's admission.Webhook logs through its global logger, which otherwise
+// complains, with a stack trace, that it was never set.
+func init() { logf.SetLogger(logr.Discard()) }
 
 // journal records every metric and Event call of one path, so two paths can be held to the
 // same decisions, not only the same bytes.
