@@ -40,6 +40,7 @@ test: lint unit e2e ## Everything CI runs: lint, unit tests, then the e2e suite 
 .PHONY: unit
 unit: tools ## Unit, golden, handler, CLI and chart tests (no control plane; the chart tests run helm).
 	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -race -count=1 ./...
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/... # every benchmark once, so they stay correct
 	cd hack/image && $(GO) test -count=1 ./...
 
 .PHONY: e2e
@@ -57,12 +58,13 @@ lint: ## gofmt check, go vet, no binaries or files over 1 MB tracked, chart READ
 	cd hack/image && $(GO) vet ./...
 
 .PHONY: bench
-bench: ## Benchmarks: direct JSON patch vs controller-runtime's marshal-and-diff.
+bench: ## Benchmarks: direct JSON patch vs marshal-and-diff; whole reviews per size: empty, naive, old and new path.
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./pkg/...
 
 .PHONY: fuzz
-fuzz: ## Short fuzz run of the mutation core (FUZZTIME=20s).
+fuzz: ## Short fuzz runs: the mutation core, and the admission path against controller-runtime (FUZZTIME=20s each).
 	$(GO) test -run '^$$' -fuzz FuzzMutate -fuzztime $(FUZZTIME) ./pkg/mutate
+	$(GO) test -run '^$$' -fuzz FuzzDifferential -fuzztime $(FUZZTIME) ./pkg/admit
 
 ##@ Deployment
 

@@ -27,8 +27,8 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit"
 	"github.com/platform-tools/tilt-lib-injector/pkg/adoption"
 	tlconfig "github.com/platform-tools/tilt-lib-injector/pkg/config"
 	"github.com/platform-tools/tilt-lib-injector/pkg/edge"
@@ -204,8 +204,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Selector:   selector,
 		Synced:     func() bool { return allSynced(synced) },
 	})
-	recoverPanic := true
-	mgr.GetWebhookServer().Register(handler.Path, edge.New(&admission.Webhook{Handler: h, RecoverPanic: &recoverPanic}, edge.Options{
+	mgr.GetWebhookServer().Register(handler.Path, edge.New(admit.New(h), edge.Options{
 		Timeout:       cfg.RequestTimeout,
 		MaxConcurrent: cfg.MaxConcurrentReviews,
 		Rejected:      m.Error, // tiltlib_admission_reviews_total{result="error"}, reason overloaded or request_timeout

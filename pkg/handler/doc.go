@@ -1,7 +1,9 @@
-// Package handler is the admission adapter: a controller-runtime admission.Handler for
-// /mutate-v1-pod that filters the request, decodes the Pod, reads the Namespace's annotations and
-// the ConfigMaps from caches (never the API server), calls mutate.Mutate, records metrics and
-// Events, and answers with the JSON patch and warnings.
+// Package handler is the admission decision for /mutate-v1-pod: Decide filters the request,
+// decodes the Pod, reads the Namespace's annotations and the ConfigMaps from caches (never the
+// API server), calls mutate.Mutate, records metrics and Events, and answers with the JSON patch
+// and warnings. Two paths call it: pkg/admit's http.Handler, which `webhook serve` registers
+// (one slim decode, response written directly), and Handle, the controller-runtime
+// admission.Handler kept as the oracle of pkg/admit's differential tests and benchmarks.
 //
 // Decisions before the mutation, in order: not a CREATE of pods (no subresource) → allowed
 // untouched (not_pod_create); request.namespace not a DNS-1123 label → denied, 400
@@ -9,9 +11,9 @@
 // denied, 400 (decode_error); Pod not matched by Selector → allowed untouched (not_selected).
 // Dry-run requests get the same answers but move no metric and emit no Event.
 //
-// The HTTP edge (deadlines, concurrency limit, body sniffing) is pkg/edge, wrapping
-// controller-runtime's admission.Webhook (body size limit of 7 MiB, content type,
-// AdmissionReview decoding, panic recovery). Developer-controlled strings reach log lines only
-// through logValue (truncated, quoted when not plain). Everything here is safe for concurrent
+// The HTTP edge (deadlines, concurrency limit, body sniffing) is pkg/edge, wrapping pkg/admit
+// (body size limit of 7 MiB, content type, AdmissionReview decoding, panic recovery).
+// Developer-controlled strings reach log lines only through logValue (truncated, quoted when not
+// plain). Everything here is safe for concurrent
 // use; the handler keeps no per-request state.
 package handler

@@ -43,7 +43,9 @@ func Mutate(o Options, r Request) Result {
 	var fs findings
 	plans := plan(o, r, &fs)
 
-	var p patch
+	// Room for a typical injection (two volumes, their mounts, annotations, two labels): growing
+	// the slice would cost more allocations on the admission path than building the patch.
+	p := patch{ops: make([]jsonpatch.Operation, 0, 8)}
 	addVolumesAndMounts(&p, r.Pod, plans)
 	rec := recordOf(considered(r.Pod), plans)
 	res := Result{Status: status(rec, fs)}

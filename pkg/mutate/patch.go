@@ -36,7 +36,8 @@ func appendAll[T any](p *patch, path string, n int, items []T) {
 // setKeys adds the entries of want that differ from have to the map at path. keys fixes the order
 // so patches are deterministic.
 func (p *patch) setKeys(path string, have map[string]string, keys []string, want map[string]string) {
-	var changed []string
+	var arr [4]string // callers pass two keys: no allocation
+	changed := arr[:0]
 	for _, k := range keys {
 		if v, ok := want[k]; ok {
 			if cur, ok := have[k]; !ok || cur != v {
