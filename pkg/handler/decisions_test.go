@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,7 +74,9 @@ func fixtureWith(t *testing.T, h Handler) *fixture {
 		h.Namespaces = fakeNamespaces{}
 	}
 	recoverPanic := true
-	srv := httptest.NewServer(edge.New(&admission.Webhook{Handler: New(h), RecoverPanic: &recoverPanic}, edge.Options{}))
+	// A minute, not the 10 s default: these tests are about decisions, and a 1 MiB body under -race
+	// on a busy 2-core machine has taken 11 s (the deadline itself is pkg/edge's to test).
+	srv := httptest.NewServer(edge.New(&admission.Webhook{Handler: New(h), RecoverPanic: &recoverPanic}, edge.Options{Timeout: time.Minute}))
 	t.Cleanup(srv.Close)
 	return &fixture{server: srv, reg: reg, metrics: m, events: ev}
 }
