@@ -158,6 +158,8 @@ type Report struct {
 	Elapsed time.Duration
 	Tables  []Table
 	Errors  []string
+	// Results are the measurements the tables summarise.
+	Results *Results
 }
 
 func (r Report) header() []string {

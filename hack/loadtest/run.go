@@ -42,6 +42,7 @@ func run(ctx context.Context, cfg Config, command string, progress io.Writer) (r
 
 	rep = &Report{Machine: thisMachine(), Command: command, Started: started}
 	res := newResults()
+	rep.Results = res
 	var failed int
 	note := func(what string, n int, first error) {
 		if n > 0 || first != nil {
