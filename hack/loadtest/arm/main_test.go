@@ -83,7 +83,7 @@ func TestPatchFileBounds(t *testing.T) {
 		t.Errorf("a %d-byte patch: %d bytes, %v", maxPatch, len(p), err)
 	}
 	for content, want := range map[string]string{
-		atLimit + " ": "over 1048576 bytes",
+		atLimit + " ":  "over 1048576 bytes",
 		`{"op":"add"}`: "not a JSON patch",
 		"":             "not a JSON patch",
 	} {
