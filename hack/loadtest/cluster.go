@@ -29,6 +29,7 @@ const (
 	armEmpty    = "empty"
 	armNaive    = "naive"
 	armConstant = "constant"
+	armFloor    = "floor" // Pod create only: the constant patch from a bare handler
 	armOurs     = "ours"
 )
 
@@ -77,6 +78,9 @@ func (a *Arm) Count(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// comparisonArms are the hack/loadtest/arm processes.
+var comparisonArms = []string{armEmpty, armNaive, armConstant, armFloor}
+
 var loopback = &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 5 * time.Second}
 
 // Cluster is the control plane and every arm, all on loopback.
@@ -115,10 +119,11 @@ func startCluster(ctx context.Context, assets, workDir string, createShape admit
 		return c, errors.Join(buildErr, cpErr)
 	}
 
-	services := map[string]string{armOurs: "tilt-lib-injector", armEmpty: "loadtest-empty", armNaive: "loadtest-naive", armConstant: "loadtest-constant"}
+	services := map[string]string{armOurs: "tilt-lib-injector", armEmpty: "loadtest-empty", armNaive: "loadtest-naive",
+		armConstant: "loadtest-constant", armFloor: "loadtest-floor"}
 	var names []string
 	var ips []net.IP
-	for _, a := range []string{armOurs, armEmpty, armNaive, armConstant} {
+	for _, a := range append([]string{armOurs}, comparisonArms...) {
 		svc, err := harness.CreateService(ctx, cp.Client, injectorNS, services[a])
 		if err != nil {
 			return c, err
@@ -156,7 +161,7 @@ func startCluster(ctx context.Context, assets, workDir string, createShape admit
 	if err := os.WriteFile(patchFile, c.Patch, 0o600); err != nil {
 		return c, fmt.Errorf("writing the constant patch: %w", err)
 	}
-	for _, name := range []string{armEmpty, armNaive, armConstant} {
+	for _, name := range comparisonArms {
 		a := c.Arms[name]
 		probe, err := harness.FreeAddr()
 		if err != nil {

@@ -54,7 +54,7 @@ func (c *Cluster) register(ctx context.Context, arm string) error {
 // probe dry-run creates the workspace Pod and reports which comparison arms it reached and
 // whether it came back injected.
 func (c *Cluster) probe(ctx context.Context) (reached []string, injected bool, err error) {
-	counted := []string{armEmpty, armNaive, armConstant}
+	counted := comparisonArms
 	before := map[string]int64{}
 	for _, a := range counted {
 		if before[a], err = c.Arms[a].Count(ctx); err != nil {
@@ -87,10 +87,11 @@ type CreateResult struct {
 
 // createPods creates n copies of the workspace Pod one after the other (generateName) and
 // measures each create call. A create fails when the API server refuses it or when the
-// stored Pod is not what the arm stands for: injected by ours and constant, untouched otherwise.
+// stored Pod is not what the arm stands for: injected by ours, constant and floor, untouched
+// otherwise.
 func (c *Cluster) createPods(ctx context.Context, arm string, n int) CreateResult {
 	pods := c.Client.CoreV1().Pods(workNamespace)
-	wantInjected := arm == armOurs || arm == armConstant
+	wantInjected := arm == armOurs || arm == armConstant || arm == armFloor
 	lat := make([]time.Duration, 0, n)
 	var r CreateResult
 	for range n {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -47,29 +48,52 @@ func TestCreateTablesShareOfOurs(t *testing.T) {
 	res := newResults()
 	res.Create[armNone] = cr(3, 3, 3)
 	res.Create[armEmpty] = cr(5, 5, 5)
+	res.Create[armFloor] = cr(5, 6, 6)
 	res.Create[armConstant] = cr(6, 8, 6)
 	res.Create[armOurs] = cr(6, 9, 7)
 	tables := createTables(Config{Pods: 1, Rounds: 3, CreateSize: "6KB"}, res)
-	if len(tables) != 2 || len(tables[0].Rows) != 4 {
+	if len(tables) != 2 || len(tables[0].Rows) != 5 {
 		t.Fatalf("tables: %+v", tables)
 	}
-	if got := strings.Join(tables[0].Rows[3], " | "); got != "ours | 7.00 (6.00–9.00) | 14.00 (12.00–18.00) | 0" {
+	if got := strings.Join(tables[0].Rows[4], " | "); got != "ours | 7.00 (6.00–9.00) | 14.00 (12.00–18.00) | 0" {
 		t.Errorf("ours row: %s", got)
 	}
-	// Per round: 6/6, 9/8, 7/6; ours − constant: 0, 1, 1 ms; ours / empty: 1.2, 1.8, 1.4.
-	if got := strings.Join(tables[1].Rows[0], " | "); got != "1.12× (1.00×–1.17×) | 1.00 (0.00–1.00) | 1.40× (1.20×–1.80×)" {
+	// Per round: 6/6, 9/8, 7/6; ours − constant: 0, 1, 1 ms; ours − floor: 1, 3, 1 ms;
+	// ours / empty: 1.2, 1.8, 1.4.
+	if got := strings.Join(tables[1].Rows[0], " | "); got != "1.12× (1.00×–1.17×) | 1.00 (0.00–1.00) | 1.00 (1.00–3.00) | 1.40× (1.20×–1.80×)" {
 		t.Errorf("ratios: %s", got)
 	}
 }
 
 func TestReportRendersErrors(t *testing.T) {
 	r := Report{Machine: Machine{CPU: "cpu", Cores: 2, Go: "go1.26", LoadAvg: "1 1 1"}, Command: "make loadtest",
-		Tables: []Table{{Title: "T", Header: []string{"a"}}}, Errors: []string{"closed 6KB × 1 ours round 1: 3 failed, first: HTTP 500"}}
+		Tables: []Table{{Title: "T", Header: []string{"a"}}}, Errors: []string{"closed 6KB × 1 ours round 1: 3 failed, first: HTTP 500"},
+		Notes: []string{"open 2000 rps ours round 1: 9 of 4000 not admitted, first: HTTP 429"}}
 	for name, out := range map[string]string{"text": r.Text(), "markdown": r.Markdown()} {
-		for _, want := range []string{"cpu, 2 cores, go1.26", "Command: make loadtest", "T", "3 failed, first: HTTP 500"} {
+		for _, want := range []string{"cpu, 2 cores, go1.26", "Command: make loadtest", "T", "error: closed 6KB × 1 ours round 1: 3 failed, first: HTTP 500",
+			"note: open 2000 rps ours round 1: 9 of 4000"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s report lacks %q:\n%s", name, want, out)
 			}
+		}
+	}
+}
+
+func TestOpenVerdict(t *testing.T) {
+	shedErr := errors.New("HTTP 429")
+	for _, c := range []struct {
+		r      OpenResult
+		failed int
+		shed   string
+	}{
+		{OpenResult{Sent: 100, OK: 100}, 0, ""},
+		{OpenResult{Sent: 100, OK: 80, FirstErr: shedErr}, 0, "20 of 100 not admitted, first: HTTP 429"},
+		{OpenResult{Sent: 100, OK: 0, FirstErr: shedErr}, 100, ""},
+		{OpenResult{FirstErr: shedErr}, 1, ""}, // the warm-up failed: nothing sent
+	} {
+		failed, shed := openVerdict(c.r)
+		if failed != c.failed || shed != c.shed {
+			t.Errorf("%+v: failed %d, shed %q; want %d, %q", c.r, failed, shed, c.failed, c.shed)
 		}
 	}
 }

@@ -57,7 +57,7 @@ func run(ctx context.Context, cfg Config, command string, progress io.Writer) (r
 		rep.Tables = append(rep.Tables, closedTable(cfg, res))
 	}
 	if cfg.runs(sectionOpen) {
-		if err := openSection(ctx, cfg, c, res, progress, note); err != nil {
+		if err := openSection(ctx, cfg, c, rep, res, progress, note); err != nil {
 			return rep, err
 		}
 		rep.Tables = append(rep.Tables, openTable(cfg, res))
@@ -131,7 +131,7 @@ func closedSection(ctx context.Context, cfg Config, c *Cluster, res *Results, pr
 	return nil
 }
 
-func openSection(ctx context.Context, cfg Config, c *Cluster, res *Results, progress io.Writer, note noteFunc) error {
+func openSection(ctx context.Context, cfg Config, c *Cluster, rep *Report, res *Results, progress io.Writer, note noteFunc) error {
 	body, err := bodies(ctx, c, cfg.OpenSize)
 	if err != nil {
 		return err
@@ -156,7 +156,12 @@ func openSection(ctx context.Context, cfg Config, c *Cluster, res *Results, prog
 			res.Open[s.Case] = map[string][]OpenResult{}
 		}
 		res.Open[s.Case][s.Arm] = append(res.Open[s.Case][s.Arm], r)
-		note(fmt.Sprintf("open %s %s round %d", s.Case, s.Arm, s.Round+1), r.Sent-r.OK, r.FirstErr)
+		what := fmt.Sprintf("open %s %s round %d", s.Case, s.Arm, s.Round+1)
+		if failed, shed := openVerdict(r); failed > 0 {
+			note(what, failed, r.FirstErr)
+		} else if shed != "" {
+			rep.Notes = append(rep.Notes, what+": "+shed)
+		}
 		fmt.Fprintf(progress, "open   round %d %-9s %-5s p50 %s p99 %s max %s\n", s.Round+1, s.Case, s.Arm, r.P50, r.P99, r.Max)
 	}
 	return nil
@@ -176,4 +181,18 @@ func createSection(ctx context.Context, cfg Config, c *Cluster, res *Results, pr
 		}
 	}
 	return c.register(ctx, armNone)
+}
+
+// openVerdict tells a broken arm from a busy one. Past its capacity an arm may shed load (ours
+// answers 429 beyond --max-concurrent-reviews): when some reviews were admitted, the rest are
+// the result the admitted column shows, said in a note, not a failure of the run. An arm that
+// admitted nothing, or a run that sent nothing, failed.
+func openVerdict(r OpenResult) (failed int, shed string) {
+	switch {
+	case r.Sent == 0 || r.OK == 0:
+		return max(r.Sent, 1), ""
+	case r.OK < r.Sent:
+		return 0, fmt.Sprintf("%d of %d not admitted, first: %v", r.Sent-r.OK, r.Sent, r.FirstErr)
+	}
+	return 0, ""
 }

@@ -8,6 +8,12 @@
 //	constant  our patch, read once from -patch, returned for every review: the API server's cost
 //	          of applying our patch, with none of ours
 //
+// and, without admission.Webhook:
+//
+//	floor     the same patch from a bare http.Handler that reads the body, takes the request's
+//	          UID and writes a prebuilt answer: the least any webhook returning that patch can
+//	          cost, so ours minus floor is all of our share
+//
 // A plain-HTTP side server on -probe-addr (loopback) answers /readyz once the TLS server
 // listens, and /count with the number of admission requests served, so the driver can tell
 // which registration the API server is using. SIGTERM or SIGINT stops it (exit 0).
@@ -80,10 +86,9 @@ func run() error {
 	}
 	var served atomic.Int64
 	srv := webhook.NewServer(webhook.Options{Host: *bind, Port: *port, CertDir: *certDir})
-	wh := &admission.Webhook{Handler: h}
 	srv.Register("/mutate-v1-pod", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		served.Add(1)
-		wh.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	}))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -119,25 +124,28 @@ func probes(srv webhook.Server, served *atomic.Int64) http.Handler {
 	return mux
 }
 
-func handlerFor(mode, patchFile string) (admission.Handler, error) {
+func handlerFor(mode, patchFile string) (http.Handler, error) {
 	switch mode {
 	case "empty":
-		return admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
+		return &admission.Webhook{Handler: admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
 			return admission.Allowed("")
-		}), nil
+		})}, nil
 	case "naive":
-		return admittest.NewNaive(mutate.DefaultOptions(), namespaces, configMaps), nil
-	case "constant":
+		return &admission.Webhook{Handler: admittest.NewNaive(mutate.DefaultOptions(), namespaces, configMaps)}, nil
+	case "constant", "floor":
 		patch, err := readPatch(patchFile)
 		if err != nil {
 			return nil, err
 		}
+		if mode == "floor" {
+			return floor{patch: patch}, nil
+		}
 		pt := admissionv1.PatchTypeJSONPatch
-		return admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
+		return &admission.Webhook{Handler: admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
 			return admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: true, PatchType: &pt, Patch: patch}}
-		}), nil
+		})}, nil
 	}
-	return nil, fmt.Errorf("-mode %q: want empty, naive or constant", mode)
+	return nil, fmt.Errorf("-mode %q: want empty, naive, constant or floor", mode)
 }
 
 func readPatch(path string) ([]byte, error) {

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 )
@@ -20,22 +19,31 @@ const testPatch = `[{"op":"add","path":"/metadata/annotations/x","value":"y"}]`
 
 // answer runs one review of the 6 KB workspace Pod in team-a through the arm's handler, as
 // controller-runtime's admission.Webhook serves it.
-func answer(t *testing.T, h admission.Handler) *admissionv1.AdmissionResponse {
+func answer(t *testing.T, h http.Handler) *admissionv1.AdmissionResponse {
 	t.Helper()
 	rung, _ := admittest.RungNamed("6KB")
 	body, err := admittest.Review("admission.k8s.io/v1", "team-a", admittest.WorkspacePod(rung.Shape), false)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := answerBody(t, h, body)
+	if r.UID != admittest.ReviewUID {
+		t.Fatalf("UID %q, want %q", r.UID, admittest.ReviewUID)
+	}
+	return r
+}
+
+func answerBody(t *testing.T, h http.Handler, body []byte) *admissionv1.AdmissionResponse {
+	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/mutate-v1-pod", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	w := httptest.NewRecorder()
-	(&admission.Webhook{Handler: h}).ServeHTTP(w, r)
+	h.ServeHTTP(w, r)
 	var ar admissionv1.AdmissionReview
 	if err := json.Unmarshal(w.Body.Bytes(), &ar); err != nil || ar.Response == nil {
 		t.Fatalf("not a review: %v: %s", err, w.Body.Bytes())
 	}
-	if ar.Response.UID != admittest.ReviewUID || !ar.Response.Allowed {
+	if !ar.Response.Allowed {
 		t.Fatalf("response: %+v", ar.Response)
 	}
 	return ar.Response
@@ -71,6 +79,13 @@ func TestModes(t *testing.T) {
 	}
 	if r := answer(t, constant); string(r.Patch) != testPatch || r.PatchType == nil || *r.PatchType != admissionv1.PatchTypeJSONPatch {
 		t.Errorf("constant arm answered %s (%v), want the file's patch", r.Patch, r.PatchType)
+	}
+	floor, err := handlerFor("floor", writePatch(t, testPatch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := answer(t, floor); string(r.Patch) != testPatch || r.PatchType == nil || *r.PatchType != admissionv1.PatchTypeJSONPatch {
+		t.Errorf("floor arm answered %s (%v), want the file's patch", r.Patch, r.PatchType)
 	}
 	if _, err := handlerFor("fast", ""); err == nil || !strings.Contains(err.Error(), `-mode "fast"`) {
 		t.Errorf("unknown mode: %v", err)
