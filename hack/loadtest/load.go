@@ -14,9 +14,9 @@ import (
 	"time"
 )
 
-// requestTimeout bounds one admission request (the API server's own timeout for a webhook is
-// at most 30 s; ours is registered with 5 s).
-const requestTimeout = 10 * time.Second
+// requestTimeout bounds one admission request: the timeoutSeconds of the registration (5 s,
+// harness.WebhookConfig), after which the API server gives up on a webhook too.
+const requestTimeout = 5 * time.Second
 
 // maxResponse bounds what is read of one response: ours and the naive arm answer a few KB.
 const maxResponse = 4 << 20
@@ -152,8 +152,8 @@ func (r OpenResult) SuccessRate() float64 {
 }
 
 // openLoop sends rate reviews per second for d on a fixed schedule, whatever the answers do:
-// each review leaves at its scheduled time on its own goroutine (a new connection when none is
-// idle), and its latency is measured from the scheduled time, not from when it actually left,
+// each review leaves at its scheduled time on its own goroutine (over c's connections: a new
+// one when none is idle, up to c's bound, else it waits for one), and its latency is measured from the scheduled time, not from when it actually left,
 // so a stalled server shows as latency instead of a lower send rate (no coordinated omission).
 // Latencies include failed reviews. One review goes out first to open a connection.
 func openLoop(ctx context.Context, c *http.Client, url string, body []byte, rate int, d time.Duration) OpenResult {

@@ -35,6 +35,7 @@ type Config struct {
 	OpenSize   string
 	Rates      []int
 	OpenTime   time.Duration
+	OpenConns  int
 	CreateSize string
 	Pods       int
 	Markdown   string
@@ -48,6 +49,7 @@ type Config struct {
 const (
 	maxRounds      = 20
 	maxConns       = 256
+	maxOpenConns   = 1024
 	maxRate        = 20000
 	maxPhase       = time.Minute
 	maxPods        = 5000
@@ -68,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.OpenSize, "open-size", "6KB", "open loop: review body (ladder name)")
 	fs.StringVar(&rates, "rates", "250,500,1000,2000", "open loop: request rates per second")
 	fs.DurationVar(&c.OpenTime, "open-time", 2*time.Second, "open loop: time per arm, rate and round")
+	fs.IntVar(&c.OpenConns, "open-conns", 64, "open loop: at most this many connections (a review waits for a free one, and the wait counts in its latency)")
 	fs.StringVar(&c.CreateSize, "create-size", "6KB", "Pod create: the workspace Pod's shape (ladder name)")
 	fs.IntVar(&c.Pods, "pods", 200, "Pod create: sequential creations per arm and round")
 	fs.StringVar(&c.Markdown, "markdown", "", "also write the report as Markdown to this file")
@@ -114,6 +117,9 @@ func (c Config) validate() error {
 		if d <= 0 || d > maxPhase {
 			errs = append(errs, fmt.Errorf("%s %s: want more than 0 and at most %s", name, d, maxPhase))
 		}
+	}
+	if c.OpenConns < 1 || c.OpenConns > maxOpenConns {
+		errs = append(errs, fmt.Errorf("-open-conns %d: want 1..%d", c.OpenConns, maxOpenConns))
 	}
 	if c.ClosedMax < 1 || c.ClosedMax > maxClosedCount {
 		errs = append(errs, fmt.Errorf("-closed-max %d: want 1..%d", c.ClosedMax, maxClosedCount))

@@ -104,8 +104,8 @@ func closedTable(cfg Config, res *Results) Table {
 func openTable(cfg Config, res *Results) Table {
 	t := Table{
 		Title: fmt.Sprintf("Open loop over TLS at %s: latency from the scheduled send time (no coordinated omission)", cfg.OpenSize),
-		Note: fmt.Sprintf("Reviews leave on a fixed schedule for %s per arm and round, each on its own goroutine; %d interleaved round(s); median (range) over rounds, in ms.",
-			cfg.OpenTime, cfg.Rounds),
+		Note: fmt.Sprintf("Reviews leave on a fixed schedule for %s per arm and round, each on its own goroutine, over at most %d connections (waiting for one counts); a review unanswered after %s is not admitted (the registration's timeout); %d interleaved round(s); median (range) over rounds, in ms.",
+			cfg.OpenTime, cfg.OpenConns, requestTimeout, cfg.Rounds),
 		Header: []string{"rate", "arm", "p50 ms", "p99 ms", "max ms", "admitted"},
 	}
 	p := func(f func(Latencies) time.Duration) func(OpenResult) float64 {

@@ -146,7 +146,7 @@ func openSection(ctx context.Context, cfg Config, c *Cluster, rep *Report, res *
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		client, err := newClient(c.CA, 0)
+		client, err := newClient(c.CA, cfg.OpenConns)
 		if err != nil {
 			return err
 		}
