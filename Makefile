@@ -45,7 +45,7 @@ unit: tools ## Unit, golden, handler, CLI and chart tests (no control plane; the
 
 .PHONY: e2e
 e2e: tools ## End-to-end tests against a real kube-apiserver + etcd (builds them once).
-	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 20m ./e2e/...
+	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 20m ./e2e/... ./hack/loadtest/...
 
 .PHONY: lint
 lint: ## gofmt check, go vet, no binaries or files over 1 MB tracked, chart README not stale.
@@ -54,12 +54,19 @@ lint: ## gofmt check, go vet, no binaries or files over 1 MB tracked, chart READ
 	@$(MAKE) --no-print-directory manifests-check
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags e2e ./e2e/...
+	$(GO) vet -tags e2e ./e2e/... ./hack/loadtest/...
 	cd hack/image && $(GO) vet ./...
 
 .PHONY: bench
 bench: ## Benchmarks: direct JSON patch vs marshal-and-diff; whole reviews per size: empty, naive, old and new path.
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./pkg/...
+
+# `make loadtest` flags (hack/loadtest -help lists them), e.g. LOADTEST_ARGS="-rounds 5 -markdown /tmp/load.md".
+LOADTEST_ARGS ?=
+
+.PHONY: loadtest
+loadtest: tools ## Loopback control plane + webhook serve + empty/naive/constant-patch webhooks: closed and open loop over TLS, Pod creates (~6 min).
+	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) run ./hack/loadtest $(LOADTEST_ARGS)
 
 .PHONY: fuzz
 fuzz: ## Short fuzz runs: the mutation core, and the admission path against controller-runtime (FUZZTIME=20s each).

@@ -14,6 +14,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
@@ -70,7 +71,7 @@ func arms(b *testing.B, e env) map[string]http.Handler {
 		"empty": &admission.Webhook{Handler: admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
 			return admission.Allowed("")
 		})},
-		"naive": &admission.Webhook{Handler: newNaive(e)},
+		"naive": &admission.Webhook{Handler: admittest.NewNaive(mutate.DefaultOptions(), e.namespaces, e.configMaps)},
 		"old":   &admission.Webhook{Handler: h()},
 		"new":   New(h()),
 	}
@@ -83,14 +84,14 @@ func arms(b *testing.B, e env) map[string]http.Handler {
 func BenchmarkReview(b *testing.B) {
 	e := defaultEnv()
 	a := arms(b, e)
-	for _, size := range ladder {
-		body := reviewOf(b, v1, "team-a", workspacePod(size.shape), false)
-		if kb := len(body) / 1000; kb < size.minKB || kb > size.maxKB {
-			b.Fatalf("%s review is %d bytes, want %d..%d KB", size.name, len(body), size.minKB, size.maxKB)
+	for _, size := range admittest.Ladder {
+		body := reviewOf(b, v1, "team-a", admittest.WorkspacePod(size.Shape), false)
+		if kb := len(body) / 1000; kb < size.MinKB || kb > size.MaxKB {
+			b.Fatalf("%s review is %d bytes, want %d..%d KB", size.Name, len(body), size.MinKB, size.MaxKB)
 		}
 		checkArms(b, a, body)
 		for _, arm := range []string{"empty", "naive", "old", "new"} {
-			b.Run(size.name+"/"+arm, func(b *testing.B) {
+			b.Run(size.Name+"/"+arm, func(b *testing.B) {
 				p := newReplay(body)
 				b.ReportAllocs()
 				b.SetBytes(int64(len(body)))

@@ -3,6 +3,8 @@ package admit
 import (
 	"math"
 	"testing"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 )
 
 // TestAllocationsIgnoreEnvAndBytes pins what the slim view is for: a review's allocations do not
@@ -16,23 +18,23 @@ func TestAllocationsIgnoreEnvAndBytes(t *testing.T) {
 		t.Skip("allocation counts are meaningless under -race (sync.Pool drops buffers on purpose)")
 	}
 	p := newPaths(defaultEnv())
-	allocs := func(s shape) float64 {
-		body := reviewOf(t, v1, "team-a", workspacePod(s), false)
+	allocs := func(s admittest.Shape) float64 {
+		body := reviewOf(t, v1, "team-a", admittest.WorkspacePod(s), false)
 		rp := newReplay(body)
 		return testing.AllocsPerRun(200, func() { rp.serve(p.new, body) })
 	}
-	base := shape{sidecars: 1, env: 0, volumes: 4}
+	base := admittest.Shape{Sidecars: 1, Env: 0, Volumes: 4}
 	a0 := allocs(base)
-	for name, s := range map[string]shape{
-		"300 env vars":  {sidecars: 1, env: 300, volumes: 4},
-		"managedFields": {sidecars: 1, volumes: 4, managedFields: true},
+	for name, s := range map[string]admittest.Shape{
+		"300 env vars":  {Sidecars: 1, Env: 300, Volumes: 4},
+		"managedFields": {Sidecars: 1, Volumes: 4, ManagedFields: true},
 	} {
 		// sync.Pool may still drop a buffer now and then (after a GC).
 		if a := allocs(s); math.Abs(a-a0) > 1.5 {
 			t.Errorf("%s: %.1f allocations per review, %.1f without", name, a, a0)
 		}
 	}
-	if more := allocs(shape{sidecars: 3, env: 0, volumes: 4}); more <= a0 {
+	if more := allocs(admittest.Shape{Sidecars: 3, Env: 0, Volumes: 4}); more <= a0 {
 		t.Errorf("two more containers cost no allocation (%.1f vs %.1f): the measure is broken", more, a0)
 	}
 }

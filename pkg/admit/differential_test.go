@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -82,8 +83,8 @@ func TestDifferentialFixtures(t *testing.T) {
 		"invalid":      harness.WorkspacePod("ws-bad", map[string]string{harness.KeyVersion: "V2!", harness.KeyInject: "maybe"}),
 		"generateName": harness.WorkspacePod("", nil),
 	}
-	for _, s := range ladder {
-		pods["ladder-"+s.name] = workspacePod(s.shape)
+	for _, s := range admittest.Ladder {
+		pods["ladder-"+s.Name] = admittest.WorkspacePod(s.Shape)
 	}
 	e := defaultEnv()
 	e.namespaces["opted-out"] = map[string]string{harness.KeyInject: "false"}

@@ -15,13 +15,11 @@ import (
 	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
@@ -229,20 +227,7 @@ func reviewOf(t testing.TB, apiVersion, namespace string, pod *corev1.Pod, dryRu
 
 func reviewRaw(t testing.TB, apiVersion, namespace string, raw []byte, dryRun bool) []byte {
 	t.Helper()
-	ar := admissionv1.AdmissionReview{
-		TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: "AdmissionReview"},
-		Request: &admissionv1.AdmissionRequest{
-			UID:       types.UID("705ab4f5-6393-11e8-b7cc-42010a800002"),
-			Kind:      metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
-			Resource:  metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
-			Namespace: namespace,
-			Operation: admissionv1.Create,
-			UserInfo:  authnUser,
-			Object:    runtime.RawExtension{Raw: raw},
-			DryRun:    &dryRun,
-		},
-	}
-	b, err := json.Marshal(ar)
+	b, err := admittest.ReviewRaw(apiVersion, namespace, raw, dryRun)
 	if err != nil {
 		t.Fatal(err)
 	}

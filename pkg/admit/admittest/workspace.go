@@ -1,4 +1,4 @@
-package admit
+package admittest
 
 import (
 	"fmt"
@@ -11,23 +11,23 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// authnUser is who creates workspace Pods: the ReplicaSet controller.
-var authnUser = authnv1.UserInfo{
+// AuthnUser is who creates workspace Pods: the ReplicaSet controller.
+var AuthnUser = authnv1.UserInfo{
 	Username: "system:serviceaccount:kube-system:replicaset-controller",
 	UID:      "6f0a3c1e-2b4d-4e8f-9a1b-3c5d7e9f1a2b",
 	Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"},
 }
 
-// shape sets the size of a Coder workspace Pod.
-type shape struct {
-	sidecars, env, volumes int
-	managedFields          bool
+// Shape sets the size of a Coder workspace Pod.
+type Shape struct {
+	Sidecars, Env, Volumes int
+	ManagedFields          bool
 }
 
-// workspacePod is a Pod as Coder's kubernetes template creates it (Deployment -> ReplicaSet ->
+// WorkspacePod is a Pod as Coder's kubernetes template creates it (Deployment -> ReplicaSet ->
 // Pod): the dev container with CODER_AGENT_TOKEN, sidecars, PVC volumes with mounts, the
 // service-account token volume, and optionally the managedFields a server-side apply leaves.
-func workspacePod(s shape) *corev1.Pod {
+func WorkspacePod(s Shape) *corev1.Pod {
 	container := func(name string, token bool) corev1.Container {
 		c := corev1.Container{
 			Name:            name,
@@ -47,10 +47,10 @@ func workspacePod(s shape) *corev1.Pod {
 			c.Env = append(c.Env, corev1.EnvVar{Name: "CODER_AGENT_TOKEN", Value: "00000000-0000-0000-0000-000000000000"},
 				corev1.EnvVar{Name: "CODER_AGENT_URL", Value: "https://coder.example.com"})
 		}
-		for i := range s.env {
+		for i := range s.Env {
 			c.Env = append(c.Env, corev1.EnvVar{Name: fmt.Sprintf("WORKSPACE_SETTING_%03d", i), Value: fmt.Sprintf("value-%03d-of-a-typical-length", i)})
 		}
-		for i := range s.volumes {
+		for i := range s.Volumes {
 			c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: fmt.Sprintf("data-%02d", i), MountPath: fmt.Sprintf("/data/%02d", i)})
 		}
 		return c
@@ -70,7 +70,7 @@ func workspacePod(s shape) *corev1.Pod {
 	p.Annotations = map[string]string{"com.coder.user.email": "jdoe@example.com"}
 	p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "coder-jdoe-myws-6c9d7f8b5d",
 		UID: "5d7c0f2a-4b1e-4e8a-9f3d-7a6b2c1d0e9f", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}
-	if s.managedFields {
+	if s.ManagedFields {
 		fields := `{"f:metadata":{"f:generateName":{},"f:labels":{".":{},"f:app.kubernetes.io/name":{},"f:com.coder.resource":{}},"f:ownerReferences":{".":{},"k:{\"uid\":\"5d7c0f2a\"}":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"dev\"}":{".":{},"f:env":{".":{},"k:{\"name\":\"CODER_AGENT_TOKEN\"}":{".":{},"f:name":{},"f:value":{}}},"f:image":{},"f:imagePullPolicy":{},"f:name":{},"f:resources":{".":{},"f:limits":{".":{},"f:cpu":{},"f:memory":{}},"f:requests":{".":{},"f:cpu":{},"f:memory":{}}},"f:securityContext":{".":{},"f:allowPrivilegeEscalation":{},"f:runAsUser":{}},"f:terminationMessagePath":{},"f:terminationMessagePolicy":{}}},"f:dnsPolicy":{},"f:enableServiceLinks":{},"f:restartPolicy":{},"f:schedulerName":{},"f:securityContext":{".":{},"f:fsGroup":{},"f:runAsUser":{}},"f:terminationGracePeriodSeconds":{}}}`
 		for i := range 20 {
 			p.ManagedFields = append(p.ManagedFields, metav1.ManagedFieldsEntry{
@@ -91,7 +91,7 @@ func workspacePod(s shape) *corev1.Pod {
 		{Key: "node.kubernetes.io/unreachable", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](300)},
 	}
 	p.Spec.Containers = append(p.Spec.Containers, container("dev", true))
-	for i := range s.sidecars {
+	for i := range s.Sidecars {
 		p.Spec.Containers = append(p.Spec.Containers, container(fmt.Sprintf("sidecar-%d", i), false))
 	}
 	p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "kube-api-access-x7k2p", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
@@ -100,7 +100,7 @@ func workspacePod(s shape) *corev1.Pod {
 			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{ExpirationSeconds: ptr.To[int64](3607), Path: "token"}},
 			{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}, Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}}},
 		}}}})
-	for i := range s.volumes {
+	for i := range s.Volumes {
 		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: fmt.Sprintf("data-%02d", i), VolumeSource: corev1.VolumeSource{
 			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: fmt.Sprintf("coder-3f0c1b7e-data-%02d", i)}}})
 	}

@@ -1,4 +1,4 @@
-package admit
+package admittest
 
 import (
 	"context"
@@ -12,32 +12,38 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
-// naive is the baseline of the benchmarks: the webhook kubebuilder scaffolds, doing the same
+// Naive is the baseline of the benchmarks and of `make loadtest`: the webhook kubebuilder scaffolds, doing the same
 // mutation. It decodes the Pod with controller-runtime's decoder, takes the same decision
 // (mutate.Mutate), changes the typed Pod, marshals it and diffs it against the request's bytes
 // (admission.PatchResponseFromRaw).
-type naive struct {
+type Naive struct {
 	options    mutate.Options
-	namespaces mapNamespaces
+	namespaces handler.Namespaces
 	configMaps mutate.ConfigMapLookup
 	decoder    admission.Decoder
 }
 
-func newNaive(e env) *naive {
+// NewNaive is a Naive deciding with options, namespaces and configMaps (as handler.Handler does).
+func NewNaive(options mutate.Options, namespaces handler.Namespaces, configMaps mutate.ConfigMapLookup) *Naive {
 	scheme := runtime.NewScheme()
 	_ = corev1.AddToScheme(scheme)
-	return &naive{options: mutate.DefaultOptions(), namespaces: e.namespaces, configMaps: e.configMaps, decoder: admission.NewDecoder(scheme)}
+	return &Naive{options: options, namespaces: namespaces, configMaps: configMaps, decoder: admission.NewDecoder(scheme)}
 }
 
-func (n *naive) Handle(ctx context.Context, req admission.Request) admission.Response {
+// Handle is admission.Handler.
+func (n *Naive) Handle(ctx context.Context, req admission.Request) admission.Response {
 	pod := &corev1.Pod{}
 	if err := n.decoder.Decode(req, pod); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	ann, _, _ := n.namespaces.NamespaceAnnotations(ctx, req.Namespace)
+	ann, _, err := n.namespaces.NamespaceAnnotations(ctx, req.Namespace)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
 	res := mutate.Mutate(n.options, mutate.Request{Namespace: req.Namespace, NamespaceAnnotations: ann, Pod: pod, ConfigMaps: n.configMaps})
 	for _, op := range res.Patch {
 		change(pod, op)
