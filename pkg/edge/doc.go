@@ -1,5 +1,6 @@
-// Package edge is the HTTP edge in front of the admission webhook: what controller-runtime's
-// webhook server does not bound.
+// Package edge is the HTTP edge in front of the admission handler (pkg/admit in serve;
+// controller-runtime's admission.Webhook in the tests that use it as an oracle): what
+// controller-runtime's webhook server does not bound.
 //
 //   - Time: controller-runtime's server sets only a 32 s header timeout, so a client that
 //     announces a 7 MiB body and sends a byte every few seconds holds a connection (and a growing
@@ -14,7 +15,8 @@
 //     would instead be a denial, which rejects the Pod whatever the failurePolicy.
 //   - Clarity: a JSON body whose first non-blank byte (within 512) cannot start an object is
 //     answered at once with a denied AdmissionReview (code 400) that says so, instead of the
-//     YAML parser's error controller-runtime's decoder would return.
+//     YAML parser's error controller-runtime's decoder would return (pkg/admit refuses such a
+//     body as well; the edge's answer comes first and is the same for both paths).
 //   - Identity (optional): ClientCA makes the TLS server require a client certificate signed by
 //     a given CA, the one the API server presents from its --admission-control-config-file
 //     kubeconfig.
