@@ -1,0 +1,360 @@
+package lookup
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"unique"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+)
+
+// synced is closed by the first Replace: a Reflector calls Replace once its initial list (or
+// watch-list stream) is complete, which is what an informer's HasSynced means too.
+type synced struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func newSynced() synced { return synced{ch: make(chan struct{})} }
+
+func (s *synced) done() { s.once.Do(func() { close(s.ch) }) }
+
+func (s *synced) hasSynced() bool {
+	select {
+	case <-s.ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// objectMeta reads the metadata of what a Reflector (or a DeltaFIFO) hands a store: an object or
+// the tombstone of one whose deletion was missed between two lists.
+func objectMeta(obj any) (metav1.Object, error) {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	m, err := apimeta.Accessor(obj)
+	if err != nil {
+		return nil, fmt.Errorf("lookup store: %T is not an object: %w", obj, err)
+	}
+	return m, nil
+}
+
+// pin is the set of a Namespace's annotations under the prefix. Equal sets are interned: ten
+// thousand namespaces pinned to v2 share one map, and NamespaceAnnotations hands it out without
+// copying (callers only read it, as with the controller-runtime cache's UnsafeDisableDeepCopy).
+type pin struct {
+	key  string
+	ann  map[string]string
+	refs int
+}
+
+// NamespaceStore is a client-go ReflectorStore over Namespaces that keeps, per Namespace, its name
+// and its annotations under the prefix (nil for most). It keeps every name so that "found" means
+// what it meant with the informer cache: the Namespace exists (as far as the watch has told us).
+type NamespaceStore struct {
+	prefix string
+	synced synced
+
+	mu    sync.RWMutex
+	names map[string]*pin
+	pins  map[string]*pin
+}
+
+// NewNamespaceStore returns an empty store keeping the annotations under prefix.
+func NewNamespaceStore(prefix string) *NamespaceStore {
+	return &NamespaceStore{prefix: prefix, synced: newSynced(), names: map[string]*pin{}, pins: map[string]*pin{}}
+}
+
+// prefixed returns the annotations under the prefix, and their interning key.
+func (s *NamespaceStore) prefixed(all map[string]string) (map[string]string, string) {
+	var keys []string
+	for k := range all {
+		if strings.HasPrefix(k, s.prefix) {
+			keys = append(keys, k)
+		}
+	}
+	if keys == nil {
+		return nil, ""
+	}
+	sort.Strings(keys)
+	ann := make(map[string]string, len(keys))
+	var b strings.Builder
+	for _, k := range keys {
+		v := all[k]
+		ann[strings.Clone(k)] = strings.Clone(v)
+		// Length-prefixed, so no key or value content can make two sets collide.
+		b.WriteString(strconv.Itoa(len(k)) + ":" + k + strconv.Itoa(len(v)) + ":" + v)
+	}
+	return ann, b.String()
+}
+
+// intern returns the shared pin for ann, counting one more reference; s.mu is held.
+func (s *NamespaceStore) intern(ann map[string]string, key string) *pin {
+	if ann == nil {
+		return nil
+	}
+	p, ok := s.pins[key]
+	if !ok {
+		p = &pin{key: key, ann: ann}
+		s.pins[key] = p
+	}
+	p.refs++
+	return p
+}
+
+// release drops one reference to p; s.mu is held.
+func (s *NamespaceStore) release(p *pin) {
+	if p == nil {
+		return
+	}
+	if p.refs--; p.refs == 0 {
+		delete(s.pins, p.key)
+	}
+}
+
+// set records name with its annotations; s.mu is held.
+func (s *NamespaceStore) set(name string, all map[string]string) {
+	ann, key := s.prefixed(all)
+	p := s.intern(ann, key)
+	old, had := s.names[name]
+	if !had {
+		name = strings.Clone(name) // never pin the buffer the object was decoded from
+	}
+	s.names[name] = p
+	s.release(old)
+}
+
+// Add implements cache.ReflectorStore.
+func (s *NamespaceStore) Add(obj any) error {
+	m, err := objectMeta(obj)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.set(m.GetName(), m.GetAnnotations())
+	return nil
+}
+
+// Update implements cache.ReflectorStore.
+func (s *NamespaceStore) Update(obj any) error { return s.Add(obj) }
+
+// Delete implements cache.ReflectorStore.
+func (s *NamespaceStore) Delete(obj any) error {
+	m, err := objectMeta(obj)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.names[m.GetName()]; ok {
+		delete(s.names, m.GetName())
+		s.release(p)
+	}
+	return nil
+}
+
+// Replace implements cache.ReflectorStore: the store becomes list, and is synced from then on.
+func (s *NamespaceStore) Replace(list []any, _ string) error {
+	metas := make([]metav1.Object, 0, len(list))
+	for _, obj := range list {
+		m, err := objectMeta(obj)
+		if err != nil {
+			return err
+		}
+		metas = append(metas, m)
+	}
+	s.mu.Lock()
+	s.names, s.pins = make(map[string]*pin, len(metas)), map[string]*pin{}
+	for _, m := range metas {
+		s.set(m.GetName(), m.GetAnnotations())
+	}
+	s.mu.Unlock()
+	s.synced.done()
+	return nil
+}
+
+// Resync implements cache.ReflectorStore; there is nothing to resync.
+func (s *NamespaceStore) Resync() error { return nil }
+
+// Transformer implements cache.TransformingStore: the Reflector's watch-list stream buffers
+// objects in a temporary store until the initial list is complete; this keeps that buffer as
+// small as this store.
+func (s *NamespaceStore) Transformer() toolscache.TransformFunc {
+	return func(obj any) (any, error) {
+		m, ok := obj.(*metav1.PartialObjectMetadata)
+		if !ok {
+			return obj, nil
+		}
+		ann, _ := s.prefixed(m.Annotations)
+		m.ObjectMeta = metav1.ObjectMeta{Name: strings.Clone(m.Name), ResourceVersion: strings.Clone(m.ResourceVersion), Annotations: ann}
+		return m, nil
+	}
+}
+
+// HasSynced reports whether the initial list has been stored.
+func (s *NamespaceStore) HasSynced() bool { return s.synced.hasSynced() }
+
+// Annotations returns the annotations under the prefix of Namespace name (nil when it has none,
+// a map shared with other callers that must not be modified), and whether the Namespace exists.
+func (s *NamespaceStore) Annotations(name string) (map[string]string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.names[name]
+	if p == nil {
+		return nil, ok
+	}
+	return p.ann, true
+}
+
+// Len returns the number of Namespaces stored.
+func (s *NamespaceStore) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.names)
+}
+
+// ConfigMapKey names one ConfigMap.
+type ConfigMapKey struct{ Namespace, Name string }
+
+// ConfigMapStore is a client-go ReflectorStore over ConfigMaps that keeps only ours ("<base>" and
+// "<base>-<v>" for the configured bases), each with its version label. Every other ConfigMap
+// (kube-root-ca.crt in every namespace, the applications' own) is never retained.
+type ConfigMapStore struct {
+	settings Settings
+	synced   synced
+
+	mu    sync.RWMutex
+	items map[ConfigMapKey]string
+}
+
+// NewConfigMapStore returns an empty store keeping the ConfigMaps that settings call ours.
+func NewConfigMapStore(settings Settings) *ConfigMapStore {
+	return &ConfigMapStore{settings: settings, synced: newSynced(), items: map[ConfigMapKey]string{}}
+}
+
+// entry returns the stored form of m, or ok false when it is not ours.
+func (s *ConfigMapStore) entry(m metav1.Object) (k ConfigMapKey, version string, ok bool) {
+	if !s.settings.Ours(m.GetName()) {
+		return ConfigMapKey{}, "", false
+	}
+	// Names and versions repeat across namespaces (tilt-lib-v2, 2.0.1): keep one copy of each.
+	return ConfigMapKey{strings.Clone(m.GetNamespace()), unique.Make(m.GetName()).Value()},
+		unique.Make(m.GetLabels()[s.settings.VersionLabel]).Value(), true
+}
+
+// Add implements cache.ReflectorStore.
+func (s *ConfigMapStore) Add(obj any) error {
+	m, err := objectMeta(obj)
+	if err != nil {
+		return err
+	}
+	k, v, ok := s.entry(m)
+	if !ok {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.items[k] = v
+	return nil
+}
+
+// Update implements cache.ReflectorStore. A ConfigMap's name never changes, so neither does
+// whether it is ours.
+func (s *ConfigMapStore) Update(obj any) error { return s.Add(obj) }
+
+// Delete implements cache.ReflectorStore.
+func (s *ConfigMapStore) Delete(obj any) error {
+	m, err := objectMeta(obj)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.items, ConfigMapKey{m.GetNamespace(), m.GetName()})
+	return nil
+}
+
+// Replace implements cache.ReflectorStore: the store becomes list, and is synced from then on.
+func (s *ConfigMapStore) Replace(list []any, _ string) error {
+	items := map[ConfigMapKey]string{}
+	for _, obj := range list {
+		m, err := objectMeta(obj)
+		if err != nil {
+			return err
+		}
+		if k, v, ok := s.entry(m); ok {
+			items[k] = v
+		}
+	}
+	s.mu.Lock()
+	s.items = items
+	s.mu.Unlock()
+	s.synced.done()
+	return nil
+}
+
+// Resync implements cache.ReflectorStore; there is nothing to resync.
+func (s *ConfigMapStore) Resync() error { return nil }
+
+// Transformer implements cache.TransformingStore (see NamespaceStore.Transformer): ours keep
+// their version label, every other ConfigMap only its identity.
+func (s *ConfigMapStore) Transformer() toolscache.TransformFunc {
+	return func(obj any) (any, error) {
+		m, ok := obj.(*metav1.PartialObjectMetadata)
+		if !ok {
+			return obj, nil
+		}
+		var labels map[string]string
+		if v, has := m.Labels[s.settings.VersionLabel]; has && s.settings.Ours(m.Name) {
+			labels = map[string]string{s.settings.VersionLabel: strings.Clone(v)}
+		}
+		m.ObjectMeta = metav1.ObjectMeta{Name: strings.Clone(m.Name), Namespace: strings.Clone(m.Namespace),
+			ResourceVersion: strings.Clone(m.ResourceVersion), Labels: labels}
+		return m, nil
+	}
+}
+
+// HasSynced reports whether the initial list has been stored.
+func (s *ConfigMapStore) HasSynced() bool { return s.synced.hasSynced() }
+
+// WaitForSync blocks until the initial list has been stored (true) or ctx is done (false).
+func (s *ConfigMapStore) WaitForSync(ctx context.Context) bool {
+	select {
+	case <-s.synced.ch:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Get reports whether our ConfigMap k exists, and its version label ("" when absent).
+func (s *ConfigMapStore) Get(k ConfigMapKey) (version string, exists bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	version, exists = s.items[k]
+	return version, exists
+}
+
+// Range calls fn for each of our ConfigMaps, with its version label, in no particular order. fn
+// must not call back into the store.
+func (s *ConfigMapStore) Range(fn func(k ConfigMapKey, version string)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for k, v := range s.items {
+		fn(k, v)
+	}
+}
+
+var (
+	_ toolscache.TransformingStore = (*NamespaceStore)(nil)
+	_ toolscache.TransformingStore = (*ConfigMapStore)(nil)
+)
