@@ -53,10 +53,10 @@ type Collector struct {
 	reader     client.Reader
 	configMaps ConfigMaps // nil: ConfigMaps are listed from reader
 	settings   Settings
-	synced   func() bool
-	log      logr.Logger
-	pods     *prometheus.Desc
-	versions *prometheus.Desc
+	synced     func() bool
+	log        logr.Logger
+	pods       *prometheus.Desc
+	versions   *prometheus.Desc
 }
 
 // New creates the collector and registers it on reg. reader serves metadata-only Pods (the
