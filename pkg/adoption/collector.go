@@ -60,8 +60,8 @@ type Collector struct {
 }
 
 // New creates the collector and registers it on reg. reader serves metadata-only Pods (the
-// informer of Settings.PodCache) and ConfigMaps (pkg/lookup's); synced reports whether both
-// informers have synced.
+// informer of Settings.PodCache) and ConfigMaps (metadata-only ConfigMapList); synced reports whether
+// both have synced.
 func New(reg prometheus.Registerer, reader client.Reader, s Settings, synced func() bool, log logr.Logger) (*Collector, error) {
 	return NewWithConfigMaps(reg, reader, nil, s, synced, log)
 }
