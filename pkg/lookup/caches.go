@@ -2,7 +2,7 @@ package lookup
 
 import (
 	"context"
-	"fmt"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -67,30 +67,40 @@ func (c *Caches) NamespaceAnnotations(_ context.Context, name string) (map[strin
 	return ann, found, nil
 }
 
+// trimmingStore is a store whose Reflector trims listed pages as they arrive.
+type trimmingStore interface {
+	toolscache.TransformingStore
+	// trim cuts a listed object down to what the store reads, in place; false drops it.
+	trim(*metav1.PartialObjectMetadata) bool
+}
+
 // reflector lists and watches resource through client into store.
-func reflector(name string, client metadata.Interface, resource schema.GroupVersionResource, store toolscache.TransformingStore) *toolscache.Reflector {
+func reflector(name string, client metadata.Interface, resource schema.GroupVersionResource, store trimmingStore) *toolscache.Reflector {
 	rc := client.Resource(resource)
-	lw := trimmingListWatch(rc.List, rc.Watch, store.Transformer())
+	lw := trimmingListWatch(rc.List, rc.Watch, store.trim)
 	return toolscache.NewReflectorWithOptions(toolscache.ToListWatcherWithWatchListSemantics(lw, client),
 		&metav1.PartialObjectMetadata{}, store, toolscache.ReflectorOptions{Name: "tilt-lib-injector " + name})
 }
 
-// trimmingListWatch lists with list and watches with watch, trimming each listed page with
-// transform as it arrives: the Reflector's pager accumulates every page before the store sees any,
-// and a relist of 100k Namespaces must not hold all their managedFields at once.
+// trimmingListWatch lists with list and watches with watch. Each listed page is trimmed as it
+// arrives, and what trim drops (ConfigMaps not ours) is left out of the page: the Reflector's
+// pager accumulates every page before the store sees any, and a relist of 100k Namespaces must
+// not hold all their managedFields, nor 100k kube-root-ca.crt, at once.
 func trimmingListWatch(list func(context.Context, metav1.ListOptions) (*metav1.PartialObjectMetadataList, error),
-	watch toolscache.WatchFuncWithContext, transform toolscache.TransformFunc) *toolscache.ListWatch {
+	watch toolscache.WatchFuncWithContext, trim func(*metav1.PartialObjectMetadata) bool) *toolscache.ListWatch {
 	return &toolscache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			l, err := list(ctx, opts)
 			if err != nil {
 				return nil, err
 			}
+			kept := make([]metav1.PartialObjectMetadata, 0, len(l.Items)/8)
 			for i := range l.Items {
-				if _, err := transform(&l.Items[i]); err != nil {
-					return nil, fmt.Errorf("trimming a listed object: %w", err)
+				if trim(&l.Items[i]) {
+					kept = append(kept, l.Items[i])
 				}
 			}
+			l.Items = slices.Clip(kept)
 			return l, nil
 		},
 		WatchFuncWithContext: watch,

@@ -167,9 +167,9 @@ func ours(t testing.TB, ctx context.Context, ns, cm source) *Caches {
 	c := NewCaches(settings, nil)
 	for _, f := range []struct {
 		src   source
-		store toolscache.TransformingStore
+		store trimmingStore
 	}{{ns, c.Namespaces}, {cm, c.ConfigMaps}} {
-		lw := noWatchList{trimmingListWatch(f.src.list, f.src.watch, f.store.Transformer())}
+		lw := noWatchList{trimmingListWatch(f.src.list, f.src.watch, f.store.trim)}
 		go toolscache.NewReflectorWithOptions(lw, &metav1.PartialObjectMetadata{}, f.store, toolscache.ReflectorOptions{}).RunWithContext(ctx)
 	}
 	if err := waitSynced(ctx, c.HasSynced); err != nil {

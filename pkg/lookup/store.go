@@ -186,18 +186,24 @@ func (s *NamespaceStore) Replace(list []any, _ string) error {
 func (s *NamespaceStore) Resync() error { return nil }
 
 // Transformer implements cache.TransformingStore: the Reflector's watch-list stream buffers
-// objects in a temporary store until the initial list is complete; this keeps that buffer as
-// small as this store.
+// every object of the initial list in a temporary store until the list is complete; this keeps
+// that buffer to a compact entry per Namespace instead of its metadata.
 func (s *NamespaceStore) Transformer() toolscache.TransformFunc {
 	return func(obj any) (any, error) {
 		m, ok := obj.(*metav1.PartialObjectMetadata)
 		if !ok {
 			return obj, nil
 		}
-		ann, _ := s.prefixed(m.Annotations)
-		m.ObjectMeta = metav1.ObjectMeta{Name: strings.Clone(m.Name), ResourceVersion: strings.Clone(m.ResourceVersion), Annotations: ann}
-		return m, nil
+		s.trim(m)
+		return &compact{name: m.Name, annotations: m.Annotations}, nil
 	}
+}
+
+// trim cuts a listed Namespace down to its name and prefixed annotations, in place.
+func (s *NamespaceStore) trim(m *metav1.PartialObjectMetadata) bool {
+	ann, _ := s.prefixed(m.Annotations)
+	m.ObjectMeta = metav1.ObjectMeta{Name: strings.Clone(m.Name), ResourceVersion: strings.Clone(m.ResourceVersion), Annotations: ann}
+	return true
 }
 
 // HasSynced reports whether the initial list has been stored.
@@ -305,22 +311,35 @@ func (s *ConfigMapStore) Replace(list []any, _ string) error {
 // Resync implements cache.ReflectorStore; there is nothing to resync.
 func (s *ConfigMapStore) Resync() error { return nil }
 
-// Transformer implements cache.TransformingStore (see NamespaceStore.Transformer): ours keep
-// their version label, every other ConfigMap only its identity.
+// Transformer implements cache.TransformingStore (see NamespaceStore.Transformer): ours become
+// a compact entry with their version label; every other ConfigMap becomes one shared entry, so
+// the watch-list buffer holds one for all of them.
 func (s *ConfigMapStore) Transformer() toolscache.TransformFunc {
 	return func(obj any) (any, error) {
 		m, ok := obj.(*metav1.PartialObjectMetadata)
 		if !ok {
 			return obj, nil
 		}
-		var labels map[string]string
-		if v, has := m.Labels[s.settings.VersionLabel]; has && s.settings.Ours(m.Name) {
-			labels = map[string]string{s.settings.VersionLabel: strings.Clone(v)}
+		if !s.trim(m) {
+			return notOurs, nil
 		}
-		m.ObjectMeta = metav1.ObjectMeta{Name: strings.Clone(m.Name), Namespace: strings.Clone(m.Namespace),
-			ResourceVersion: strings.Clone(m.ResourceVersion), Labels: labels}
-		return m, nil
+		return &compact{name: m.Name, namespace: m.Namespace, labels: m.Labels}, nil
 	}
+}
+
+// trim cuts a listed ConfigMap of ours down to its identity and version label, in place; it
+// reports false, leaving m alone, for any other ConfigMap.
+func (s *ConfigMapStore) trim(m *metav1.PartialObjectMetadata) bool {
+	if !s.settings.Ours(m.Name) {
+		return false
+	}
+	var labels map[string]string
+	if v, has := m.Labels[s.settings.VersionLabel]; has {
+		labels = map[string]string{s.settings.VersionLabel: strings.Clone(v)}
+	}
+	m.ObjectMeta = metav1.ObjectMeta{Name: strings.Clone(m.Name), Namespace: strings.Clone(m.Namespace),
+		ResourceVersion: strings.Clone(m.ResourceVersion), Labels: labels}
+	return true
 }
 
 // HasSynced reports whether the initial list has been stored.
@@ -354,7 +373,25 @@ func (s *ConfigMapStore) Range(fn func(k ConfigMapKey, version string)) {
 	}
 }
 
+// compact is what the Transformers leave of an object in the Reflector's watch-list buffer: the
+// key (name, namespace) and what a store's Add reads. It is a metav1.ObjectMetaAccessor, so the
+// buffer's key function and the stores read it like an object.
+type compact struct {
+	name, namespace     string
+	labels, annotations map[string]string
+}
+
+// GetObjectMeta implements metav1.ObjectMetaAccessor.
+func (c *compact) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Name: c.name, Namespace: c.namespace, Labels: c.labels, Annotations: c.annotations}
+}
+
+// notOurs stands for every ConfigMap that is not ours in the watch-list buffer: one key ("") for
+// all of them. The store ignores it like any ConfigMap not ours.
+var notOurs = &compact{}
+
 var (
+	_ metav1.ObjectMetaAccessor    = (*compact)(nil)
 	_ toolscache.TransformingStore = (*NamespaceStore)(nil)
 	_ toolscache.TransformingStore = (*ConfigMapStore)(nil)
 )
