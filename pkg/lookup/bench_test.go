@@ -14,8 +14,8 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 )
 
-// fields is a managedFields entry as kubectl, Argo CD or the kube-controller-manager write them.
-func fields(manager, op, body string) metav1.ManagedFieldsEntry {
+// managedBy is a managedFields entry as kubectl, Argo CD or the kube-controller-manager write them.
+func managedBy(manager, op, body string) metav1.ManagedFieldsEntry {
 	ts := metav1.NewTime(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
 	return metav1.ManagedFieldsEntry{Manager: manager, Operation: metav1.ManagedFieldsOperationType(op), APIVersion: "v1",
 		Time: &ts, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(body)}}
@@ -38,8 +38,8 @@ func realisticNamespace(i int) *metav1.PartialObjectMetadata {
 			"tilt-lib.platform/templates-version":              "default",
 		},
 		ManagedFields: []metav1.ManagedFieldsEntry{
-			fields("kubectl-client-side-apply", "Update", `{"f:metadata":{"f:annotations":{".":{},"f:kubectl.kubernetes.io/last-applied-configuration":{},"f:owner":{},"f:tilt-lib.platform/templates-version":{},"f:tilt-lib.platform/version":{}},"f:labels":{".":{},"f:cost-center":{},"f:kubernetes.io/metadata.name":{},"f:team":{}}}}`),
-			fields("argocd-controller", "Apply", `{"f:metadata":{"f:annotations":{"f:argocd.argoproj.io/tracking-id":{}},"f:labels":{"f:argocd.argoproj.io/instance":{}}}}`),
+			managedBy("kubectl-client-side-apply", "Update", `{"f:metadata":{"f:annotations":{".":{},"f:kubectl.kubernetes.io/last-applied-configuration":{},"f:owner":{},"f:tilt-lib.platform/templates-version":{},"f:tilt-lib.platform/version":{}},"f:labels":{".":{},"f:cost-center":{},"f:kubernetes.io/metadata.name":{},"f:team":{}}}}`),
+			managedBy("argocd-controller", "Apply", `{"f:metadata":{"f:annotations":{"f:argocd.argoproj.io/tracking-id":{}},"f:labels":{"f:argocd.argoproj.io/instance":{}}}}`),
 		},
 	}}
 }
@@ -51,7 +51,7 @@ func realisticConfigMaps(i int) []*metav1.PartialObjectMetadata {
 	out := []*metav1.PartialObjectMetadata{{ObjectMeta: metav1.ObjectMeta{
 		Name: "kube-root-ca.crt", Namespace: ns, UID: types.UID(fmt.Sprintf("5c1d6f0e-2b7a-4c3e-8f1a-%012d", i)), ResourceVersion: fmt.Sprint(200000 + i),
 		Annotations: map[string]string{"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."},
-		ManagedFields: []metav1.ManagedFieldsEntry{fields("kube-controller-manager", "Update",
+		ManagedFields: []metav1.ManagedFieldsEntry{managedBy("kube-controller-manager", "Update",
 			`{"f:data":{".":{},"f:ca.crt":{}},"f:metadata":{"f:annotations":{".":{},"f:kubernetes.io/description":{}}}}`)},
 	}}}
 	if i%10 == 0 {
@@ -59,7 +59,7 @@ func realisticConfigMaps(i int) []*metav1.PartialObjectMetadata {
 			Name: "tilt-lib-v2", Namespace: ns, UID: types.UID(fmt.Sprintf("9a2f3b4c-5d6e-4f70-8192-%012d", i)), ResourceVersion: fmt.Sprint(400000 + i),
 			Labels:      map[string]string{"version": "2.0.1", "app.kubernetes.io/part-of": "tilt-lib", "argocd.argoproj.io/instance": "tilt-lib"},
 			Annotations: map[string]string{"argocd.argoproj.io/tracking-id": "tilt-lib:/ConfigMap:" + ns + "/tilt-lib-v2"},
-			ManagedFields: []metav1.ManagedFieldsEntry{fields("argocd-controller", "Apply",
+			ManagedFields: []metav1.ManagedFieldsEntry{managedBy("argocd-controller", "Apply",
 				`{"f:data":{"f:Tiltfile":{},"f:lib.star":{}},"f:metadata":{"f:annotations":{"f:argocd.argoproj.io/tracking-id":{}},"f:labels":{"f:app.kubernetes.io/part-of":{},"f:argocd.argoproj.io/instance":{},"f:version":{}}}}`)},
 		}})
 	}

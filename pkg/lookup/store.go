@@ -34,17 +34,27 @@ func (s *synced) hasSynced() bool {
 	}
 }
 
-// objectMeta reads the metadata of what a Reflector (or a DeltaFIFO) hands a store: an object or
-// the tombstone of one whose deletion was missed between two lists.
-func objectMeta(obj any) (metav1.Object, error) {
+// fields are what the stores read of an object.
+type fields struct {
+	name, namespace     string
+	labels, annotations map[string]string
+}
+
+// objectFields reads what a Reflector (or a DeltaFIFO) hands a store: an object, a compact entry
+// of the watch-list buffer, or the tombstone of an object whose deletion was missed between two
+// lists.
+func objectFields(obj any) (fields, error) {
 	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
+	if c, ok := obj.(*compact); ok {
+		return fields(*c), nil
+	}
 	m, err := apimeta.Accessor(obj)
 	if err != nil {
-		return nil, fmt.Errorf("lookup store: %T is not an object: %w", obj, err)
+		return fields{}, fmt.Errorf("lookup store: %T is not an object: %w", obj, err)
 	}
-	return m, nil
+	return fields{m.GetName(), m.GetNamespace(), m.GetLabels(), m.GetAnnotations()}, nil
 }
 
 // pin is the set of a Namespace's annotations under the prefix. Equal sets are interned: ten
@@ -66,6 +76,9 @@ type NamespaceStore struct {
 	mu    sync.RWMutex
 	names map[string]*pin
 	pins  map[string]*pin
+
+	bufMu sync.Mutex
+	buf   map[string]map[string]string // see buffered
 }
 
 // NewNamespaceStore returns an empty store keeping the annotations under prefix.
@@ -73,8 +86,8 @@ func NewNamespaceStore(prefix string) *NamespaceStore {
 	return &NamespaceStore{prefix: prefix, synced: newSynced(), names: map[string]*pin{}, pins: map[string]*pin{}}
 }
 
-// prefixed returns the annotations under the prefix, and their interning key.
-func (s *NamespaceStore) prefixed(all map[string]string) (map[string]string, string) {
+// pinKey returns the interning key of the annotations under the prefix ("" when there are none).
+func (s *NamespaceStore) pinKey(all map[string]string) string {
 	var keys []string
 	for k := range all {
 		if strings.HasPrefix(k, s.prefix) {
@@ -82,28 +95,60 @@ func (s *NamespaceStore) prefixed(all map[string]string) (map[string]string, str
 		}
 	}
 	if keys == nil {
-		return nil, ""
+		return ""
 	}
 	sort.Strings(keys)
-	ann := make(map[string]string, len(keys))
 	var b strings.Builder
 	for _, k := range keys {
 		v := all[k]
-		ann[strings.Clone(k)] = strings.Clone(v)
 		// Length-prefixed, so no key or value content can make two sets collide.
 		b.WriteString(strconv.Itoa(len(k)) + ":" + k + strconv.Itoa(len(v)) + ":" + v)
 	}
-	return ann, b.String()
+	return b.String()
 }
 
-// intern returns the shared pin for ann, counting one more reference; s.mu is held.
-func (s *NamespaceStore) intern(ann map[string]string, key string) *pin {
-	if ann == nil {
+// pinMap returns a copy of the annotations under the prefix.
+func (s *NamespaceStore) pinMap(all map[string]string) map[string]string {
+	ann := map[string]string{}
+	for k, v := range all {
+		if strings.HasPrefix(k, s.prefix) {
+			ann[strings.Clone(k)] = strings.Clone(v)
+		}
+	}
+	return ann
+}
+
+// buffered returns the annotations under the prefix for the watch-list buffer and listed pages:
+// one map per distinct pin (nil for none), shared and never modified, so a buffer of 100k pinned
+// Namespaces does not hold 100k maps. The set is dropped at every Replace.
+func (s *NamespaceStore) buffered(all map[string]string) map[string]string {
+	key := s.pinKey(all)
+	if key == "" {
+		return nil
+	}
+	s.bufMu.Lock()
+	defer s.bufMu.Unlock()
+	ann, ok := s.buf[key]
+	if !ok {
+		if s.buf == nil {
+			s.buf = map[string]map[string]string{}
+		}
+		ann = s.pinMap(all)
+		s.buf[key] = ann
+	}
+	return ann
+}
+
+// intern returns the shared pin for the annotations under the prefix of all (nil when there are
+// none), counting one more reference; s.mu is held.
+func (s *NamespaceStore) intern(all map[string]string) *pin {
+	key := s.pinKey(all)
+	if key == "" {
 		return nil
 	}
 	p, ok := s.pins[key]
 	if !ok {
-		p = &pin{key: key, ann: ann}
+		p = &pin{key: key, ann: s.pinMap(all)}
 		s.pins[key] = p
 	}
 	p.refs++
@@ -122,8 +167,7 @@ func (s *NamespaceStore) release(p *pin) {
 
 // set records name with its annotations; s.mu is held.
 func (s *NamespaceStore) set(name string, all map[string]string) {
-	ann, key := s.prefixed(all)
-	p := s.intern(ann, key)
+	p := s.intern(all)
 	old, had := s.names[name]
 	if !had {
 		name = strings.Clone(name) // never pin the buffer the object was decoded from
@@ -134,13 +178,13 @@ func (s *NamespaceStore) set(name string, all map[string]string) {
 
 // Add implements cache.ReflectorStore.
 func (s *NamespaceStore) Add(obj any) error {
-	m, err := objectMeta(obj)
+	f, err := objectFields(obj)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.set(m.GetName(), m.GetAnnotations())
+	s.set(f.name, f.annotations)
 	return nil
 }
 
@@ -149,14 +193,14 @@ func (s *NamespaceStore) Update(obj any) error { return s.Add(obj) }
 
 // Delete implements cache.ReflectorStore.
 func (s *NamespaceStore) Delete(obj any) error {
-	m, err := objectMeta(obj)
+	f, err := objectFields(obj)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p, ok := s.names[m.GetName()]; ok {
-		delete(s.names, m.GetName())
+	if p, ok := s.names[f.name]; ok {
+		delete(s.names, f.name)
 		s.release(p)
 	}
 	return nil
@@ -164,20 +208,21 @@ func (s *NamespaceStore) Delete(obj any) error {
 
 // Replace implements cache.ReflectorStore: the store becomes list, and is synced from then on.
 func (s *NamespaceStore) Replace(list []any, _ string) error {
-	metas := make([]metav1.Object, 0, len(list))
 	for _, obj := range list {
-		m, err := objectMeta(obj)
-		if err != nil {
+		if _, err := objectFields(obj); err != nil {
 			return err
 		}
-		metas = append(metas, m)
 	}
 	s.mu.Lock()
-	s.names, s.pins = make(map[string]*pin, len(metas)), map[string]*pin{}
-	for _, m := range metas {
-		s.set(m.GetName(), m.GetAnnotations())
+	s.names, s.pins = make(map[string]*pin, len(list)), map[string]*pin{}
+	for _, obj := range list {
+		f, _ := objectFields(obj)
+		s.set(f.name, f.annotations)
 	}
 	s.mu.Unlock()
+	s.bufMu.Lock()
+	s.buf = nil
+	s.bufMu.Unlock()
 	s.synced.done()
 	return nil
 }
@@ -194,15 +239,13 @@ func (s *NamespaceStore) Transformer() toolscache.TransformFunc {
 		if !ok {
 			return obj, nil
 		}
-		s.trim(m)
-		return &compact{name: m.Name, annotations: m.Annotations}, nil
+		return &compact{name: strings.Clone(m.Name), annotations: s.buffered(m.Annotations)}, nil
 	}
 }
 
 // trim cuts a listed Namespace down to its name and prefixed annotations, in place.
 func (s *NamespaceStore) trim(m *metav1.PartialObjectMetadata) bool {
-	ann, _ := s.prefixed(m.Annotations)
-	m.ObjectMeta = metav1.ObjectMeta{Name: strings.Clone(m.Name), ResourceVersion: strings.Clone(m.ResourceVersion), Annotations: ann}
+	m.ObjectMeta = metav1.ObjectMeta{Name: strings.Clone(m.Name), ResourceVersion: strings.Clone(m.ResourceVersion), Annotations: s.buffered(m.Annotations)}
 	return true
 }
 
@@ -248,22 +291,22 @@ func NewConfigMapStore(settings Settings) *ConfigMapStore {
 }
 
 // entry returns the stored form of m, or ok false when it is not ours.
-func (s *ConfigMapStore) entry(m metav1.Object) (k ConfigMapKey, version string, ok bool) {
-	if !s.settings.Ours(m.GetName()) {
+func (s *ConfigMapStore) entry(f fields) (k ConfigMapKey, version string, ok bool) {
+	if !s.settings.Ours(f.name) {
 		return ConfigMapKey{}, "", false
 	}
 	// Names and versions repeat across namespaces (tilt-lib-v2, 2.0.1): keep one copy of each.
-	return ConfigMapKey{strings.Clone(m.GetNamespace()), unique.Make(m.GetName()).Value()},
-		unique.Make(m.GetLabels()[s.settings.VersionLabel]).Value(), true
+	return ConfigMapKey{strings.Clone(f.namespace), unique.Make(f.name).Value()},
+		unique.Make(f.labels[s.settings.VersionLabel]).Value(), true
 }
 
 // Add implements cache.ReflectorStore.
 func (s *ConfigMapStore) Add(obj any) error {
-	m, err := objectMeta(obj)
+	f, err := objectFields(obj)
 	if err != nil {
 		return err
 	}
-	k, v, ok := s.entry(m)
+	k, v, ok := s.entry(f)
 	if !ok {
 		return nil
 	}
@@ -279,13 +322,13 @@ func (s *ConfigMapStore) Update(obj any) error { return s.Add(obj) }
 
 // Delete implements cache.ReflectorStore.
 func (s *ConfigMapStore) Delete(obj any) error {
-	m, err := objectMeta(obj)
+	f, err := objectFields(obj)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.items, ConfigMapKey{m.GetNamespace(), m.GetName()})
+	delete(s.items, ConfigMapKey{f.namespace, f.name})
 	return nil
 }
 
@@ -293,11 +336,11 @@ func (s *ConfigMapStore) Delete(obj any) error {
 func (s *ConfigMapStore) Replace(list []any, _ string) error {
 	items := map[ConfigMapKey]string{}
 	for _, obj := range list {
-		m, err := objectMeta(obj)
+		f, err := objectFields(obj)
 		if err != nil {
 			return err
 		}
-		if k, v, ok := s.entry(m); ok {
+		if k, v, ok := s.entry(f); ok {
 			items[k] = v
 		}
 	}
