@@ -183,3 +183,31 @@ func TestTransformersKeepWhatStoresRead(t *testing.T) {
 		t.Errorf("raw %v, trimmed %v", rawCm.items, trimmedCm.items)
 	}
 }
+
+// TestBufferSharesPins: the watch-list buffer holds one annotations map per distinct pin, not one
+// per Namespace, and forgets them once the list is stored.
+func TestBufferSharesPins(t *testing.T) {
+	s := NewNamespaceStore(settings.AnnotationPrefix)
+	v2 := map[string]string{"tilt-lib.platform/version": "v2", "owner": "x"}
+	var list []any
+	for _, n := range []string{"a", "b"} {
+		out, err := s.Transformer()(namespace(n, v2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, out)
+	}
+	a, b := list[0].(*compact), list[1].(*compact)
+	if reflect.ValueOf(a.annotations).UnsafePointer() != reflect.ValueOf(b.annotations).UnsafePointer() {
+		t.Error("equal pins buffered as separate maps")
+	}
+	if err := s.Replace(list, "1"); err != nil {
+		t.Fatal(err)
+	}
+	if s.buf != nil {
+		t.Errorf("buffer kept after Replace: %v", s.buf)
+	}
+	if ann, found := s.Annotations("b"); !found || !reflect.DeepEqual(ann, map[string]string{"tilt-lib.platform/version": "v2"}) {
+		t.Errorf("b = %v %v", ann, found)
+	}
+}
