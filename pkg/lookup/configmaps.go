@@ -154,4 +154,3 @@ func (s *ConfigMapStore) Range(fn func(k ConfigMapKey, version string)) {
 		fn(k, v)
 	}
 }
-
