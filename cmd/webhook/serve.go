@@ -19,8 +19,11 @@ import (
 	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/labels"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	crzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -131,10 +134,10 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err != nil {
 		return fmt.Errorf("--workspace-selector: %w", err)
 	}
-	// The lookup caches serve admission; the workspace Pod cache serves only the adoption gauges.
+	// The manager's cache holds only the workspace Pods (the adoption gauges); Namespaces and
+	// ConfigMaps live in pkg/lookup's stores, which keep only what admission reads.
 	adopt := adoption.Settings{Options: cfg.MutateOptions(), VersionLabel: cfg.VersionLabel, Selector: selector}
-	cacheOpts := settings.CacheOptions()
-	cacheOpts.ByObject[adoption.PodObject()] = adopt.PodCache()
+	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{adoption.PodObject(): adopt.PodCache()}}
 	shutdown := 30 * time.Second
 	mgr, err := ctrl.NewManager(rc, manager.Options{
 		Scheme:                  clientgoscheme.Scheme,
@@ -158,21 +161,22 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		return err
 	}
 
-	var synced []func() bool
-	for _, obj := range lookup.Objects() {
-		inf, err := mgr.GetCache().GetInformer(ctx, obj)
-		if err != nil {
-			return fmt.Errorf("creating the %s informer: %w", obj.GetObjectKind().GroupVersionKind().Kind, err)
-		}
-		synced = append(synced, inf.HasSynced)
+	mc, err := metadata.NewForConfigAndClient(rc, mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("creating the metadata client: %w", err)
 	}
+	caches := lookup.NewCaches(settings, mc)
+	if err := mgr.Add(caches); err != nil {
+		return fmt.Errorf("adding the Namespace and ConfigMap caches: %w", err)
+	}
+	synced := []func() bool{caches.Namespaces.HasSynced, caches.ConfigMaps.HasSynced}
 	pods, err := mgr.GetCache().GetInformer(ctx, adoption.PodObject())
 	if err != nil {
 		return fmt.Errorf("creating the workspace Pod informer: %w", err)
 	}
 	// Admission waits only for the lookup caches; readiness and the gauges wait for all of them.
 	all := append(slices.Clone(synced), pods.HasSynced)
-	if _, err := adoption.New(ctrlmetrics.Registry, mgr.GetCache(), adopt, func() bool { return allSynced(all) }, log.WithName("adoption")); err != nil {
+	if _, err := adoption.NewWithConfigMaps(ctrlmetrics.Registry, mgr.GetCache(), caches.ConfigMaps, adopt, func() bool { return allSynced(all) }, log.WithName("adoption")); err != nil {
 		return err
 	}
 	if err := adoption.NewReady(ctrlmetrics.Registry, ready.ready); err != nil {
@@ -190,14 +194,13 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err := mgr.Add(emitter); err != nil {
 		return fmt.Errorf("adding the event emitter: %w", err)
 	}
-	if err := mgr.Add(warnMissingTargets{mgr.GetCache(), cfg.MutateOptions(), log}); err != nil {
+	if err := mgr.Add(warnMissingTargets{caches.ConfigMaps, cfg.MutateOptions(), log}); err != nil {
 		return fmt.Errorf("adding the ConfigMap check: %w", err)
 	}
-	l := lookup.Lookup{Reader: mgr.GetCache(), Settings: settings}
 	h := handler.New(handler.Handler{
 		Options:    cfg.MutateOptions(),
-		Namespaces: l,
-		ConfigMaps: l,
+		Namespaces: caches,
+		ConfigMaps: caches,
 		Metrics:    m,
 		Events:     emitter,
 		Log:        log.WithName("admission"),

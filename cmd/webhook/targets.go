@@ -6,10 +6,8 @@ import (
 	"slices"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/lookup"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -34,35 +32,22 @@ func missingTargets(o mutate.Options, seen map[string]bool) []string {
 	return warnings
 }
 
-// syncedLister is the part of the manager's cache.Cache the check uses.
-type syncedLister interface {
-	WaitForCacheSync(ctx context.Context) bool
-	List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error
-}
-
-// warnMissingTargets runs once the caches have synced: it lists the cached ConfigMap names and
-// logs missingTargets. It never fails the server: the ConfigMaps may simply not be applied yet.
+// warnMissingTargets runs once the ConfigMap store has synced: it reads the names of our stored
+// ConfigMaps (every target is one of ours) and logs missingTargets. It never fails the server:
+// the ConfigMaps may simply not be applied yet.
 type warnMissingTargets struct {
-	cache   syncedLister
-	options mutate.Options
-	log     logr.Logger
+	configMaps *lookup.ConfigMapStore
+	options    mutate.Options
+	log        logr.Logger
 }
 
 // Start implements manager.Runnable.
 func (w warnMissingTargets) Start(ctx context.Context) error {
-	if !w.cache.WaitForCacheSync(ctx) {
-		return nil // stopped before the caches synced
+	if !w.configMaps.WaitForSync(ctx) {
+		return nil // stopped before the store synced
 	}
-	list := &metav1.PartialObjectMetadataList{}
-	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
-	if err := w.cache.List(ctx, list); err != nil {
-		w.log.Error(err, "listing cached ConfigMaps to check the configured versions")
-		return nil
-	}
-	seen := make(map[string]bool, len(list.Items))
-	for _, cm := range list.Items {
-		seen[cm.Name] = true
-	}
+	seen := map[string]bool{}
+	w.configMaps.Range(func(k lookup.ConfigMapKey, _ string) { seen[k.Name] = true })
 	for _, warning := range missingTargets(w.options, seen) {
 		w.log.Info("warning: " + warning)
 	}

@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/go-logr/logr/funcr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/lookup"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -64,30 +63,28 @@ func TestMissingTargets(t *testing.T) {
 	}
 }
 
-// fakeCache is a synced (or never-synced) cache holding ConfigMaps of the given names.
-type fakeCache struct {
-	synced bool
-	names  []string
-	lists  int
-}
-
-func (f *fakeCache) WaitForCacheSync(context.Context) bool { return f.synced }
-
-func (f *fakeCache) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
-	f.lists++
-	l := list.(*metav1.PartialObjectMetadataList)
-	if kind := l.GroupVersionKind().Kind; kind != "ConfigMapList" {
-		return fmt.Errorf("listed %s, want ConfigMapList", kind)
+// configMapStore is a real ConfigMap store holding the given names (alternately in team-a and
+// team-b, plus an unrelated kube-root-ca.crt), synced by its first Replace, or never synced.
+func configMapStore(t *testing.T, synced bool, names []string) *lookup.ConfigMapStore {
+	t.Helper()
+	s := lookup.NewConfigMapStore(lookup.Settings{AnnotationPrefix: "tilt-lib.platform/", Bases: []string{"tilt-lib", "tilt-templates"}, VersionLabel: "version"})
+	if !synced {
+		return s
 	}
-	for i, n := range f.names {
-		l.Items = append(l.Items, metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: []string{"team-a", "team-b"}[i%2]}})
+	list := []any{&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "kube-root-ca.crt", Namespace: "team-a"}}}
+	for i, n := range names {
+		list = append(list, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: []string{"team-a", "team-b"}[i%2]}})
 	}
-	return nil
+	if err := s.Replace(list, "1"); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestWarnMissingTargetsLogsAfterSync(t *testing.T) {
 	o := mutate.DefaultOptions()
 	o.Lib.DefaultVersion = "stabel"
+	names := []string{"tilt-lib", "tilt-lib-v2", "tilt-templates"}
 	for _, synced := range []bool{true, false} {
 		var logged []string
 		log := funcr.NewJSON(func(obj string) {
@@ -97,19 +94,24 @@ func TestWarnMissingTargetsLogsAfterSync(t *testing.T) {
 			}
 			logged = append(logged, line.Msg)
 		}, funcr.Options{})
-		c := &fakeCache{synced: synced, names: []string{"tilt-lib", "tilt-lib-v2", "tilt-templates"}}
-		if err := (warnMissingTargets{c, o, log}).Start(context.Background()); err != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		if !synced {
+			cancel() // the server stops before the store syncs: Start returns without a word
+		}
+		err := (warnMissingTargets{configMapStore(t, synced, names), o, log}).Start(ctx)
+		cancel()
+		if err != nil {
 			t.Fatal(err)
 		}
 		if !synced {
-			if c.lists != 0 || logged != nil {
-				t.Errorf("before sync: %d lists, logged %q", c.lists, logged)
+			if logged != nil {
+				t.Errorf("before sync: logged %q", logged)
 			}
 			continue
 		}
-		want := missingTargets(o, seen(c.names...))
-		if c.lists != 1 || len(logged) != 1 || len(want) != 1 || logged[0] != "warning: "+want[0] {
-			t.Errorf("after sync: %d lists, logged %q, want %q", c.lists, logged, want)
+		want := missingTargets(o, seen(names...))
+		if len(logged) != 1 || len(want) != 1 || logged[0] != "warning: "+want[0] {
+			t.Errorf("after sync: logged %q, want %q", logged, want)
 		}
 	}
 	if !reflect.DeepEqual(missingTargets(o, seen("tilt-lib-stabel", "tilt-templates")), []string(nil)) {

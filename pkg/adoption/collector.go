@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/lookup"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
@@ -41,22 +42,35 @@ const (
 // bound only keeps a scrape from hanging should that ever change.
 const listTimeout = 5 * time.Second
 
+// ConfigMaps is a store of our ConfigMaps with their version labels: pkg/lookup's
+// ConfigMapStore in the server.
+type ConfigMaps interface {
+	Range(fn func(k lookup.ConfigMapKey, version string))
+}
+
 // Collector computes the adoption gauges from the caches at every scrape.
 type Collector struct {
-	reader   client.Reader
-	settings Settings
-	synced   func() bool
-	log      logr.Logger
-	pods     *prometheus.Desc
-	versions *prometheus.Desc
+	reader     client.Reader
+	configMaps ConfigMaps // nil: ConfigMaps are listed from reader
+	settings   Settings
+	synced     func() bool
+	log        logr.Logger
+	pods       *prometheus.Desc
+	versions   *prometheus.Desc
 }
 
 // New creates the collector and registers it on reg. reader serves metadata-only Pods (the
-// informer of Settings.PodCache) and ConfigMaps (pkg/lookup's); synced reports whether both
-// informers have synced.
+// informer of Settings.PodCache) and ConfigMaps (metadata-only ConfigMapList); synced reports whether
+// both have synced.
 func New(reg prometheus.Registerer, reader client.Reader, s Settings, synced func() bool, log logr.Logger) (*Collector, error) {
+	return NewWithConfigMaps(reg, reader, nil, s, synced, log)
+}
+
+// NewWithConfigMaps is New with the ConfigMaps read from configMaps instead of reader (which
+// then serves only the Pods); synced covers both.
+func NewWithConfigMaps(reg prometheus.Registerer, reader client.Reader, configMaps ConfigMaps, s Settings, synced func() bool, log logr.Logger) (*Collector, error) {
 	c := &Collector{
-		reader: reader, settings: s, synced: synced, log: log,
+		reader: reader, configMaps: configMaps, settings: s, synced: synced, log: log,
 		pods: prometheus.NewDesc(WorkspacePods, workspacePodsHelp,
 			[]string{"namespace", "component", "configmap", "version"}, nil),
 		versions: prometheus.NewDesc(ConfigMapVersions, configMapVersionsHelp,
@@ -103,25 +117,31 @@ type nsName struct{ namespace, name string }
 func (c *Collector) count() (map[podSeries]int, map[versionSeries]int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 	defer cancel()
-	cms := list("ConfigMapList")
-	if err := c.reader.List(ctx, cms); err != nil {
-		return nil, nil, fmt.Errorf("listing ConfigMaps from the cache: %w", err)
+	ours := map[nsName]string{} // our ConfigMaps -> version label
+	versions := map[versionSeries]int{}
+	add := func(k lookup.ConfigMapKey, v string) {
+		comp, ok := c.settings.owner(k.Name)
+		if !ok {
+			return
+		}
+		ours[nsName{k.Namespace, k.Name}] = v
+		versions[versionSeries{comp.name, k.Name, v}]++
+	}
+	if c.configMaps != nil {
+		c.configMaps.Range(add)
+	} else {
+		cms := list("ConfigMapList")
+		if err := c.reader.List(ctx, cms); err != nil {
+			return nil, nil, fmt.Errorf("listing ConfigMaps from the cache: %w", err)
+		}
+		for i := range cms.Items {
+			m := &cms.Items[i]
+			add(lookup.ConfigMapKey{Namespace: m.Namespace, Name: m.Name}, m.Labels[c.settings.VersionLabel])
+		}
 	}
 	pods := list("PodList")
 	if err := c.reader.List(ctx, pods); err != nil {
 		return nil, nil, fmt.Errorf("listing workspace Pods from the cache: %w", err)
-	}
-	ours := map[nsName]string{} // our ConfigMaps -> version label
-	versions := map[versionSeries]int{}
-	for i := range cms.Items {
-		m := &cms.Items[i]
-		comp, ok := c.settings.owner(m.Name)
-		if !ok {
-			continue
-		}
-		v := m.Labels[c.settings.VersionLabel]
-		ours[nsName{m.Namespace, m.Name}] = v
-		versions[versionSeries{comp.name, m.Name, v}]++
 	}
 	counts := map[podSeries]int{}
 	comps := c.settings.components()

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -37,7 +38,14 @@ func TestMapping(t *testing.T) {
 		pod("team-b", "b1", map[string]string{libKey: "v2", templatesKey: "default"}),
 		pod("team-b", "b2", map[string]string{libKey: "v3", templatesKey: "default"}), // tilt-lib-v3 only in team-a
 	)
-	col := fixture(t, always, objs...)
+	// The same answers whether the ConfigMaps come from the manager's cache (List) or from
+	// pkg/lookup's store, which the server uses.
+	for name, fx := range map[string]func(testing.TB, func() bool, ...client.Object) *Collector{"cache": fixture, "store": storeFixture} {
+		t.Run(name, func(t *testing.T) { expectMapping(t, fx(t, always, objs...)) })
+	}
+}
+
+func expectMapping(t *testing.T, col prometheus.Collector) {
 	expect(t, col, `
 		tiltlib_workspace_pods{component="tilt-lib",configmap="tilt-lib-v2",namespace="team-a",version="2.0.1"} 2
 		tiltlib_workspace_pods{component="tilt-lib",configmap="none",namespace="team-a",version=""} 1

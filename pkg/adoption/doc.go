@@ -1,7 +1,9 @@
 // Package adoption answers "which versions are the workspaces running now?" for Prometheus:
 // tiltlib_workspace_pods{namespace,component,configmap,version} and
-// tiltlib_configmap_versions{component,configmap,version}, computed at scrape time from two
-// controller-runtime caches, plus tiltlib_ready (the replica's /readyz condition as a gauge).
+// tiltlib_configmap_versions{component,configmap,version}, computed at scrape time from a
+// controller-runtime cache of workspace Pods and pkg/lookup's store of our ConfigMaps (New lists
+// ConfigMaps from the reader instead), plus tiltlib_ready (the replica's /readyz condition as a
+// gauge).
 //
 // The Pod cache is metadata-only (PartialObjectMetadata), restricted server-side by the workspace
 // label selector, and trimmed by a transform before it is stored: a Pod keeps its name, namespace,
@@ -12,7 +14,7 @@
 // (BenchmarkPodStoreMemory).
 //
 // The configmap label of a Pod is computed from its version label (the ConfigMap suffix the
-// injector wrote) and the ConfigMap cache of pkg/lookup:
+// injector wrote) and our ConfigMaps:
 //
 //	label absent         -> configmap="none",    version=""  (never reviewed by the webhook)
 //	label "none"         -> configmap="skipped", version=""  (reviewed, component not mounted)

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/lookup"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -56,6 +57,32 @@ func fixture(t testing.TB, synced func() bool, objs ...client.Object) *Collector
 	c := fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithObjects(objs...).Build()
 	reg := prometheus.NewRegistry()
 	col, err := New(reg, c, testSettings(), synced, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return col
+}
+
+// storeFixture is fixture with the ConfigMaps among objs in a pkg/lookup ConfigMapStore (which
+// keeps only ours) and the rest in the fake client: the server's wiring.
+func storeFixture(t testing.TB, synced func() bool, objs ...client.Object) *Collector {
+	t.Helper()
+	s := testSettings()
+	store := lookup.NewConfigMapStore(lookup.Settings{Bases: []string{s.Options.Lib.ConfigMap, s.Options.Templates.ConfigMap}, VersionLabel: s.VersionLabel})
+	var cms []any
+	var rest []client.Object
+	for _, o := range objs {
+		if _, ok := o.(*corev1.ConfigMap); ok {
+			cms = append(cms, o)
+			continue
+		}
+		rest = append(rest, o)
+	}
+	if err := store.Replace(cms, "1"); err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithObjects(rest...).Build()
+	col, err := NewWithConfigMaps(prometheus.NewRegistry(), c, store, s, synced, logr.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}

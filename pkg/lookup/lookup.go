@@ -40,7 +40,8 @@ type Settings struct {
 	VersionLabel string
 }
 
-// CacheOptions returns the controller-runtime cache options for the two metadata informers.
+// CacheOptions returns the controller-runtime cache options for the two metadata informers (the
+// oracle of Caches; the server no longer uses them).
 func (s Settings) CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
@@ -102,7 +103,8 @@ func (s Settings) Ours(name string) bool {
 	return false
 }
 
-// Lookup reads the caches. It implements mutate.ConfigMapLookup.
+// Lookup reads controller-runtime caches built with CacheOptions. It implements
+// mutate.ConfigMapLookup. The server now uses Caches; Lookup is the oracle of its differential test.
 type Lookup struct {
 	Reader   client.Reader
 	Settings Settings

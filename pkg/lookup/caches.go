@@ -1,0 +1,108 @@
+package lookup
+
+import (
+	"context"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
+	toolscache "k8s.io/client-go/tools/cache"
+)
+
+var (
+	namespacesResource = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	configMapsResource = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+)
+
+// Caches keeps the two stores current with client-go Reflectors (list, watch, relist on expiry,
+// backoff) over the metadata client. It implements the handler's NamespaceReader and
+// mutate.ConfigMapLookup, and is a manager.Runnable.
+type Caches struct {
+	Namespaces *NamespaceStore
+	ConfigMaps *ConfigMapStore
+	client     metadata.Interface
+}
+
+// NewCaches returns the caches for settings, listing and watching through client. Nothing is
+// listed before Start.
+func NewCaches(settings Settings, client metadata.Interface) *Caches {
+	return &Caches{
+		Namespaces: NewNamespaceStore(settings.AnnotationPrefix),
+		ConfigMaps: NewConfigMapStore(settings),
+		client:     client,
+	}
+}
+
+// Start runs both Reflectors until ctx is done. It implements manager.Runnable.
+func (c *Caches) Start(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		reflector("namespaces", c.client, namespacesResource, c.Namespaces).RunWithContext(ctx)
+	}()
+	reflector("configmaps", c.client, configMapsResource, c.ConfigMaps).RunWithContext(ctx)
+	<-done
+	return nil
+}
+
+// NeedLeaderElection implements manager.LeaderElectionRunnable: every replica serves reviews.
+func (c *Caches) NeedLeaderElection() bool { return false }
+
+// HasSynced reports whether both stores hold their initial list.
+func (c *Caches) HasSynced() bool { return c.Namespaces.HasSynced() && c.ConfigMaps.HasSynced() }
+
+// Lookup implements mutate.ConfigMapLookup. Only our ConfigMaps are kept, and those are the only
+// names mutate asks about (a candidate is always "<base>" or "<base>-<v>").
+func (c *Caches) Lookup(namespace, name string) (bool, string) {
+	v, ok := c.ConfigMaps.Get(ConfigMapKey{namespace, name})
+	return ok, v
+}
+
+// NamespaceAnnotations returns the prefixed annotations of a Namespace (shared: do not modify);
+// found is false when the Namespace is not in the cache (yet). It never fails.
+func (c *Caches) NamespaceAnnotations(_ context.Context, name string) (map[string]string, bool, error) {
+	ann, found := c.Namespaces.Annotations(name)
+	return ann, found, nil
+}
+
+// trimmingStore is a store whose Reflector trims listed pages as they arrive.
+type trimmingStore interface {
+	toolscache.TransformingStore
+	// trim cuts a listed object down to what the store reads, in place; false drops it.
+	trim(*metav1.PartialObjectMetadata) bool
+}
+
+// reflector lists and watches resource through client into store.
+func reflector(name string, client metadata.Interface, resource schema.GroupVersionResource, store trimmingStore) *toolscache.Reflector {
+	rc := client.Resource(resource)
+	lw := trimmingListWatch(rc.List, rc.Watch, store.trim)
+	return toolscache.NewReflectorWithOptions(toolscache.ToListWatcherWithWatchListSemantics(lw, client),
+		&metav1.PartialObjectMetadata{}, store, toolscache.ReflectorOptions{Name: "tilt-lib-injector " + name})
+}
+
+// trimmingListWatch lists with list and watches with watch. Each listed page is trimmed as it
+// arrives, and what trim drops (ConfigMaps not ours) is left out of the page: the Reflector's
+// pager accumulates every page before the store sees any, and a relist of 100k Namespaces must
+// not hold all their managedFields, nor 100k kube-root-ca.crt, at once.
+func trimmingListWatch(list func(context.Context, metav1.ListOptions) (*metav1.PartialObjectMetadataList, error),
+	watch toolscache.WatchFuncWithContext, trim func(*metav1.PartialObjectMetadata) bool) *toolscache.ListWatch {
+	return &toolscache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			l, err := list(ctx, opts)
+			if err != nil {
+				return nil, err
+			}
+			kept := make([]metav1.PartialObjectMetadata, 0, len(l.Items)/8)
+			for i := range l.Items {
+				if trim(&l.Items[i]) {
+					kept = append(kept, l.Items[i])
+				}
+			}
+			l.Items = slices.Clip(kept)
+			return l, nil
+		},
+		WatchFuncWithContext: watch,
+	}
+}
