@@ -208,6 +208,9 @@ func (tl *tilt) builtin(fn string, s standIn) *starlark.Builtin {
 			}
 			paths = append(paths, ps...)
 		}
+		if s.result != nil && len(s.paths) > 0 && len(paths) == 0 {
+			return nil, fmt.Errorf("%s: for parameter %s: want a path", fn, strings.TrimSuffix(s.paths[0], "?"))
+		}
 		tl.calls = append(tl.calls, call{Fn: fn, From: thread.CallFrame(1).Pos.Filename(), Paths: paths, Args: render(args, kwargs)})
 		if s.result == nil {
 			return starlark.None, nil
