@@ -63,5 +63,13 @@
 // a current SAN). Step replaces exactly those parts; the caller logs each problem once and
 // writes the repaired Secret. A corrupt Secret never stops the process.
 //
+// # Clock skew
+//
+// Certificates start 5 minutes before their issuer's clock (backdate), so replicas whose clocks
+// differ by less agree on everything. A certificate that is not valid yet by the reader's clock
+// (NotYetValidError: a node further ahead wrote it) is one more unusable part: replaced once,
+// from the reader's clock, which every faster clock accepts as well. Kept, a CA from the future
+// would fail every leaf issued under it, and the Secret would be rewritten on every round.
+//
 // Everything in the pure core is safe for concurrent use (no shared state).
 package certs

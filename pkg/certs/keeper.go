@@ -109,10 +109,7 @@ func (k *Keeper) next(ctx context.Context, now time.Time, trusted []*x509.Certif
 		data, ann = sec.Data, sec.Annotations
 	}
 	state, problems := Decode(data, ann, now, DNSNames(k.Service.Name, k.Service.Namespace))
-	if len(problems) > 0 {
-		// One line per round; the write below repairs the Secret, so it is not repeated.
-		k.Log.Info("replacing unusable parts of the certificate Secret", "secret", k.Secret.String(), "problems", errors.Join(problems...).Error())
-	}
+	k.report(problems)
 	next, events, err := Step(state, Input{
 		Now: now, Policy: k.Policy, DNSNames: DNSNames(k.Service.Name, k.Service.Namespace),
 		Trusted: trusted, Rand: k.rand(),
@@ -159,6 +156,25 @@ func (k *Keeper) next(ctx context.Context, now time.Time, trusted []*x509.Certif
 			"leafNotAfter", next.Leaf.Cert.NotAfter, "caNotAfter", next.CA.Cert.NotAfter)
 	}
 	return sec, next, nil
+}
+
+// report logs what Decode found unusable, one line for the skew and one for the rest; the write
+// that follows repairs the Secret, so neither is repeated on the next round.
+func (k *Keeper) report(problems []error) {
+	var other []error
+	for _, p := range problems {
+		var skew *NotYetValidError
+		if !errors.As(p, &skew) {
+			other = append(other, p)
+			continue
+		}
+		k.Metrics.NotYetValid(skew)
+		k.Log.Info("the certificate Secret holds a certificate that is not valid yet by this replica's clock; replacing it with one issued now (check the nodes' clocks: NTP)",
+			"secret", k.Secret.String(), "kind", skew.Kind, "notBefore", skew.NotBefore, "ahead", skew.Ahead.String())
+	}
+	if len(other) > 0 {
+		k.Log.Info("replacing unusable parts of the certificate Secret", "secret", k.Secret.String(), "problems", errors.Join(other...).Error())
+	}
 }
 
 // hasAll reports whether have holds every key of want with the same value, and none of our
