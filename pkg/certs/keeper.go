@@ -25,6 +25,10 @@ import (
 // deadline is near.
 const Resync = 10 * time.Minute
 
+// recheck is how soon the keeper looks again after finding its cache behind another replica's
+// write: the watch event that brings the write normally comes first.
+const recheck = 200 * time.Millisecond
+
 // Keeper converges the certificate Secret and the webhook configuration's caBundle, and serves
 // the Secret's leaf. Every replica runs one; see the package doc for why no leader is needed.
 // It is a reconcile.Reconciler for the single request of its Secret (any event on the Secret or
@@ -57,9 +61,12 @@ func (k *Keeper) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.
 		return reconcile.Result{}, err
 	}
 	sec, state, err := k.next(ctx, now, Trusted(cfg, k.Service))
-	if err != nil || sec == nil {
-		// nil Secret: lost a create or update race; the watch brings the winner's.
-		return reconcile.Result{Requeue: sec == nil && err == nil}, err
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if sec == nil {
+		// Lost a create or update race; the watch brings the winner's, this is the safety net.
+		return reconcile.Result{RequeueAfter: recheck}, nil
 	}
 	if err := k.serve(state); err != nil {
 		return reconcile.Result{}, err
@@ -67,7 +74,7 @@ func (k *Keeper) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.
 	if err := k.healBundle(ctx, cfg, state); err != nil {
 		if errors.Is(err, errStale) {
 			// Expected for a moment after another replica's write; the watch brings it.
-			return reconcile.Result{RequeueAfter: 200 * time.Millisecond}, nil
+			return reconcile.Result{RequeueAfter: recheck}, nil
 		}
 		return reconcile.Result{}, err
 	}
