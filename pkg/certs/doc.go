@@ -42,6 +42,11 @@
 //     old CA: the API server's kept-alive connections to a replica still holding it have no
 //     valid certificate to lose. Then the bundle is {new} again.
 //
+// Retiring trusts nothing the Secret says that a keeper did not do: retire-at is clamped to now +
+// the certificate lifetime + Margin (no leaf the old CA signed can outlive that; switchCA never
+// sets it later), and the previous CA stays in the bundle only while the caBundle still holds it,
+// so a CA appended to the Secret's bundle never reaches the caBundle.
+//
 // Independently of the phase, the leaf is renewed at 2/3 of its validity, by the signing CA,
 // never past that CA's NotAfter. A leaf may last at most a quarter of the CA (Policy.Validate),
 // so a rotation ends before the old CA expires.
