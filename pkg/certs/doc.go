@@ -49,7 +49,9 @@
 //
 // Independently of the phase, the leaf is renewed at 2/3 of its validity, by the signing CA,
 // never past that CA's NotAfter. A leaf may last at most a quarter of the CA (Policy.Validate),
-// so a rotation ends before the old CA expires.
+// so a rotation ends before the old CA expires. "2/3 of its validity" is capped at 2/3 of the
+// policy's lifetime after NotBefore: a CA or leaf put in the Secret with a far NotAfter is
+// replaced on the same schedule as ours.
 //
 // # Replicas without a leader
 //

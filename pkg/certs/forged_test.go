@@ -2,6 +2,7 @@ package certs
 
 import (
 	"context"
+	"crypto/rand"
 	"slices"
 	"testing"
 	"time"
@@ -114,4 +115,44 @@ func TestKeeperNeverPublishesAForgedPreviousCA(t *testing.T) {
 	if n := logs.count(string(EventRetireAtClamped)); n != 1 {
 		t.Fatalf("%d log lines about the clamped retire-at, want 1", n)
 	}
+}
+
+// A CA or leaf put in the Secret with a NotAfter a century away is replaced at 2/3 of the
+// policy's lifetime after its NotBefore, like one of ours, not at 2/3 of its own.
+func TestCertificatesWithAFarNotAfterAreReplacedOnOurSchedule(t *testing.T) {
+	t.Run("ca", func(t *testing.T) {
+		m := newMachine(t)
+		// Issued 5 min ahead, so that its validity starts now despite the backdating.
+		m.s = State{Phase: PhaseStable, CA: mustCA(t, m.now.Add(5*time.Minute), century)}
+		m.step()
+		m.publish()
+		due := m.s.CA.Cert.NotBefore.Add((m.policy.CALifetime + backdate(m.policy.CALifetime)) * 2 / 3)
+		if d := m.s.Deadline(m.policy); d.After(due) || m.s.Phase != PhaseStable {
+			t.Fatalf("phase %s, deadline %s after the policy's renewal point %s", m.s.Phase, d, due)
+		}
+		for m.now.Before(due) {
+			m.now = m.now.Add(time.Second)
+			m.step()
+			m.publish()
+		}
+		if m.s.Phase != PhaseAdding {
+			t.Fatalf("at %s a century-long CA does not rotate (phase %s)", due, m.s.Phase)
+		}
+	})
+	t.Run("leaf", func(t *testing.T) {
+		m := newMachine(t)
+		m.step()
+		m.publish()
+		leaf, err := NewLeaf(rand.Reader, m.s.CA, m.now.Add(5*time.Minute), century, m.names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.s.Leaf = leaf // capped at the CA's NotAfter: still five times the policy's leaf lifetime
+		due := leaf.Cert.NotBefore.Add((m.policy.CertLifetime + backdate(m.policy.CertLifetime)) * 2 / 3)
+		if d := m.s.Deadline(m.policy); !d.Equal(due) {
+			t.Fatalf("deadline %s, want the policy's renewal point %s", d, due)
+		}
+		m.now = due
+		wantEvents(t, m.step(), EventRenewedLeaf)
+	})
 }

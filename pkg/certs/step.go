@@ -90,7 +90,7 @@ func Step(s State, in Input) (State, []Event, error) {
 		}
 	default:
 		s.Phase, s.Next, s.PublishedAt, s.RetireAt = PhaseStable, nil, time.Time{}, time.Time{}
-		if !now.Before(RenewAt(s.CA.Cert)) {
+		if !now.Before(p.caRenewAt(s.CA.Cert)) {
 			next, err := NewCA(in.Rand, now, p.CALifetime)
 			if err != nil {
 				return s, nil, err
@@ -100,7 +100,7 @@ func Step(s State, in Input) (State, []Event, error) {
 		}
 	}
 
-	if s.Leaf == nil || !now.Before(RenewAt(s.Leaf.Cert)) {
+	if s.Leaf == nil || !now.Before(p.leafRenewAt(s.Leaf.Cert)) {
 		e := EventRenewedLeaf
 		if s.Leaf == nil {
 			e = EventIssuedLeaf
