@@ -43,8 +43,9 @@
 //     valid certificate to lose. Then the bundle is {new} again.
 //
 // Retiring trusts nothing the Secret says that a keeper did not do: retire-at is clamped to now +
-// the certificate lifetime + Margin (no leaf the old CA signed can outlive that; switchCA never
-// sets it later), and the previous CA stays in the bundle only while the caBundle still holds it,
+// the certificate lifetime + Margin + the backdating (no leaf the old CA signed can outlive that;
+// switchCA never sets it later, and the backdating covers a replica whose clock is a little
+// behind), and the previous CA stays in the bundle only while the caBundle still holds it,
 // so a CA appended to the Secret's bundle never reaches the caBundle.
 //
 // Independently of the phase, the leaf is renewed at 2/3 of its validity, by the signing CA,

@@ -35,8 +35,9 @@ func TestForgedRetireAtIsClampedAndRotationStillHappens(t *testing.T) {
 	}
 	m.s = s
 	ev := m.step()
-	if want := m.now.Add(m.policy.CertLifetime + m.policy.Margin); !m.s.RetireAt.Equal(want) || !slices.Contains(ev, EventRetireAtClamped) {
-		t.Fatalf("retire-at %s (events %v), want it clamped to now + certificate lifetime + margin = %s", m.s.RetireAt, ev, want)
+	want := m.now.Add(m.policy.CertLifetime + m.policy.Margin + backdate(m.policy.CertLifetime))
+	if !m.s.RetireAt.Equal(want) || !slices.Contains(ev, EventRetireAtClamped) {
+		t.Fatalf("retire-at %s (events %v), want it clamped to now + certificate lifetime + margin + backdating = %s", m.s.RetireAt, ev, want)
 	}
 	// The CA rotation the forgery would have suppressed starts on time.
 	ca := m.s.CA.Cert
@@ -47,6 +48,25 @@ func TestForgedRetireAtIsClampedAndRotationStillHappens(t *testing.T) {
 	}
 	if m.s.Phase != PhaseAdding || m.s.Next == nil {
 		t.Fatalf("at the CA's renewal time %s: phase %s, no rotation", RenewAt(ca), m.s.Phase)
+	}
+}
+
+// The latest retire-at switchCA can set (the old leaf renewed just before the switch), read by a
+// replica whose clock is behind by the tolerated skew: left alone, not rewritten.
+func TestLegitimateRetireAtSurvivesATolerableSkew(t *testing.T) {
+	m := rotating(t)
+	switched := m.s.PublishedAt.Add(m.policy.Settle)
+	m.now = switched.Add(-time.Millisecond)
+	m.s.Leaf = nil // renewed just before the switch: it expires CertLifetime after it
+	wantEvents(t, m.step(), EventIssuedLeaf)
+	m.now = switched
+	wantEvents(t, m.step(), EventSwitched, EventIssuedLeaf)
+	if want := switched.Add(m.policy.CertLifetime + m.policy.Margin); m.s.RetireAt.Sub(want).Abs() > time.Second {
+		t.Fatalf("retire-at %s, want the latest switchCA sets, %s", m.s.RetireAt, want)
+	}
+	m.now = switched.Add(-backdate(m.policy.CertLifetime))
+	if ev := m.step(); slices.Contains(ev, EventRetireAtClamped) {
+		t.Fatalf("a replica %s behind rewrote retire-at: %v", backdate(m.policy.CertLifetime), ev)
 	}
 }
 

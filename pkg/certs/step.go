@@ -78,9 +78,11 @@ func Step(s State, in Input) (State, []Event, error) {
 		}
 	case PhaseRetiring:
 		s.Next, s.PublishedAt = nil, time.Time{}
-		// switchCA never sets it later than this; a later one was written by someone else
-		// and would keep the previous CA trusted and the rotation suspended.
-		if bound := now.Add(p.CertLifetime + p.Margin); s.RetireAt.After(bound) {
+		// switchCA never sets it later than now + CertLifetime + Margin; a later one was
+		// written by someone else and would keep the previous CA trusted and the rotation
+		// suspended. The backdating is the clock skew tolerated between replicas: one a little
+		// behind the replica that switched must not rewrite its retire-at.
+		if bound := now.Add(p.CertLifetime + p.Margin + backdate(p.CertLifetime)); s.RetireAt.After(bound) {
 			s.RetireAt = bound
 			ev = append(ev, EventRetireAtClamped)
 		}
