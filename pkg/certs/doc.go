@@ -42,9 +42,17 @@
 //     old CA: the API server's kept-alive connections to a replica still holding it have no
 //     valid certificate to lose. Then the bundle is {new} again.
 //
+// Retiring trusts nothing the Secret says that a keeper did not do: retire-at is clamped to now +
+// the certificate lifetime + Margin + the backdating (no leaf the old CA signed can outlive that;
+// switchCA never sets it later, and the backdating covers a replica whose clock is a little
+// behind), and the previous CA stays in the bundle only while the caBundle still holds it,
+// so a CA appended to the Secret's bundle never reaches the caBundle.
+//
 // Independently of the phase, the leaf is renewed at 2/3 of its validity, by the signing CA,
 // never past that CA's NotAfter. A leaf may last at most a quarter of the CA (Policy.Validate),
-// so a rotation ends before the old CA expires.
+// so a rotation ends before the old CA expires. "2/3 of its validity" is capped at 2/3 of the
+// policy's lifetime after NotBefore: a CA or leaf put in the Secret with a far NotAfter is
+// replaced on the same schedule as ours.
 //
 // # Replicas without a leader
 //
@@ -62,6 +70,14 @@
 // not match its certificate, an expired or non-CA CA, a leaf its CA did not sign or that lacks
 // a current SAN). Step replaces exactly those parts; the caller logs each problem once and
 // writes the repaired Secret. A corrupt Secret never stops the process.
+//
+// # Clock skew
+//
+// Certificates start 5 minutes before their issuer's clock (backdate), so replicas whose clocks
+// differ by less agree on everything. A certificate that is not valid yet by the reader's clock
+// (NotYetValidError: a node further ahead wrote it) is one more unusable part: replaced once,
+// from the reader's clock, which every faster clock accepts as well. Kept, a CA from the future
+// would fail every leaf issued under it, and the Secret would be rewritten on every round.
 //
 // Everything in the pure core is safe for concurrent use (no shared state).
 package certs

@@ -25,6 +25,10 @@ import (
 // deadline is near.
 const Resync = 10 * time.Minute
 
+// recheck is how soon the keeper looks again after finding its cache behind another replica's
+// write: the watch event that brings the write normally comes first.
+const recheck = 200 * time.Millisecond
+
 // Keeper converges the certificate Secret and the webhook configuration's caBundle, and serves
 // the Secret's leaf. Every replica runs one; see the package doc for why no leader is needed.
 // It is a reconcile.Reconciler for the single request of its Secret (any event on the Secret or
@@ -57,9 +61,12 @@ func (k *Keeper) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.
 		return reconcile.Result{}, err
 	}
 	sec, state, err := k.next(ctx, now, Trusted(cfg, k.Service))
-	if err != nil || sec == nil {
-		// nil Secret: lost a create or update race; the watch brings the winner's.
-		return reconcile.Result{Requeue: sec == nil && err == nil}, err
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if sec == nil {
+		// Lost a create or update race; the watch brings the winner's, this is the safety net.
+		return reconcile.Result{RequeueAfter: recheck}, nil
 	}
 	if err := k.serve(state); err != nil {
 		return reconcile.Result{}, err
@@ -67,7 +74,7 @@ func (k *Keeper) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.
 	if err := k.healBundle(ctx, cfg, state); err != nil {
 		if errors.Is(err, errStale) {
 			// Expected for a moment after another replica's write; the watch brings it.
-			return reconcile.Result{RequeueAfter: 200 * time.Millisecond}, nil
+			return reconcile.Result{RequeueAfter: recheck}, nil
 		}
 		return reconcile.Result{}, err
 	}
@@ -109,10 +116,7 @@ func (k *Keeper) next(ctx context.Context, now time.Time, trusted []*x509.Certif
 		data, ann = sec.Data, sec.Annotations
 	}
 	state, problems := Decode(data, ann, now, DNSNames(k.Service.Name, k.Service.Namespace))
-	if len(problems) > 0 {
-		// One line per round; the write below repairs the Secret, so it is not repeated.
-		k.Log.Info("replacing unusable parts of the certificate Secret", "secret", k.Secret.String(), "problems", errors.Join(problems...).Error())
-	}
+	k.report(problems)
 	next, events, err := Step(state, Input{
 		Now: now, Policy: k.Policy, DNSNames: DNSNames(k.Service.Name, k.Service.Namespace),
 		Trusted: trusted, Rand: k.rand(),
@@ -159,6 +163,25 @@ func (k *Keeper) next(ctx context.Context, now time.Time, trusted []*x509.Certif
 			"leafNotAfter", next.Leaf.Cert.NotAfter, "caNotAfter", next.CA.Cert.NotAfter)
 	}
 	return sec, next, nil
+}
+
+// report logs what Decode found unusable, one line for the skew and one for the rest; the write
+// that follows repairs the Secret, so neither is repeated on the next round.
+func (k *Keeper) report(problems []error) {
+	var other []error
+	for _, p := range problems {
+		var skew *NotYetValidError
+		if !errors.As(p, &skew) {
+			other = append(other, p)
+			continue
+		}
+		k.Metrics.NotYetValid(skew)
+		k.Log.Info("the certificate Secret holds a certificate that is not valid yet by this replica's clock; replacing it with one issued now (check the nodes' clocks: NTP)",
+			"secret", k.Secret.String(), "kind", skew.Kind, "notBefore", skew.NotBefore, "ahead", skew.Ahead.String())
+	}
+	if len(other) > 0 {
+		k.Log.Info("replacing unusable parts of the certificate Secret", "secret", k.Secret.String(), "problems", errors.Join(other...).Error())
+	}
 }
 
 // hasAll reports whether have holds every key of want with the same value, and none of our

@@ -128,7 +128,7 @@ func TestReplicasConvergeOnOneSecretAndHealTheBundle(t *testing.T) {
 	b.Cached = &staleReader{Reader: c}
 
 	reconcileOK(t, a)
-	if res := reconcileOK(t, b); !res.Requeue { // lost the create race
+	if res := reconcileOK(t, b); res.RequeueAfter != recheck { // lost the create race
 		t.Fatalf("b after losing the create: %+v", res)
 	}
 	if b.Served.Leaf() != nil {

@@ -7,21 +7,43 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics exports when the served certificates expire.
+// Metrics exports when the served certificates expire and how often the Secret held
+// certificates from a clock ahead of ours.
 type Metrics struct {
-	expiry *prometheus.GaugeVec
+	expiry      *prometheus.GaugeVec
+	notYetValid *prometheus.CounterVec
 }
 
-// NewMetrics registers tiltlib_certificate_expiry_timestamp_seconds{kind="leaf"|"ca"} on reg.
+// NewMetrics registers tiltlib_certificate_expiry_timestamp_seconds{kind="leaf"|"ca"} and
+// tiltlib_certificate_not_yet_valid_total{kind="leaf"|"ca"} on reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
-	m := &Metrics{expiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tiltlib_certificate_expiry_timestamp_seconds",
-		Help: "NotAfter, in Unix seconds, of the certificate the webhook serves (kind=leaf) and of the CA that signed it (kind=ca, when known).",
-	}, []string{"kind"})}
-	if err := reg.Register(m.expiry); err != nil {
-		return nil, fmt.Errorf("registering the certificate metrics: %w", err)
+	m := &Metrics{
+		expiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tiltlib_certificate_expiry_timestamp_seconds",
+			Help: "NotAfter, in Unix seconds, of the certificate the webhook serves (kind=leaf) and of the CA that signed it (kind=ca, when known).",
+		}, []string{"kind"}),
+		notYetValid: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tiltlib_certificate_not_yet_valid_total",
+			Help: "Certificates (kind=ca|leaf) found in the Secret whose NotBefore lay ahead of this replica's clock, issued by a node whose clock is ahead by more than NotBefore's backdating (5 min, or a tenth of a shorter lifetime), and replaced (self mode). Any increase means clock skew between nodes.",
+		}, []string{"kind"}),
+	}
+	for _, c := range []prometheus.Collector{m.expiry, m.notYetValid} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering the certificate metrics: %w", err)
+		}
+	}
+	for _, kind := range []string{"ca", "leaf"} {
+		m.notYetValid.WithLabelValues(kind) // both series start at 0, so an increase is visible
 	}
 	return m, nil
+}
+
+// NotYetValid counts a certificate of the Secret that was not valid yet by our clock.
+func (m *Metrics) NotYetValid(e *NotYetValidError) {
+	if m == nil {
+		return
+	}
+	m.notYetValid.WithLabelValues(e.Kind).Inc()
 }
 
 // Observe records the NotAfter of the served leaf and of its CA; a nil certificate leaves its

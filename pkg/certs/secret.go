@@ -30,6 +30,31 @@ const (
 // ErrCorrupt is wrapped by every problem Decode reports.
 var ErrCorrupt = errors.New("unusable certificate Secret content")
 
+// NotYetValidError is a certificate of the Secret whose validity starts after the reader's
+// clock: it was issued by a node whose clock runs ahead of the reader's by more than the
+// backdating of NotBefore (backdate), so nothing it signs verifies here yet. Decode reports it
+// (wrapped with ErrCorrupt) and Step replaces the certificate once, from the reader's clock,
+// which every clock further ahead also accepts: never one rewrite per round.
+type NotYetValidError struct {
+	// Kind is "ca" (the signing or the next CA) or "leaf".
+	Kind      string
+	NotBefore time.Time
+	// Ahead is how far NotBefore lies beyond the reader's clock.
+	Ahead time.Duration
+}
+
+func (e *NotYetValidError) Error() string {
+	return fmt.Sprintf("not valid before %s, %s ahead of this replica's clock (clock skew between nodes?)",
+		e.NotBefore.UTC().Format(time.RFC3339), e.Ahead)
+}
+
+func checkNotBefore(kind string, c *x509.Certificate, now time.Time) error {
+	if now.Before(c.NotBefore) {
+		return &NotYetValidError{Kind: kind, NotBefore: c.NotBefore, Ahead: c.NotBefore.Sub(now)}
+	}
+	return nil
+}
+
 // Encode is the Secret data and annotations of s. It is deterministic: equal states encode to
 // equal maps, so a caller writes only when Encode's output changed.
 func Encode(s State) (map[string][]byte, map[string]string) {
@@ -58,12 +83,14 @@ func Encode(s State) (map[string][]byte, map[string]string) {
 
 // Decode parses Secret data and annotations at now, keeping every part that is usable and
 // reporting each part that is not (bad PEM, a key that does not match its certificate, an
-// expired or non-CA CA, a leaf its CA did not sign or that lacks one of dnsNames). Unusable
+// expired or non-CA CA, a certificate not valid yet at now (NotYetValidError), a leaf its CA did
+// not sign or that lacks one of dnsNames). Unusable
 // parts come back nil; Step replaces them. Decode never fails as a whole: a corrupt Secret is
 // repaired, not a reason to crash.
 func Decode(data map[string][]byte, ann map[string]string, now time.Time, dnsNames []string) (State, []error) {
 	var s State
 	var problems []error
+	// format wraps its error with %w, so callers can tell a NotYetValidError apart.
 	bad := func(format string, args ...any) {
 		problems = append(problems, fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...))
 	}
@@ -79,27 +106,27 @@ func Decode(data map[string][]byte, ann map[string]string, now time.Time, dnsNam
 	ca, err := decodeCA(data[KeyCACert], data[KeyCAKey], now)
 	if err != nil {
 		if len(data) > 0 {
-			bad("CA (%s, %s): %v", KeyCACert, KeyCAKey, err)
+			bad("CA (%s, %s): %w", KeyCACert, KeyCAKey, err)
 		}
 		return State{Phase: PhaseStable}, problems
 	}
 	s.CA = ca
 	if s.Phase == PhaseAdding {
 		if s.Next, err = decodeCA(data[KeyNextCACert], data[KeyNextCAKey], now); err != nil {
-			bad("next CA (%s, %s): %v", KeyNextCACert, KeyNextCAKey, err)
+			bad("next CA (%s, %s): %w", KeyNextCACert, KeyNextCAKey, err)
 		}
 	}
 	if s.Leaf, err = decodeLeaf(data[KeyCert], data[KeyKey], ca, now, dnsNames); err != nil {
-		bad("serving certificate (%s, %s): %v", KeyCert, KeyKey, err)
+		bad("serving certificate (%s, %s): %w", KeyCert, KeyKey, err)
 	}
 	if s.Bundle, err = ParseCerts(data[KeyBundle]); err != nil {
-		bad("bundle (%s): %v", KeyBundle, err)
+		bad("bundle (%s): %w", KeyBundle, err)
 	}
 	if s.PublishedAt, err = decodeTime(ann[AnnotationPublishedAt]); err != nil {
-		bad("%s: %v", AnnotationPublishedAt, err)
+		bad("%s: %w", AnnotationPublishedAt, err)
 	}
 	if s.RetireAt, err = decodeTime(ann[AnnotationRetireAt]); err != nil {
-		bad("%s: %v", AnnotationRetireAt, err)
+		bad("%s: %w", AnnotationRetireAt, err)
 	}
 	return s, problems
 }
@@ -115,12 +142,20 @@ func decodeCA(certPEM, keyPEM []byte, now time.Time) (*KeyPair, error) {
 	if now.After(kp.Cert.NotAfter) {
 		return nil, fmt.Errorf("expired at %s", kp.Cert.NotAfter.UTC().Format(time.RFC3339))
 	}
+	// Kept, a CA from the future would make every leaf issued under it fail the next check: a
+	// new leaf on every round.
+	if err := checkNotBefore("ca", kp.Cert, now); err != nil {
+		return nil, err
+	}
 	return kp, nil
 }
 
 func decodeLeaf(certPEM, keyPEM []byte, ca *KeyPair, now time.Time, dnsNames []string) (*KeyPair, error) {
 	kp, err := decodePair(certPEM, keyPEM)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNotBefore("leaf", kp.Cert, now); err != nil {
 		return nil, err
 	}
 	for _, n := range dnsNames {

@@ -81,17 +81,33 @@ func RenewAt(c *x509.Certificate) time.Time {
 	return c.NotBefore.Add(c.NotAfter.Sub(c.NotBefore) * 2 / 3)
 }
 
+// caRenewAt is when Step starts replacing the signing CA c and leafRenewAt when it replaces the
+// leaf c: at 2/3 of the certificate's validity, but no later than 2/3 of the longest validity
+// the policy issues (backdating included) after c's NotBefore. For a certificate we issued the
+// two are the same point; one put in the Secret by someone else with a far NotAfter is replaced
+// on our schedule instead of staying trusted for as long as its NotAfter says.
+func (p Policy) caRenewAt(c *x509.Certificate) time.Time   { return renewAt(c, p.CALifetime) }
+func (p Policy) leafRenewAt(c *x509.Certificate) time.Time { return renewAt(c, p.CertLifetime) }
+
+func renewAt(c *x509.Certificate, lifetime time.Duration) time.Time {
+	bound := c.NotBefore.Add((lifetime + backdate(lifetime)) * 2 / 3)
+	if r := RenewAt(c); r.Before(bound) {
+		return r
+	}
+	return bound
+}
+
 // Deadline is the next instant at which Step may change s without any outside event (zero when
 // only an outside event can): the caller re-runs Step then.
 func (s State) Deadline(p Policy) time.Time {
 	var ds []time.Time
 	if s.Leaf != nil {
-		ds = append(ds, RenewAt(s.Leaf.Cert))
+		ds = append(ds, p.leafRenewAt(s.Leaf.Cert))
 	}
 	switch s.Phase {
 	case PhaseStable:
 		if s.CA != nil {
-			ds = append(ds, RenewAt(s.CA.Cert))
+			ds = append(ds, p.caRenewAt(s.CA.Cert))
 		}
 	case PhaseAdding:
 		if !s.PublishedAt.IsZero() {

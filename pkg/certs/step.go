@@ -23,16 +23,17 @@ type Event string
 
 // Events of Step.
 const (
-	EventIssuedCA       Event = "issued a new CA"
-	EventIssuedLeaf     Event = "issued a serving certificate"
-	EventRenewedLeaf    Event = "renewed the serving certificate (2/3 of its lifetime passed)"
-	EventRotationStart  Event = "CA rotation 1/3: next CA added to the bundle"
-	EventPublished      Event = "CA rotation: the webhook caBundle holds the next CA"
-	EventUnpublished    Event = "CA rotation: the webhook caBundle no longer holds the next CA; waiting"
-	EventSwitched       Event = "CA rotation 2/3: serving certificate now signed by the new CA"
-	EventRetired        Event = "CA rotation 3/3: previous CA removed from the bundle"
-	EventRotationAbort  Event = "CA rotation 1/3 restarted: the next CA was unusable; a new one added to the bundle"
-	EventBundleRepaired Event = "bundle rebuilt"
+	EventIssuedCA        Event = "issued a new CA"
+	EventIssuedLeaf      Event = "issued a serving certificate"
+	EventRenewedLeaf     Event = "renewed the serving certificate (2/3 of its lifetime passed)"
+	EventRotationStart   Event = "CA rotation 1/3: next CA added to the bundle"
+	EventPublished       Event = "CA rotation: the webhook caBundle holds the next CA"
+	EventUnpublished     Event = "CA rotation: the webhook caBundle no longer holds the next CA; waiting"
+	EventSwitched        Event = "CA rotation 2/3: serving certificate now signed by the new CA"
+	EventRetired         Event = "CA rotation 3/3: previous CA removed from the bundle"
+	EventRotationAbort   Event = "CA rotation 1/3 restarted: the next CA was unusable; a new one added to the bundle"
+	EventBundleRepaired  Event = "bundle rebuilt"
+	EventRetireAtClamped Event = "CA rotation: retire-at lay beyond the last possible expiry of a leaf the previous CA signed, plus the margin; clamped (was the Secret edited?)"
 )
 
 // Step is the state machine: given the Secret's state and the world it sees, it returns the
@@ -77,13 +78,21 @@ func Step(s State, in Input) (State, []Event, error) {
 		}
 	case PhaseRetiring:
 		s.Next, s.PublishedAt = nil, time.Time{}
+		// switchCA never sets it later than now + CertLifetime + Margin; a later one was
+		// written by someone else and would keep the previous CA trusted and the rotation
+		// suspended. The backdating is the clock skew tolerated between replicas: one a little
+		// behind the replica that switched must not rewrite its retire-at.
+		if bound := now.Add(p.CertLifetime + p.Margin + backdate(p.CertLifetime)); s.RetireAt.After(bound) {
+			s.RetireAt = bound
+			ev = append(ev, EventRetireAtClamped)
+		}
 		if !now.Before(s.RetireAt) {
 			s.Phase, s.RetireAt = PhaseStable, time.Time{}
 			ev = append(ev, EventRetired)
 		}
 	default:
 		s.Phase, s.Next, s.PublishedAt, s.RetireAt = PhaseStable, nil, time.Time{}, time.Time{}
-		if !now.Before(RenewAt(s.CA.Cert)) {
+		if !now.Before(p.caRenewAt(s.CA.Cert)) {
 			next, err := NewCA(in.Rand, now, p.CALifetime)
 			if err != nil {
 				return s, nil, err
@@ -93,7 +102,7 @@ func Step(s State, in Input) (State, []Event, error) {
 		}
 	}
 
-	if s.Leaf == nil || !now.Before(RenewAt(s.Leaf.Cert)) {
+	if s.Leaf == nil || !now.Before(p.leafRenewAt(s.Leaf.Cert)) {
 		e := EventRenewedLeaf
 		if s.Leaf == nil {
 			e = EventIssuedLeaf
@@ -106,7 +115,7 @@ func Step(s State, in Input) (State, []Event, error) {
 		ev = append(ev, e)
 	}
 
-	bundle := wantBundle(s, now)
+	bundle := wantBundle(s, now, in.Trusted)
 	if len(ev) == 0 && !sameList(bundle, s.Bundle) {
 		ev = append(ev, EventBundleRepaired)
 	}
@@ -134,8 +143,11 @@ func switchCA(s State, now time.Time, p Policy) State {
 }
 
 // wantBundle is the bundle of each phase: the signing CA, plus the next CA while adding, plus
-// the previous CA (kept from the stored bundle) while retiring.
-func wantBundle(s State, now time.Time) []*x509.Certificate {
+// the previous CA while retiring. The previous CA is kept from the stored bundle only while the
+// caBundle (trusted) still holds it: it got there when it was the signing CA, published by a
+// keeper, which is a record that whoever can edit the Secret cannot forge. So the retiring phase
+// only ever takes CAs out of the caBundle, and a CA appended to the Secret's bundle never gets in.
+func wantBundle(s State, now time.Time, trusted []*x509.Certificate) []*x509.Certificate {
 	own := []*x509.Certificate{s.CA.Cert}
 	switch s.Phase {
 	case PhaseAdding:
@@ -143,7 +155,13 @@ func wantBundle(s State, now time.Time) []*x509.Certificate {
 			return Merge(now, own, []*x509.Certificate{s.Next.Cert})
 		}
 	case PhaseRetiring:
-		return Merge(now, own, s.Bundle)
+		var prev []*x509.Certificate
+		for _, c := range s.Bundle {
+			if Contains(trusted, c) {
+				prev = append(prev, c)
+			}
+		}
+		return Merge(now, own, prev)
 	}
 	return own
 }
