@@ -125,7 +125,7 @@ func followed(t *testing.T, ns string, lib want) {
 		if err != nil {
 			return false, err
 		}
-		last = rec.Lib.String()
+		last = harness.Show(rec.Lib)
 		return same(rec.Lib, lib), nil
 	})
 	if err != nil {

@@ -14,10 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
 // want is what one component of a Pod should carry: ConfigMap, semantic version, source.
-type want = harness.RecordComponent
+type want = mutate.RecordComponent
 
 // The ConfigMaps the GitOps repo would publish, with the semantic version in their version label.
 var published = map[string]string{
@@ -132,7 +133,7 @@ func settleOn(t *testing.T, namespace, what string, ok func(*corev1.Pod) bool) {
 	t.Logf("webhook caches saw %s after %s", namespace, time.Since(start).Round(time.Millisecond))
 }
 
-func same(got *harness.RecordComponent, w want) bool { return got != nil && *got == w }
+func same(got *mutate.RecordComponent, w want) bool { return got != nil && *got == w }
 
 // assertInjected checks a stored Pod carries lib and templates, mounted read-only without
 // subPath into exactly containers, with the documented annotations and labels, and that nothing

@@ -89,7 +89,7 @@ func expectDelta(t *testing.T, before harness.Snapshot, want harness.Expect) {
 // injected is the expected increments of one Pod that got both components.
 func injected(lib, templates want, reason string) harness.Expect {
 	return harness.Expect{}.
-		Add(harness.Injection("tilt-lib", lib.ConfigMap, lib.Version, lib.Source), 1).
-		Add(harness.Injection("tilt-templates", templates.ConfigMap, templates.Version, templates.Source), 1).
+		Add(harness.Injection("tilt-lib", lib.ConfigMap, lib.Version, string(lib.Source)), 1).
+		Add(harness.Injection("tilt-templates", templates.ConfigMap, templates.Version, string(templates.Source)), 1).
 		Add(harness.Review("injected", reason), 1)
 }

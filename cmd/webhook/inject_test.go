@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
 var (
@@ -13,22 +15,17 @@ var (
 	teamB = filepath.Join("..", "..", "examples", "team-b.yaml")
 )
 
-// record is the tilt-lib part of the injected annotation.
-type record struct {
-	Lib struct{ ConfigMap, Version, Source string } `json:"tilt-lib"`
-}
-
 // injectedRecords returns the injected annotation of every workspace Deployment in out, by name.
-func injectedRecords(t *testing.T, out string) map[string]record {
+func injectedRecords(t *testing.T, out string) map[string]mutate.Record {
 	t.Helper()
-	recs := map[string]record{}
+	recs := map[string]mutate.Record{}
 	for _, doc := range strings.Split(out, "\n---\n") {
 		i := strings.Index(doc, "tilt-lib.platform/injected: '")
 		if i < 0 {
 			continue
 		}
 		rest := doc[i+len("tilt-lib.platform/injected: '"):]
-		var rec record
+		var rec mutate.Record
 		if err := json.Unmarshal([]byte(rest[:strings.IndexByte(rest, '\'')]), &rec); err != nil {
 			t.Fatalf("injected annotation: %v\n%s", err, doc)
 		}
@@ -79,8 +76,8 @@ func TestInjectUsesNamespaceAndConfigMapsOfTheInput(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	lib := injectedRecords(t, out)["coder-bob-dev"].Lib
-	if lib.ConfigMap != "tilt-lib-v2" || lib.Version != "2.0.1" || lib.Source != "namespace" {
+	lib := injectedRecords(t, out)["coder-bob-dev"].Component(mutate.LibVolume)
+	if lib == nil || lib.ConfigMap != "tilt-lib-v2" || lib.Version != "2.0.1" || lib.Source != "namespace" {
 		t.Errorf("tilt-lib = %+v, want tilt-lib-v2 2.0.1 from the namespace", lib)
 	}
 	if !strings.Contains(errOut, "deployment/coder-bob-dev injected (tilt-lib-v2@2.0.1, tilt-templates@1.1.0)\n") ||

@@ -112,7 +112,7 @@ func newLogger(cfg tlconfig.Config, w io.Writer) (logr.Logger, error) {
 func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *certSetup, log logr.Logger) error {
 	settings := lookup.Settings{
 		AnnotationPrefix: cfg.AnnotationPrefix,
-		Bases:            []string{cfg.LibConfigMap, cfg.TemplatesConfigMap},
+		Bases:            cfg.MutateOptions().Bases(),
 		VersionLabel:     cfg.VersionLabel,
 	}
 	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = cfg.TLSVersion() }, cs.tlsOpt}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/go-logr/logr/funcr"
@@ -22,45 +21,9 @@ func seen(names ...string) map[string]bool {
 	return m
 }
 
-func TestMissingTargets(t *testing.T) {
-	opts := func(lib, tpl string, aliases map[string]string) mutate.Options {
-		o := mutate.DefaultOptions()
-		o.Lib.DefaultVersion, o.Templates.DefaultVersion, o.Aliases = lib, tpl, aliases
-		return o
-	}
-	cases := []struct {
-		name string
-		o    mutate.Options
-		seen map[string]bool
-		want []string // one substring per expected warning, in order
-	}{
-		{"unversioned defaults exist", opts("", "", nil), seen("tilt-lib", "tilt-templates"), nil},
-		{"typo in --default-version", opts("stabel", "", nil), seen("tilt-lib", "tilt-lib-v2", "tilt-templates"),
-			[]string{`--default-version "stabel": no ConfigMap "tilt-lib-stabel" in any namespace; until one exists, workspaces get an empty /apps/tilt-lib`}},
-		{"typo in --default-templates-version", opts("", "v9", nil), seen("tilt-lib", "tilt-templates"),
-			[]string{`--default-templates-version "v9": no ConfigMap "tilt-templates-v9"`}},
-		{"default through an alias that exists", opts("stable", "", map[string]string{"stable": "v2"}), seen("tilt-lib-v2", "tilt-templates"), nil},
-		{"default through an alias that does not", opts("stable", "", map[string]string{"stable": "v2"}), seen("tilt-lib-v3", "tilt-templates"),
-			[]string{`--default-version "stable": no ConfigMap "tilt-lib-v2"`, `--alias stable=v2: neither ConfigMap "tilt-lib-v2" nor "tilt-templates-v2"`}},
-		{"default named default", opts("default", "default", nil), seen("tilt-lib", "tilt-templates"), nil},
-		{"unversioned default missing", opts("", "", nil), seen("tilt-lib"), []string{`--default-templates-version "": no ConfigMap "tilt-templates"`}},
-		{"alias for one component only", opts("", "", map[string]string{"edge": "v3"}), seen("tilt-lib", "tilt-templates", "tilt-templates-v3"), nil},
-		{"aliases reported in name order", opts("", "", map[string]string{"zeta": "v8", "alpha": "v7"}), seen("tilt-lib", "tilt-templates"),
-			[]string{"--alias alpha=v7", "--alias zeta=v8"}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got := missingTargets(c.o, c.seen)
-			if len(got) != len(c.want) {
-				t.Fatalf("warnings = %q, want %d", got, len(c.want))
-			}
-			for i, w := range c.want {
-				if !strings.Contains(got[i], w) {
-					t.Errorf("warning %d = %q, want it to contain %q", i, got[i], w)
-				}
-			}
-		})
-	}
+// missingTargets is what serve logs for the ConfigMap names seen in its store.
+func missingTargets(o mutate.Options, seen map[string]bool) []string {
+	return o.MissingTargets(func(cm string) bool { return seen[cm] }, "any namespace")
 }
 
 // configMapStore is a real ConfigMap store holding the given names (alternately in team-a and
@@ -83,7 +46,7 @@ func configMapStore(t *testing.T, synced bool, names []string) *lookup.ConfigMap
 
 func TestWarnMissingTargetsLogsAfterSync(t *testing.T) {
 	o := mutate.DefaultOptions()
-	o.Lib.DefaultVersion = "stabel"
+	o.Component(mutate.LibVolume).DefaultVersion = "stabel"
 	names := []string{"tilt-lib", "tilt-lib-v2", "tilt-templates"}
 	for _, synced := range []bool{true, false} {
 		var logged []string

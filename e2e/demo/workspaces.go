@@ -14,12 +14,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
 // row is one line of the demo's table.
 type row struct {
 	Namespace, Pod string
-	Lib, Templates *harness.RecordComponent
+	Lib, Templates *mutate.RecordComponent
 	Status         string
 }
 
@@ -82,7 +83,7 @@ func waitSeen(ctx context.Context, inj *harness.Injector, d *appsv1.Deployment, 
 		if err != nil {
 			return false, err
 		}
-		last = fmt.Sprintf("tilt-lib %s, tilt-templates %s", rec.Lib, rec.Templates)
+		last = fmt.Sprintf("tilt-lib %s, tilt-templates %s", harness.Show(rec.Lib), harness.Show(rec.Templates))
 		return rec.Lib != nil && rec.Lib.ConfigMap == wantLib && rec.Lib.Version != "" &&
 			rec.Templates != nil && rec.Templates.Version != "", nil
 	})
@@ -106,7 +107,7 @@ func printTable(out io.Writer, rows []row) {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAMESPACE\tPOD\tTILT-LIB\tTEMPLATES\tSOURCE\tSTATUS")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Namespace, r.Pod, r.Lib, r.Templates, source(r), r.Status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Namespace, r.Pod, harness.Show(r.Lib), harness.Show(r.Templates), source(r), r.Status)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(out, "(SOURCE: which level chose the ConfigMap -- tilt-lib/tilt-templates: pod, namespace, default or fallback)")
@@ -115,10 +116,10 @@ func printTable(out io.Writer, rows []row) {
 func source(r row) string {
 	lib, tmpl := "-", "-"
 	if r.Lib != nil {
-		lib = r.Lib.Source
+		lib = string(r.Lib.Source)
 	}
 	if r.Templates != nil {
-		tmpl = r.Templates.Source
+		tmpl = string(r.Templates.Source)
 	}
 	return lib + "/" + tmpl
 }

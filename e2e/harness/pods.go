@@ -7,6 +7,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
 // Prefix is the default annotation and label prefix of the injector.
@@ -72,22 +74,15 @@ func PodFromDeployment(d *appsv1.Deployment) *corev1.Pod {
 	}
 }
 
-// Record is the JSON of the injected annotation.
+// Record is a Pod's injected annotation, read with mutate.Record (its one definition), with the
+// product's two components at hand: nil when not recorded.
 type Record struct {
-	Lib        *RecordComponent `json:"tilt-lib"`
-	Templates  *RecordComponent `json:"tilt-templates"`
-	Containers []string         `json:"containers"`
+	Lib, Templates *mutate.RecordComponent
+	Containers     []string
 }
 
-// RecordComponent is one component of Record.
-type RecordComponent struct {
-	ConfigMap string `json:"configMap"`
-	Version   string `json:"version"`
-	Source    string `json:"source"`
-}
-
-// String is "configmap@version" ("configmap" when the version is unknown), "-" when absent.
-func (c *RecordComponent) String() string {
+// Show is "configmap@version" ("configmap" when the version is unknown), "-" when c is nil.
+func Show(c *mutate.RecordComponent) string {
 	switch {
 	case c == nil:
 		return "-"
@@ -103,8 +98,9 @@ func InjectedRecord(pod *corev1.Pod) (rec Record, ok bool, err error) {
 	if !ok {
 		return Record{}, false, nil
 	}
-	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+	var r mutate.Record
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
 		return Record{}, true, fmt.Errorf("annotation %s is not the documented JSON: %w", KeyInjected, err)
 	}
-	return rec, true, nil
+	return Record{Lib: r.Component(mutate.LibVolume), Templates: r.Component(mutate.TemplatesVolume), Containers: r.Containers}, true, nil
 }

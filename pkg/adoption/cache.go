@@ -23,8 +23,8 @@ func PodObject() client.Object {
 
 // Settings say which Pods are watched and what the gauges read.
 type Settings struct {
-	// Options give the annotation prefix (hence the two Pod label keys) and the ConfigMap base
-	// name of each component.
+	// Options give the annotation prefix and the component table (hence the Pod label key and
+	// the ConfigMap base name of each component).
 	Options mutate.Options
 	// VersionLabel is the ConfigMap label holding the semantic version (--version-label).
 	VersionLabel string
@@ -49,7 +49,7 @@ func (s Settings) trimPod(obj any) (any, error) {
 	for _, c := range s.components() {
 		if v, has := m.Labels[c.labelKey]; has {
 			if keep == nil {
-				keep = make(map[string]string, 2)
+				keep = make(map[string]string, len(s.Options.Components))
 			}
 			keep[c.labelKey] = strings.Clone(v)
 		}
@@ -72,12 +72,13 @@ type component struct {
 	base     string // the unversioned ConfigMap; versions are "<base>-<v>"
 }
 
-func (s Settings) components() [2]component {
-	p := s.Options.AnnotationPrefix
-	return [2]component{
-		{name: mutate.LibVolume, labelKey: p + mutate.KeyVersion, base: s.Options.Lib.ConfigMap},
-		{name: mutate.TemplatesVolume, labelKey: p + mutate.KeyTemplatesVersion, base: s.Options.Templates.ConfigMap},
+// components are the rows of the component table, with their label keys.
+func (s Settings) components() []component {
+	cs := make([]component, len(s.Options.Components))
+	for i, c := range s.Options.Components {
+		cs[i] = component{name: c.Name, labelKey: s.Options.AnnotationPrefix + c.VersionKey, base: c.Base}
 	}
+	return cs
 }
 
 // owner returns the component a ConfigMap name belongs to ("<base>" or "<base>-<v>"); ok is false

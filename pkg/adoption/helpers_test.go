@@ -68,7 +68,7 @@ func fixture(t testing.TB, synced func() bool, objs ...client.Object) *Collector
 func storeFixture(t testing.TB, synced func() bool, objs ...client.Object) *Collector {
 	t.Helper()
 	s := testSettings()
-	store := lookup.NewConfigMapStore(lookup.Settings{Bases: []string{s.Options.Lib.ConfigMap, s.Options.Templates.ConfigMap}, VersionLabel: s.VersionLabel})
+	store := lookup.NewConfigMapStore(lookup.Settings{Bases: s.Options.Bases(), VersionLabel: s.VersionLabel})
 	var cms []any
 	var rest []client.Object
 	for _, o := range objs {

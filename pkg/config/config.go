@@ -78,14 +78,15 @@ type Config struct {
 // Default returns the defaults of docs/design.md.
 func Default() Config {
 	m := mutate.DefaultOptions()
+	lib, tmpl := m.Component(mutate.LibVolume), m.Component(mutate.TemplatesVolume)
 	return Config{
 		AnnotationPrefix:   m.AnnotationPrefix,
 		Aliases:            map[string]string{},
 		Containers:         m.Containers,
-		LibConfigMap:       m.Lib.ConfigMap,
-		TemplatesConfigMap: m.Templates.ConfigMap,
-		LibMountPath:       m.Lib.MountPath,
-		TemplatesMountPath: m.Templates.MountPath,
+		LibConfigMap:       lib.Base,
+		TemplatesConfigMap: tmpl.Base,
+		LibMountPath:       lib.MountPath,
+		TemplatesMountPath: tmpl.MountPath,
 		VersionLabel:       "version",
 		WorkspaceSelector:  "app.kubernetes.io/name=coder-workspace",
 
@@ -153,15 +154,18 @@ func (c *Config) addServeOnlyFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ClientCA, "client-ca", c.ClientCA, "PEM CA bundle: when set, clients must present a certificate it signed (the API server's, from its --admission-control-config-file)")
 }
 
-// MutateOptions derives the options of the pure core.
+// MutateOptions derives the options of the pure core: the product's component table with each
+// row's settings from its flags (components_test.go checks that every row has them).
 func (c Config) MutateOptions() mutate.Options {
-	return mutate.Options{
-		AnnotationPrefix: c.AnnotationPrefix,
-		Lib:              mutate.ComponentOptions{ConfigMap: c.LibConfigMap, MountPath: c.LibMountPath, DefaultVersion: c.DefaultVersion},
-		Templates:        mutate.ComponentOptions{ConfigMap: c.TemplatesConfigMap, MountPath: c.TemplatesMountPath, DefaultVersion: c.DefaultTemplatesVersion},
-		Aliases:          c.Aliases,
-		Containers:       c.Containers,
+	o := mutate.DefaultOptions()
+	o.AnnotationPrefix, o.Aliases, o.Containers = c.AnnotationPrefix, c.Aliases, c.Containers
+	for name, set := range map[string]mutate.ComponentOptions{
+		mutate.LibVolume:       {Base: c.LibConfigMap, MountPath: c.LibMountPath, DefaultVersion: c.DefaultVersion},
+		mutate.TemplatesVolume: {Base: c.TemplatesConfigMap, MountPath: c.TemplatesMountPath, DefaultVersion: c.DefaultTemplatesVersion},
+	} {
+		o.Component(name).ComponentOptions = set
 	}
+	return o
 }
 
 // TLSVersion is TLSMinVersion as a crypto/tls constant (valid after Validate).

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
 // load loads serve's configuration (every flag).
@@ -72,7 +74,7 @@ cert-lifetime: 24h
 		t.Errorf("containers=%v aliases=%v", c.Containers, c.Aliases)
 	}
 	o := c.MutateOptions()
-	if o.Lib.DefaultVersion != "v3" || o.Templates.DefaultVersion != "v2" || o.Aliases["stable"] != "v2" {
+	if o.Component(mutate.LibVolume).DefaultVersion != "v3" || o.Component(mutate.TemplatesVolume).DefaultVersion != "v2" || o.Aliases["stable"] != "v2" {
 		t.Errorf("mutate options = %+v", o)
 	}
 }

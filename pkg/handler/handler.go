@@ -112,11 +112,9 @@ func (h *Handler) logResult(namespace string, pod *corev1.Pod, res mutate.Result
 	// The namespace was validated as a DNS-1123 label; the Pod's names were not validated yet.
 	kv := []any{"namespace", namespace, "pod", podName(pod), "status", res.Status, "reason", res.Reason, "dryRun", dryRun}
 	for _, in := range res.Injected {
-		// Distinct keys per component: JSON log parsers keep only the last of duplicate keys.
-		prefix := "" // tilt-lib keeps the house keys version/source
-		if in.Component == mutate.TemplatesVolume {
-			prefix = "templates"
-		}
+		// Distinct keys per component (the row's LogPrefix; tilt-lib keeps the house keys
+		// version/source): JSON log parsers keep only the last of duplicate keys.
+		prefix := h.Options.Component(in.Component).LogPrefix
 		kv = append(kv, key(prefix, "configMap"), in.ConfigMap, key(prefix, "version"), in.Version, key(prefix, "source"), in.Source)
 	}
 	log.Info(msg, kv...)

@@ -34,6 +34,17 @@ func (c configMaps) Lookup(namespace, name string) (bool, string) {
 	return ok, v
 }
 
+// missingTargets warns, as serve does at start, about every configured default version and alias
+// target (mutate.Options.MissingTargets) whose ConfigMap is in no namespace of known; where names
+// the known set in the message.
+func missingTargets(o mutate.Options, known configMaps, where string) []string {
+	missing := o.MissingTargets(known.existsAnywhere, "any namespace of "+where)
+	for i, m := range missing {
+		missing[i] = warning(ReasonConfigMapMissing, "%s", m)
+	}
+	return missing
+}
+
 // existsAnywhere reports whether a ConfigMap of this name is in any namespace of the set.
 func (c configMaps) existsAnywhere(name string) bool {
 	if _, ok := c.everywhere[name]; ok {
@@ -133,7 +144,7 @@ func collectConfigMaps(input []parsed, ns namespaces, o Options) (inputConfigMap
 
 // ours reports whether a ConfigMap is named like one the mutation may mount.
 func ours(o mutate.Options, name string) bool {
-	for _, base := range []string{o.Lib.ConfigMap, o.Templates.ConfigMap} {
+	for _, base := range o.Bases() {
 		if name == base || strings.HasPrefix(name, base+"-") {
 			return true
 		}

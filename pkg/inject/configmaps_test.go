@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
 func TestConfigMapsLookup(t *testing.T) {
@@ -83,33 +85,45 @@ func TestConfigMapsFileWithoutConfigMaps(t *testing.T) {
 // A configured default or alias target that no namespace has is reported once, with its reason:
 // it is most likely a typo that would otherwise mount an empty volume everywhere.
 func TestMissingDefaultAndAliasTargets(t *testing.T) {
-	cms := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tilt-lib-v2, namespace: team-a}\n---\n" +
-		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tilt-templates-v3, namespace: team-b}\n"
-	dir := writeFiles(t, map[string]string{"cms.yaml": cms})
+	cm := func(name, namespace string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: " + namespace + "}\n---\n"
+	}
+	cms := cm("tilt-lib", "team-a") + cm("tilt-lib-v2", "team-a") + cm("tilt-templates", "team-b") + cm("tilt-templates-v3", "team-b")
+	// The unversioned tilt-templates in no namespace: every unpinned workspace mounts it empty.
+	noTemplates := cm("tilt-lib", "team-a") + cm("tilt-lib-v2", "team-a")
+	dir := writeFiles(t, map[string]string{"cms.yaml": cms, "no-templates.yaml": noTemplates})
 	tests := []struct {
 		name        string
 		lib, tmpl   string
 		aliases     map[string]string
 		fromInput   bool
+		file        string   // --configmaps-file in dir; default cms.yaml
 		wantMissing []string // substrings of the expected configmap_missing warnings, in order
 	}{
-		{name: "typo in --default-version", lib: "stabel", wantMissing: []string{`--default-version "stabel": ConfigMap "tilt-lib-stabel" not found in any namespace of ` + filepath.Join(dir, "cms.yaml")}},
+		{name: "typo in --default-version", lib: "stabel", wantMissing: []string{`--default-version "stabel": no ConfigMap "tilt-lib-stabel" in any namespace of ` + filepath.Join(dir, "cms.yaml")}},
 		{name: "defaults that exist in some namespace", lib: "v2", tmpl: "v3"},
 		{name: "default through an alias", lib: "stable", aliases: map[string]string{"stable": "v9"},
-			wantMissing: []string{`--default-version "stable": ConfigMap "tilt-lib-v9"`, `--alias stable=v9: neither ConfigMap "tilt-lib-v9" nor "tilt-templates-v9"`}},
+			wantMissing: []string{`--default-version "stable": no ConfigMap "tilt-lib-v9"`, `--alias stable=v9: neither ConfigMap "tilt-lib-v9" nor "tilt-templates-v9"`}},
 		{name: "alias matching one component is fine", aliases: map[string]string{"next": "v3", "latest": "default"}},
-		{name: "templates default", tmpl: "v2", wantMissing: []string{`--default-templates-version "v2": ConfigMap "tilt-templates-v2"`}},
-		{name: "ConfigMaps from the input", lib: "stabel", fromInput: true, wantMissing: []string{`ConfigMap "tilt-lib-stabel" not found in any namespace of the input`}},
+		{name: "templates default", tmpl: "v2", wantMissing: []string{`--default-templates-version "v2": no ConfigMap "tilt-templates-v2"`}},
+		{name: "ConfigMaps from the input", lib: "stabel", fromInput: true, wantMissing: []string{`no ConfigMap "tilt-lib-stabel" in any namespace of the input`}},
+		// serve warns about it too (mutate.Options.MissingTargets): the unversioned default is checked.
+		{name: "unversioned default in no namespace", file: "no-templates.yaml",
+			wantMissing: []string{`--default-templates-version "": no ConfigMap "tilt-templates" in any namespace of ` + filepath.Join(dir, "no-templates.yaml")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := DefaultOptions()
-			o.Mutate.Lib.DefaultVersion, o.Mutate.Templates.DefaultVersion, o.Mutate.Aliases = tt.lib, tt.tmpl, tt.aliases
+			lib, tmpl := o.Mutate.Component(mutate.LibVolume), o.Mutate.Component(mutate.TemplatesVolume)
+			lib.DefaultVersion, tmpl.DefaultVersion, o.Mutate.Aliases = tt.lib, tt.tmpl, tt.aliases
+			if tt.file == "" {
+				tt.file = "cms.yaml"
+			}
 			in := namedPod("ws")
 			if tt.fromInput {
-				in = cms + "---\n" + in
+				in = cms + in
 			} else {
-				o.ConfigMapsFile = filepath.Join(dir, "cms.yaml")
+				o.ConfigMapsFile = filepath.Join(dir, tt.file)
 			}
 			_, errOut, err := runFiles(t, o, in, "-")
 			if err != nil {
@@ -133,7 +147,7 @@ func TestMissingDefaultAndAliasTargets(t *testing.T) {
 	}
 	// Without any known ConfigMap nothing can be missing: no warning.
 	o := DefaultOptions()
-	o.Mutate.Lib.DefaultVersion = "stabel"
+	o.Mutate.Component(mutate.LibVolume).DefaultVersion = "stabel"
 	if _, errOut, err := runFiles(t, o, namedPod("ws"), "-"); err != nil || strings.Contains(errOut, "Warning") {
 		t.Errorf("no ConfigMaps known: err %v, stderr %q", err, errOut)
 	}

@@ -19,8 +19,9 @@
 //     an empty List for "none exist"; a ConfigMap naming no namespace exists in every namespace).
 //     Without it, in a namespace for which the input holds a ConfigMap named like ours (a base
 //     name, or base-<version>), the input's ConfigMaps are all that exist; elsewhere every
-//     ConfigMap exists, version unknown. When ConfigMaps are known, a configured default version or
-//     alias target with no ConfigMap in any namespace of them gets a configmap_missing warning.
+//     ConfigMap exists, version unknown. When ConfigMaps are known, a default version or alias
+//     target with no ConfigMap in any namespace of them gets a configmap_missing warning, the one
+//     serve logs at start (mutate.Options.MissingTargets).
 //   - Only Pods (templates) whose labels match Options.WorkspaceSelector are mutated; the others
 //     pass through untouched, as the webhook's objectSelector would leave them.
 //

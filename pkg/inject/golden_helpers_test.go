@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
 // splitYAML returns the documents of a YAML stream as the reader sees them.
@@ -83,21 +85,26 @@ func wantMounts(t *testing.T, c corev1.Container, paths ...string) {
 	}
 }
 
+// record is a Pod's injected annotation, read with mutate.Record (its one definition), with the
+// product's two components at hand.
 type record struct {
-	Lib        recordComponent `json:"tilt-lib"`
-	Templates  recordComponent `json:"tilt-templates"`
-	Containers []string        `json:"containers"`
+	Lib, Templates mutate.RecordComponent
+	Containers     []string
 }
-
-type recordComponent struct{ ConfigMap, Version, Source string }
 
 func injected(t *testing.T, pod corev1.Pod) record {
 	t.Helper()
-	var r record
+	var r mutate.Record
 	if err := json.Unmarshal([]byte(pod.Annotations["tilt-lib.platform/injected"]), &r); err != nil {
 		t.Fatalf("injected annotation: %v", err)
 	}
-	return r
+	at := func(name string) mutate.RecordComponent {
+		if c := r.Component(name); c != nil {
+			return *c
+		}
+		return mutate.RecordComponent{}
+	}
+	return record{Lib: at(mutate.LibVolume), Templates: at(mutate.TemplatesVolume), Containers: r.Containers}
 }
 
 func lines(s string) []string {

@@ -358,7 +358,7 @@ func differential(t *testing.T, r *rand.Rand) {
 func TestMutateAsksOnlyForOurs(t *testing.T) {
 	o := mutate.DefaultOptions()
 	o.Aliases = map[string]string{"stable": "v2"}
-	s := Settings{Bases: []string{o.Lib.ConfigMap, o.Templates.ConfigMap}}
+	s := Settings{Bases: o.Bases()}
 	asked := 0
 	lookup := lookupFunc(func(_, name string) (bool, string) {
 		asked++

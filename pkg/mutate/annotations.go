@@ -1,8 +1,6 @@
 package mutate
 
 import (
-	"encoding/json"
-
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -10,38 +8,21 @@ import (
 // webhook owns its labels and always writes them, so a Pod cannot keep a forged version label.
 const NoneLabel = "none"
 
-// record is the JSON stored in the injected annotation.
-type record struct {
-	Lib        *recordComponent `json:"tilt-lib,omitempty"`
-	Templates  *recordComponent `json:"tilt-templates,omitempty"`
-	Containers []string         `json:"containers"`
-}
-
-type recordComponent struct {
-	ConfigMap string `json:"configMap"`
-	Version   string `json:"version"`
-	Source    Source `json:"source"`
-}
-
 // recordOf returns the injected record of the carried components; nil when none is carried.
-func recordOf(cs []corev1.Container, plans []componentPlan) *record {
-	var rec record
+func recordOf(cs []corev1.Container, plans []componentPlan) *Record {
+	rec := Record{Components: make([]RecordEntry, 0, len(plans))}
 	carries := make(map[int]bool)
 	for _, pl := range plans {
 		if !pl.carried() {
 			continue
 		}
-		rc := &recordComponent{ConfigMap: pl.ConfigMap, Version: pl.Version, Source: pl.Source}
-		if pl.name == LibVolume {
-			rec.Lib = rc
-		} else {
-			rec.Templates = rc
-		}
+		rec.Components = append(rec.Components, RecordEntry{pl.Name,
+			RecordComponent{ConfigMap: pl.ConfigMap, Version: pl.Version, Source: pl.Source}})
 		for _, i := range pl.carriers {
 			carries[i] = true
 		}
 	}
-	if rec.Lib == nil && rec.Templates == nil {
+	if len(rec.Components) == 0 {
 		return nil
 	}
 	rec.Containers = []string{}
@@ -65,11 +46,11 @@ func recordOf(cs []corev1.Container, plans []componentPlan) *record {
 //
 // A key not written is removed if the Pod carries it, so a stale value never survives; with the
 // key absent the second pass decides the same, so this stays idempotent.
-func ownAnnotations(p *patch, o Options, have map[string]string, status string, rec *record, fs *findings) {
+func ownAnnotations(p *patch, o Options, have map[string]string, status string, rec *Record, fs *findings) {
 	statusKey, injectedKey := o.AnnotationPrefix+KeyStatus, o.AnnotationPrefix+KeyInjected
 	want := map[string]string{statusKey: status}
 	if rec != nil {
-		b, _ := json.Marshal(rec) // a struct of strings: cannot fail
+		b, _ := rec.MarshalJSON() // strings only: cannot fail
 		want[injectedKey] = string(b)
 	}
 	others := 0
@@ -99,16 +80,16 @@ func ownAnnotations(p *patch, o Options, have map[string]string, status string, 
 	p.removeKeys("/metadata/annotations", have, keys, want)
 }
 
-// ownLabels sets both version labels: the chosen version label of a carried component, NoneLabel
-// for the others.
+// ownLabels sets every component's version label: the chosen version label of a carried
+// component, NoneLabel for the others.
 func ownLabels(p *patch, o Options, have map[string]string, plans []componentPlan) {
 	var keys []string
 	want := map[string]string{}
-	for _, c := range o.components() {
-		k := o.AnnotationPrefix + c.versionKey
+	for _, c := range o.Components {
+		k := o.AnnotationPrefix + c.VersionKey
 		keys, want[k] = append(keys, k), NoneLabel
 		for _, pl := range plans {
-			if pl.name == c.name && pl.carried() {
+			if pl.Name == c.Name && pl.carried() {
 				want[k] = pl.Label
 			}
 		}

@@ -110,7 +110,7 @@ func BenchmarkMutate(b *testing.B) {
 // request's JSON.
 func baselineDiff(b *testing.B, o mutate.Options, req mutate.Request, orig []byte) admission.Response {
 	res := mutate.Mutate(o, req)
-	mutated := applyPlan(b, o, req.Pod, planFromResult(b, res, []string{"dev"}))
+	mutated := applyPlan(b, o, req.Pod, planFromResult(b, o, res, []string{"dev"}))
 	current, err := json.Marshal(mutated)
 	if err != nil {
 		b.Fatal(err)

@@ -2,10 +2,14 @@ package mutate_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,38 +41,98 @@ var (
 const defaultNamespace = "team-a"
 
 // caseOptions is options.yaml: overrides of mutate.DefaultOptions, keyed like the --config file
-// (flag names), so a case reads the way an operator would configure the server.
+// (flag names), so a case reads the way an operator would configure the server. The settings of
+// every component are keyed by its row: "<Flag>-configmap", "<Flag>-mount-path" and its
+// DefaultVersionFlag. test-components appends rows of the test-only table (components_test.go).
 type caseOptions struct {
-	AnnotationPrefix        *string           `json:"annotation-prefix"`
-	DefaultVersion          *string           `json:"default-version"`
-	DefaultTemplatesVersion *string           `json:"default-templates-version"`
-	Aliases                 map[string]string `json:"alias"`
-	Containers              *[]string         `json:"containers"`
-	LibConfigMap            *string           `json:"lib-configmap"`
-	TemplatesConfigMap      *string           `json:"templates-configmap"`
-	LibMountPath            *string           `json:"lib-mount-path"`
-	TemplatesMountPath      *string           `json:"templates-mount-path"`
+	AnnotationPrefix *string
+	Aliases          map[string]string
+	Containers       *[]string
+	TestComponents   []string
+	// settings are the component settings by key, checked against the rows by apply.
+	settings map[string]string
 }
 
-func (c caseOptions) apply(o *mutate.Options) {
-	setIf := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
+// UnmarshalJSON decodes strictly: apply fails a key that sets nothing.
+func (c *caseOptions) UnmarshalJSON(b []byte) error {
+	*c = caseOptions{settings: map[string]string{}}
+	return decodeObject(b, map[string]any{
+		"annotation-prefix": &c.AnnotationPrefix,
+		"alias":             &c.Aliases,
+		"containers":        &c.Containers,
+		"test-components":   &c.TestComponents,
+	}, func(key string, v json.RawMessage) error {
+		var s string
+		err := json.Unmarshal(v, &s)
+		c.settings[key] = s
+		return err
+	})
+}
+
+// decodeObject decodes a JSON object key by key: a key of fields strictly into its destination,
+// any other through other.
+func decodeObject(b []byte, fields map[string]any, other func(key string, v json.RawMessage) error) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for k, v := range raw {
+		var err error
+		if dst, ok := fields[k]; ok {
+			err = strictJSON(v, dst)
+		} else {
+			err = other(k, v)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", k, err)
 		}
 	}
-	setIf(&o.AnnotationPrefix, c.AnnotationPrefix)
-	setIf(&o.Lib.DefaultVersion, c.DefaultVersion)
-	setIf(&o.Templates.DefaultVersion, c.DefaultTemplatesVersion)
-	setIf(&o.Lib.ConfigMap, c.LibConfigMap)
-	setIf(&o.Templates.ConfigMap, c.TemplatesConfigMap)
-	setIf(&o.Lib.MountPath, c.LibMountPath)
-	setIf(&o.Templates.MountPath, c.TemplatesMountPath)
+	return nil
+}
+
+// strictJSON decodes b into v, failing on a field v does not have.
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+func (c caseOptions) apply(o *mutate.Options) error {
+	for _, name := range c.TestComponents {
+		i := slices.IndexFunc(testComponents, func(tc mutate.Component) bool { return tc.Name == name })
+		if i < 0 {
+			return fmt.Errorf("test-components: %q is not in the test-only table", name)
+		}
+		o.Components = append(o.Components, testComponents[i])
+	}
+	used := map[string]bool{}
+	for i := range o.Components {
+		comp := &o.Components[i]
+		for key, dst := range map[string]*string{
+			comp.Flag + "-configmap":                          &comp.Base,
+			comp.Flag + "-mount-path":                         &comp.MountPath,
+			strings.TrimPrefix(comp.DefaultVersionFlag, "--"): &comp.DefaultVersion,
+		} {
+			if v, ok := c.settings[key]; ok {
+				*dst, used[key] = v, true
+			}
+		}
+	}
+	for key := range c.settings {
+		if !used[key] {
+			return fmt.Errorf("unknown key %q", key)
+		}
+	}
+	if c.AnnotationPrefix != nil {
+		o.AnnotationPrefix = *c.AnnotationPrefix
+	}
 	if c.Aliases != nil {
 		o.Aliases = c.Aliases
 	}
 	if c.Containers != nil {
 		o.Containers = *c.Containers
 	}
+	return nil
 }
 
 // goldenCase is one testdata/<case> directory, decoded.
@@ -102,7 +166,9 @@ func loadCase(t *testing.T, dir string) goldenCase {
 
 	var co caseOptions
 	if readYAML(t, filepath.Join(dir, optionsFile), &co, false) {
-		co.apply(&gc.opts)
+		if err := co.apply(&gc.opts); err != nil {
+			t.Fatalf("%s: %v", optionsFile, err)
+		}
 	}
 	if err := gc.opts.Validate(); err != nil {
 		t.Fatalf("%s: %v", optionsFile, err)

@@ -1,6 +1,7 @@
 // Package mutate is the pure core of tilt-lib-injector: given a Pod, its Namespace's annotations,
-// the server Options and a ConfigMapLookup, it decides which tilt-lib and tilt-templates ConfigMaps
-// the Pod gets and returns the JSON patch (RFC 6902 "add" operations only) that mounts them.
+// the server Options and a ConfigMapLookup, it decides which ConfigMap of each component (a row of
+// the component table, components.go: tilt-lib, tilt-templates) the Pod gets and returns the JSON
+// patch (RFC 6902 "add" operations only) that mounts them.
 //
 // Contract:
 //   - Pure and deterministic: no context, client, logger, clock or metrics. The only outside
@@ -18,7 +19,7 @@
 //     one summary, every quoted developer value truncated, and the Pod's annotations never pushed
 //     over the API server's MaxAnnotationsBytes.
 //   - Every warning ends with "(reason: <reason>)", a Reason of reasons.go.
-//   - The webhook owns its keys: the status annotation (size permitting) and both version labels are always written
+//   - The webhook owns its keys: the status annotation (size permitting) and every component's version label are always written
 //     (NoneLabel for a component not mounted); an injected annotation the Pod brought is replaced,
 //     or removed when nothing is injected. That removal is the only non-"add" operation.
 //

@@ -1,6 +1,7 @@
 package mutate_test
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -15,18 +16,33 @@ import (
 // when a case disagrees with it. The goldens pin bytes; this pins what was decided.
 const expectFile = "expect.yaml"
 
-// expectation is expect.yaml. A component absent from it must not be injected.
+// expectation is expect.yaml: status, reason, containers, and one entry per injected component
+// keyed by its name ("tilt-lib: {configMap: tilt-lib-v2, source: pod}"). A component absent from
+// it must not be injected.
 type expectation struct {
-	Status     string             `json:"status"`
-	Reason     mutate.Reason      `json:"reason"`
-	Containers []string           `json:"containers"`
-	Lib        *expectedComponent `json:"tilt-lib"`
-	Templates  *expectedComponent `json:"tilt-templates"`
+	Status     string
+	Reason     mutate.Reason
+	Containers []string
+	Components map[string]*expectedComponent
 }
 
 type expectedComponent struct {
 	ConfigMap string        `json:"configMap"`
 	Source    mutate.Source `json:"source"`
+}
+
+// UnmarshalJSON decodes strictly: a misspelt field fails, and checkExpect fails a component key
+// that names no component of the case.
+func (e *expectation) UnmarshalJSON(b []byte) error {
+	*e = expectation{Components: map[string]*expectedComponent{}}
+	return decodeObject(b, map[string]any{"status": &e.Status, "reason": &e.Reason, "containers": &e.Containers},
+		func(name string, v json.RawMessage) error {
+			if string(v) == "null" {
+				return nil // "tilt-lib:" with nothing: not injected
+			}
+			e.Components[name] = &expectedComponent{}
+			return strictJSON(v, e.Components[name])
+		})
 }
 
 // checkExpect compares the decision with expect.yaml: status and reason from the Result, the
@@ -43,24 +59,23 @@ func checkExpect(t *testing.T, gc goldenCase, res mutate.Result, out *corev1.Pod
 	if !slices.Equal(pl.Record.Containers, want.Containers) && len(pl.Record.Containers)+len(want.Containers) > 0 {
 		t.Errorf("target containers %q, %s wants %q", pl.Record.Containers, expectFile, want.Containers)
 	}
-	for _, c := range []struct {
-		volume, labelKey string
-		got              *recordComponent
-		want             *expectedComponent
-	}{
-		{mutate.LibVolume, mutate.KeyVersion, pl.Record.Lib, want.Lib},
-		{mutate.TemplatesVolume, mutate.KeyTemplatesVersion, pl.Record.Templates, want.Templates},
-	} {
-		label := out.Labels[gc.opts.AnnotationPrefix+c.labelKey]
+	for name := range want.Components {
+		if gc.opts.Component(name) == nil {
+			t.Errorf("%s names component %q, which the case does not have", expectFile, name)
+		}
+	}
+	for _, s := range componentSpecs(gc.opts) {
+		got, want := pl.Record.component(s.volume), want.Components[s.volume]
+		label := out.Labels[gc.opts.AnnotationPrefix+s.versionKey]
 		switch {
-		case c.want == nil && c.got != nil:
-			t.Errorf("%s: injected %s from %s, %s wants it not injected", c.volume, c.got.ConfigMap, c.got.Source, expectFile)
-		case c.want != nil && c.got == nil:
-			t.Errorf("%s: not injected, %s wants %s from %s", c.volume, expectFile, c.want.ConfigMap, c.want.Source)
-		case c.want != nil && (c.got.ConfigMap != c.want.ConfigMap || c.got.Source != c.want.Source):
-			t.Errorf("%s: %s from %s, %s wants %s from %s", c.volume, c.got.ConfigMap, c.got.Source, expectFile, c.want.ConfigMap, c.want.Source)
-		case c.want == nil && label != mutate.NoneLabel:
-			t.Errorf("%s: not injected but label %q, want %q", c.volume, label, mutate.NoneLabel)
+		case want == nil && got != nil:
+			t.Errorf("%s: injected %s from %s, %s wants it not injected", s.volume, got.ConfigMap, got.Source, expectFile)
+		case want != nil && got == nil:
+			t.Errorf("%s: not injected, %s wants %s from %s", s.volume, expectFile, want.ConfigMap, want.Source)
+		case want != nil && (got.ConfigMap != want.ConfigMap || got.Source != want.Source):
+			t.Errorf("%s: %s from %s, %s wants %s from %s", s.volume, got.ConfigMap, got.Source, expectFile, want.ConfigMap, want.Source)
+		case want == nil && label != mutate.NoneLabel:
+			t.Errorf("%s: not injected but label %q, want %q", s.volume, label, mutate.NoneLabel)
 		}
 	}
 }

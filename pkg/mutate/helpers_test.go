@@ -67,15 +67,23 @@ func sameJSON(t testing.TB, a, b []byte) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
+// lib and tmpl are the rows of the product's two components in o: setting their fields
+// configures o.
+func lib(o *mutate.Options) *mutate.Component  { return o.Component(mutate.LibVolume) }
+func tmpl(o *mutate.Options) *mutate.Component { return o.Component(mutate.TemplatesVolume) }
+
 type componentSpec struct {
 	volume, base, mountPath, versionKey string
 }
 
+// componentSpecs are the components of o as the invariants and the oracle see them: every row of
+// the table, the test-only rows of a case included.
 func componentSpecs(o mutate.Options) []componentSpec {
-	return []componentSpec{
-		{mutate.LibVolume, o.Lib.ConfigMap, o.Lib.MountPath, mutate.KeyVersion},
-		{mutate.TemplatesVolume, o.Templates.ConfigMap, o.Templates.MountPath, mutate.KeyTemplatesVersion},
+	var specs []componentSpec
+	for _, c := range o.Components {
+		specs = append(specs, componentSpec{c.Name, c.Base, c.MountPath, c.VersionKey})
 	}
+	return specs
 }
 
 // checkInvariants asserts what must hold for any Pod the webhook returns, whatever the input:
@@ -146,7 +154,10 @@ func checkInvariants(t testing.TB, o mutate.Options, in, out *corev1.Pod) {
 
 	// Everything else is untouched: strip what the patch may add and compare the rest.
 	ownAnn := []string{o.AnnotationPrefix + mutate.KeyStatus, o.AnnotationPrefix + mutate.KeyInjected}
-	ownLabels := []string{o.AnnotationPrefix + mutate.KeyVersion, o.AnnotationPrefix + mutate.KeyTemplatesVersion}
+	var ownLabels []string
+	for _, s := range specs {
+		ownLabels = append(ownLabels, o.AnnotationPrefix+s.versionKey)
+	}
 	strip := func(p *corev1.Pod, like *corev1.Pod) *corev1.Pod {
 		p = p.DeepCopy()
 		p.Spec.Volumes = p.Spec.Volumes[:len(like.Spec.Volumes)]

@@ -183,7 +183,7 @@ func TestDeveloperStringsAreQuotedAndTruncated(t *testing.T) {
 	// A: the token container and the volume it mounts at the tilt-lib path have long names.
 	a := &corev1.Pod{}
 	a.Spec.Containers = []corev1.Container{{Name: "dev" + long, Env: []corev1.EnvVar{{Name: "CODER_AGENT_TOKEN"}},
-		VolumeMounts: []corev1.VolumeMount{{Name: "v" + long, MountPath: o.Lib.MountPath}}}}
+		VolumeMounts: []corev1.VolumeMount{{Name: "v" + long, MountPath: lib(&o).MountPath}}}}
 	a.Spec.Volumes = []corev1.Volume{{Name: "v" + long}}
 	a.Annotations = map[string]string{p + mutate.KeyInject: long, p + mutate.KeyVersion: long}
 	// B: the containers annotation names long unknown containers.

@@ -2,8 +2,8 @@ package mutate
 
 // ConfigMapLookup tells Mutate which ConfigMaps exist in a namespace and which semantic version
 // each carries (its version label). The server backs it with an informer cache, `webhook inject`
-// with a file, tests with a map. Implementations must be cheap: Mutate calls Lookup up to six
-// times per Pod, on the admission path.
+// with a file, tests with a map. Implementations must be cheap: Mutate calls Lookup up to three
+// times per component per Pod, on the admission path.
 type ConfigMapLookup interface {
 	// Lookup reports whether ConfigMap name exists in namespace and the value of its version
 	// label ("" when the label is absent).

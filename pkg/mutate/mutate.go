@@ -55,7 +55,7 @@ func Mutate(o Options, r Request) Result {
 	res.Patch = p.ops
 	for _, pl := range plans {
 		if pl.carried() && pl.added() {
-			res.Injected = append(res.Injected, Injection{Component: pl.name, Choice: pl.Choice})
+			res.Injected = append(res.Injected, Injection{Component: pl.Name, Choice: pl.Choice})
 		}
 	}
 	res.Outcome, res.Reason = outcome(res, fs)
@@ -84,7 +84,7 @@ func plan(o Options, r Request, fs *findings) []componentPlan {
 		return nil
 	}
 	var plans []componentPlan
-	for _, c := range o.components() {
+	for _, c := range o.Components {
 		plans = append(plans, planComponent(o, c, r, r.ConfigMaps, forbidden, idx, fs))
 	}
 	return plans
@@ -105,14 +105,14 @@ func addVolumesAndMounts(p *patch, pod *corev1.Pod, plans []componentPlan) {
 			continue
 		}
 		if pl.newVolume {
-			volumes = append(volumes, corev1.Volume{Name: pl.name, VolumeSource: corev1.VolumeSource{
+			volumes = append(volumes, corev1.Volume{Name: pl.Name, VolumeSource: corev1.VolumeSource{
 				ConfigMap: &corev1.ConfigMapVolumeSource{
 					LocalObjectReference: corev1.LocalObjectReference{Name: pl.ConfigMap},
 					Optional:             ptr.To(true),
 				}}})
 		}
 		for _, i := range pl.newMounts {
-			mounts[i] = append(mounts[i], corev1.VolumeMount{Name: pl.name, MountPath: pl.MountPath, ReadOnly: true})
+			mounts[i] = append(mounts[i], corev1.VolumeMount{Name: pl.Name, MountPath: pl.MountPath, ReadOnly: true})
 		}
 	}
 	appendAll(p, "/spec/volumes", len(pod.Spec.Volumes), volumes)
@@ -121,7 +121,7 @@ func addVolumesAndMounts(p *patch, pod *corev1.Pod, plans []componentPlan) {
 	}
 }
 
-func status(rec *record, fs findings) string {
+func status(rec *Record, fs findings) string {
 	if rec != nil {
 		return string(OutcomeInjected)
 	}

@@ -9,13 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// Volume names are fixed by the product contract (docs/design.md); ConfigMap base names and mount paths
-// are configurable.
-const (
-	LibVolume       = "tilt-lib"
-	TemplatesVolume = "tilt-templates"
-)
-
 // Annotation keys (after the prefix) read from the Pod and its Namespace, and written to the Pod.
 const (
 	KeyVersion          = "version"
@@ -30,23 +23,14 @@ const (
 // DefaultVersionName is the annotation value that selects the server default explicitly.
 const DefaultVersionName = "default"
 
-// ComponentOptions configures one injected component.
-type ComponentOptions struct {
-	// ConfigMap is the base name: unversioned "tilt-lib", pinned "tilt-lib-<version>".
-	ConfigMap string
-	// MountPath is where the ConfigMap is mounted read-only in every target container.
-	MountPath string
-	// DefaultVersion is the server default; empty selects the unversioned ConfigMap. It may name an
-	// alias.
-	DefaultVersion string
-}
-
 // Options is everything Mutate needs to know about the server's configuration.
 type Options struct {
 	// AnnotationPrefix prefixes every annotation and label read or written, e.g. "tilt-lib.platform/".
 	AnnotationPrefix string
-	Lib              ComponentOptions
-	Templates        ComponentOptions
+	// Components is the component table (components.go), one row per injected component, in the
+	// order their volumes, mounts and record entries are written. It is a slice: a copy of Options
+	// shares it, so change the rows of a fresh DefaultOptions only.
+	Components []Component
 	// Aliases maps a version name to a version ("stable" -> "v2"); "default" as a target means the
 	// server default. Aliases are resolved once, not recursively.
 	Aliases map[string]string
@@ -58,8 +42,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		AnnotationPrefix: "tilt-lib.platform/",
-		Lib:              ComponentOptions{ConfigMap: "tilt-lib", MountPath: "/apps/tilt-lib"},
-		Templates:        ComponentOptions{ConfigMap: "tilt-templates", MountPath: "/apps/template"},
+		Components:       productComponents(),
 		Containers:       []string{"dev"},
 	}
 }
@@ -90,37 +73,41 @@ func (o Options) Validate() error {
 			}
 		}
 	}
+	o.validateTable(add)
 	paths := map[string]string{}
-	for _, c := range []struct {
-		flag string
-		c    ComponentOptions
-	}{{"lib", o.Lib}, {"templates", o.Templates}} {
-		if msgs := validation.IsDNS1123Subdomain(c.c.ConfigMap); len(msgs) > 0 {
-			add("--%s-configmap %q is not a valid ConfigMap name: %s", c.flag, c.c.ConfigMap, strings.Join(msgs, "; "))
+	for _, c := range o.Components {
+		if msgs := validation.IsDNS1123Subdomain(c.Base); len(msgs) > 0 {
+			add("--%s-configmap %q is not a valid ConfigMap name: %s", c.Flag, c.Base, strings.Join(msgs, "; "))
 		}
-		if !path.IsAbs(c.c.MountPath) || path.Clean(c.c.MountPath) != c.c.MountPath || c.c.MountPath == "/" {
-			add("--%s-mount-path %q must be a clean absolute path other than /", c.flag, c.c.MountPath)
-		} else if other, dup := paths[c.c.MountPath]; dup {
-			add("--%s-mount-path %q is also the %s mount path", c.flag, c.c.MountPath, other)
+		if !path.IsAbs(c.MountPath) || path.Clean(c.MountPath) != c.MountPath || c.MountPath == "/" {
+			add("--%s-mount-path %q must be a clean absolute path other than /", c.Flag, c.MountPath)
+		} else if other, dup := paths[c.MountPath]; dup {
+			add("--%s-mount-path %q is also the %s mount path", c.Flag, c.MountPath, other)
 		}
-		paths[c.c.MountPath] = c.flag
-		if v := o.alias(c.c.DefaultVersion); v != "" {
+		paths[c.MountPath] = c.Flag
+		if v := o.alias(c.DefaultVersion); v != "" {
 			if msgs := validation.IsDNS1123Label(v); len(msgs) > 0 {
-				add("default %s version %q must be a DNS-1123 label: %s", c.flag, c.c.DefaultVersion, strings.Join(msgs, "; "))
-			} else if msgs := validation.IsDNS1123Subdomain(c.c.ConfigMap + "-" + v); len(msgs) > 0 {
-				add("default %s version %q gives an invalid ConfigMap name: %s", c.flag, c.c.DefaultVersion, strings.Join(msgs, "; "))
+				add("default %s version %q must be a DNS-1123 label: %s", c.Flag, c.DefaultVersion, strings.Join(msgs, "; "))
+			} else if msgs := validation.IsDNS1123Subdomain(c.Base + "-" + v); len(msgs) > 0 {
+				add("default %s version %q gives an invalid ConfigMap name: %s", c.Flag, c.DefaultVersion, strings.Join(msgs, "; "))
 			}
 		}
 	}
-	if o.Lib.ConfigMap == o.Templates.ConfigMap {
-		add("--lib-configmap and --templates-configmap are both %q", o.Lib.ConfigMap)
+	for i, a := range o.Components {
+		for _, b := range o.Components[i+1:] {
+			if a.Base == b.Base {
+				add("--%s-configmap and --%s-configmap are both %q", a.Flag, b.Flag, a.Base)
+			}
+		}
 	}
-	// Versioned ConfigMaps are "<base>-<version>": if one base is the other plus "-", a version of
+	// Versioned ConfigMaps are "<base>-<version>": if one base is another plus "-", a version of
 	// one names a ConfigMap of the other ("tilt-lib" + "templates-v9" = "tilt-lib-templates-v9").
-	for _, pair := range [][2]string{{o.Lib.ConfigMap, o.Templates.ConfigMap}, {o.Templates.ConfigMap, o.Lib.ConfigMap}} {
-		if strings.HasPrefix(pair[1], pair[0]+"-") {
-			add("ConfigMap base names %q and %q overlap: a version of %q would name a ConfigMap of %q",
-				pair[0], pair[1], pair[0], pair[1])
+	for _, a := range o.Components {
+		for _, b := range o.Components {
+			if strings.HasPrefix(b.Base, a.Base+"-") {
+				add("ConfigMap base names %q and %q overlap: a version of %q would name a ConfigMap of %q",
+					a.Base, b.Base, a.Base, b.Base)
+			}
 		}
 	}
 	for _, c := range o.Containers {
@@ -140,18 +127,4 @@ func (o Options) alias(v string) string {
 		return ""
 	}
 	return v
-}
-
-// component is one injected component with everything derived from Options.
-type component struct {
-	name       string // volume name and key in the injected annotation
-	versionKey string // annotation key (without prefix) and label key (without prefix)
-	ComponentOptions
-}
-
-func (o Options) components() [2]component {
-	return [2]component{
-		{name: LibVolume, versionKey: KeyVersion, ComponentOptions: o.Lib},
-		{name: TemplatesVolume, versionKey: KeyTemplatesVersion, ComponentOptions: o.Templates},
-	}
 }

@@ -14,24 +14,26 @@ func TestDefaultOptionsValid(t *testing.T) {
 		t.Fatalf("DefaultOptions().Validate() = %v", err)
 	}
 	// docs/design.md's table: a change of any of these is a change of the product contract.
-	if o.AnnotationPrefix != "tilt-lib.platform/" || o.Lib.ConfigMap != "tilt-lib" || o.Templates.ConfigMap != "tilt-templates" ||
-		o.Lib.MountPath != "/apps/tilt-lib" || o.Templates.MountPath != "/apps/template" ||
-		len(o.Containers) != 1 || o.Containers[0] != "dev" || o.Lib.DefaultVersion != "" || o.Templates.DefaultVersion != "" {
+	if o.AnnotationPrefix != "tilt-lib.platform/" || lib(&o).Base != "tilt-lib" || tmpl(&o).Base != "tilt-templates" ||
+		lib(&o).MountPath != "/apps/tilt-lib" || tmpl(&o).MountPath != "/apps/template" ||
+		len(o.Containers) != 1 || o.Containers[0] != "dev" || lib(&o).DefaultVersion != "" || tmpl(&o).DefaultVersion != "" {
 		t.Errorf("DefaultOptions() = %+v, want docs/design.md's defaults", o)
 	}
 }
 
 func TestOptionsValidateAccepts(t *testing.T) {
 	for name, edit := range map[string]func(*mutate.Options){
-		"custom prefix":               func(o *mutate.Options) { o.AnnotationPrefix = "tilt.example.com/" },
-		"aliases":                     func(o *mutate.Options) { o.Aliases = map[string]string{"stable": "v2", "old": "default", "none": ""} },
-		"default versions":            func(o *mutate.Options) { o.Lib.DefaultVersion, o.Templates.DefaultVersion = "v2", "v3" },
-		"default version via alias":   func(o *mutate.Options) { o.Aliases, o.Lib.DefaultVersion = map[string]string{"stable": "v2"}, "stable" },
-		"default version is default":  func(o *mutate.Options) { o.Lib.DefaultVersion = "default" },
+		"custom prefix":    func(o *mutate.Options) { o.AnnotationPrefix = "tilt.example.com/" },
+		"aliases":          func(o *mutate.Options) { o.Aliases = map[string]string{"stable": "v2", "old": "default", "none": ""} },
+		"default versions": func(o *mutate.Options) { lib(o).DefaultVersion, tmpl(o).DefaultVersion = "v2", "v3" },
+		"default version via alias": func(o *mutate.Options) {
+			o.Aliases, lib(o).DefaultVersion = map[string]string{"stable": "v2"}, "stable"
+		},
+		"default version is default":  func(o *mutate.Options) { lib(o).DefaultVersion = "default" },
 		"no default containers":       func(o *mutate.Options) { o.Containers = nil },
 		"several default containers":  func(o *mutate.Options) { o.Containers = []string{"dev", "workspace"} },
-		"custom names and mountpaths": func(o *mutate.Options) { o.Lib.ConfigMap, o.Lib.MountPath = "starlark-lib", "/opt/lib" },
-		"bases share a prefix only":   func(o *mutate.Options) { o.Lib.ConfigMap, o.Templates.ConfigMap = "tilt", "tilt.templates" },
+		"custom names and mountpaths": func(o *mutate.Options) { lib(o).Base, lib(o).MountPath = "starlark-lib", "/opt/lib" },
+		"bases share a prefix only":   func(o *mutate.Options) { lib(o).Base, tmpl(o).Base = "tilt", "tilt.templates" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := mutate.DefaultOptions()
@@ -57,26 +59,26 @@ func TestOptionsValidateRejects(t *testing.T) {
 		"alias name invalid":      {func(o *mutate.Options) { o.Aliases = map[string]string{"Stable": "v2"} }, `alias name "Stable"`},
 		"alias named default":     {func(o *mutate.Options) { o.Aliases = map[string]string{"default": "v2"} }, `alias name "default"`},
 		"alias target invalid":    {func(o *mutate.Options) { o.Aliases = map[string]string{"stable": "V2!"} }, "stable=V2!"},
-		"lib configmap invalid":   {func(o *mutate.Options) { o.Lib.ConfigMap = "Tilt_Lib" }, `--lib-configmap "Tilt_Lib"`},
-		"templates configmap empty": {func(o *mutate.Options) { o.Templates.ConfigMap = "" },
+		"lib configmap invalid":   {func(o *mutate.Options) { lib(o).Base = "Tilt_Lib" }, `--lib-configmap "Tilt_Lib"`},
+		"templates configmap empty": {func(o *mutate.Options) { tmpl(o).Base = "" },
 			`--templates-configmap ""`},
-		"same configmaps":        {func(o *mutate.Options) { o.Templates.ConfigMap = "tilt-lib" }, `are both "tilt-lib"`},
-		"relative mount path":    {func(o *mutate.Options) { o.Lib.MountPath = "apps/tilt-lib" }, `--lib-mount-path "apps/tilt-lib"`},
-		"unclean mount path":     {func(o *mutate.Options) { o.Templates.MountPath = "/apps/template/" }, `--templates-mount-path "/apps/template/"`},
-		"empty mount path":       {func(o *mutate.Options) { o.Lib.MountPath = "" }, `--lib-mount-path ""`},
-		"root mount path":        {func(o *mutate.Options) { o.Lib.MountPath = "/" }, `--lib-mount-path "/"`},
-		"same mount paths":       {func(o *mutate.Options) { o.Templates.MountPath = "/apps/tilt-lib" }, "also the lib mount path"},
-		"default version bad":    {func(o *mutate.Options) { o.Lib.DefaultVersion = "v2.0" }, `default lib version "v2.0"`},
-		"default via bad alias":  {func(o *mutate.Options) { o.Aliases, o.Templates.DefaultVersion = map[string]string{"x": "X"}, "x" }, `default templates version "x"`},
-		"default version length": {func(o *mutate.Options) { o.Lib.DefaultVersion = strings.Repeat("v", 64) }, "default lib version"},
+		"same configmaps":        {func(o *mutate.Options) { tmpl(o).Base = "tilt-lib" }, `are both "tilt-lib"`},
+		"relative mount path":    {func(o *mutate.Options) { lib(o).MountPath = "apps/tilt-lib" }, `--lib-mount-path "apps/tilt-lib"`},
+		"unclean mount path":     {func(o *mutate.Options) { tmpl(o).MountPath = "/apps/template/" }, `--templates-mount-path "/apps/template/"`},
+		"empty mount path":       {func(o *mutate.Options) { lib(o).MountPath = "" }, `--lib-mount-path ""`},
+		"root mount path":        {func(o *mutate.Options) { lib(o).MountPath = "/" }, `--lib-mount-path "/"`},
+		"same mount paths":       {func(o *mutate.Options) { tmpl(o).MountPath = "/apps/tilt-lib" }, "also the lib mount path"},
+		"default version bad":    {func(o *mutate.Options) { lib(o).DefaultVersion = "v2.0" }, `default lib version "v2.0"`},
+		"default via bad alias":  {func(o *mutate.Options) { o.Aliases, tmpl(o).DefaultVersion = map[string]string{"x": "X"}, "x" }, `default templates version "x"`},
+		"default version length": {func(o *mutate.Options) { lib(o).DefaultVersion = strings.Repeat("v", 64) }, "default lib version"},
 		"default makes long name": {func(o *mutate.Options) {
-			o.Lib.ConfigMap, o.Lib.DefaultVersion = strings.Repeat("a", 251), "v2" // 254 characters
+			lib(o).Base, lib(o).DefaultVersion = strings.Repeat("a", 251), "v2" // 254 characters
 		}, "gives an invalid ConfigMap name"},
 		"container name invalid": {func(o *mutate.Options) { o.Containers = []string{"dev", "Dev_2"} }, `container name "Dev_2"`},
 		"container name empty":   {func(o *mutate.Options) { o.Containers = []string{""} }, `container name ""`},
-		"templates base extends lib base": {func(o *mutate.Options) { o.Templates.ConfigMap = "tilt-lib-templates" },
+		"templates base extends lib base": {func(o *mutate.Options) { tmpl(o).Base = "tilt-lib-templates" },
 			`"tilt-lib" and "tilt-lib-templates" overlap`},
-		"lib base extends templates base": {func(o *mutate.Options) { o.Lib.ConfigMap = "tilt-templates-lib" },
+		"lib base extends templates base": {func(o *mutate.Options) { lib(o).Base = "tilt-templates-lib" },
 			`"tilt-templates" and "tilt-templates-lib" overlap`},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -98,7 +100,7 @@ func TestOptionsValidateRejects(t *testing.T) {
 func TestOptionsValidateReportsAll(t *testing.T) {
 	o := mutate.DefaultOptions()
 	o.AnnotationPrefix = "Bad/"
-	o.Lib.MountPath = "relative"
+	lib(&o).MountPath = "relative"
 	o.Containers = []string{"Dev"}
 	err := o.Validate()
 	joined, ok := err.(interface{ Unwrap() []error })

@@ -2,6 +2,8 @@ package mutate_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"path"
 	"strings"
 	"testing"
@@ -12,12 +14,13 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
-// injectedRecord is docs/design.md's `injected` annotation, written down independently of the package
-// so a change of its shape fails the tests instead of silently changing the contract.
+// injectedRecord is docs/design.md's `injected` annotation, written down again here ON PURPOSE,
+// independently of mutate.Record (the one definition), so that a change of its shape fails the
+// tests instead of silently changing the contract: a JSON object with one entry per carried
+// component, keyed by the component's volume name, and "containers".
 type injectedRecord struct {
-	Lib        *recordComponent `json:"tilt-lib,omitempty"`
-	Templates  *recordComponent `json:"tilt-templates,omitempty"`
-	Containers []string         `json:"containers"`
+	Components map[string]*recordComponent
+	Containers []string
 }
 
 type recordComponent struct {
@@ -26,11 +29,33 @@ type recordComponent struct {
 	Source    mutate.Source `json:"source"`
 }
 
-func (r injectedRecord) component(volume string) *recordComponent {
-	if volume == mutate.LibVolume {
-		return r.Lib
+func (r injectedRecord) component(volume string) *recordComponent { return r.Components[volume] }
+
+// decodeRecord reads s strictly: every key is "containers" or a component of o, and a component
+// entry has exactly the documented fields.
+func decodeRecord(o mutate.Options, s string) (injectedRecord, error) {
+	rec := injectedRecord{Components: map[string]*recordComponent{}}
+	err := decodeObject([]byte(s), map[string]any{"containers": &rec.Containers}, func(name string, v json.RawMessage) error {
+		if o.Component(name) == nil {
+			return errors.New("neither a component nor containers")
+		}
+		rec.Components[name] = &recordComponent{}
+		return strictJSON(v, rec.Components[name])
+	})
+	return rec, err
+}
+
+// encode writes the record as the webhook does: components in table order, then containers.
+func (r injectedRecord) encode(t testing.TB, o mutate.Options) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for _, s := range componentSpecs(o) {
+		if c := r.component(s.volume); c != nil {
+			fmt.Fprintf(&b, "%s:%s,", mustJSON(t, s.volume), mustJSON(t, c))
+		}
 	}
-	return r.Templates
+	fmt.Fprintf(&b, `"containers":%s}`, mustJSON(t, r.Containers))
+	return b.String()
 }
 
 // plan is what the webhook decided, in docs/design.md's terms: the status, and for an injection which
@@ -49,9 +74,8 @@ func planOf(t testing.TB, o mutate.Options, p *corev1.Pod) plan {
 		Injected: p.Annotations[o.AnnotationPrefix+mutate.KeyInjected],
 	}
 	if pl.Injected != "" {
-		dec := json.NewDecoder(strings.NewReader(pl.Injected))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&pl.Record); err != nil {
+		var err error
+		if pl.Record, err = decodeRecord(o, pl.Injected); err != nil {
 			t.Fatalf("injected annotation %q is not the documented JSON: %v", pl.Injected, err)
 		}
 	}
@@ -60,21 +84,16 @@ func planOf(t testing.TB, o mutate.Options, p *corev1.Pod) plan {
 
 // planFromResult builds the plan of a fresh Pod (nothing present yet) from Mutate's Result: the
 // benchmark's baseline needs the decision without reading it back from a patch.
-func planFromResult(t testing.TB, r mutate.Result, containers []string) plan {
+func planFromResult(t testing.TB, o mutate.Options, r mutate.Result, containers []string) plan {
 	pl := plan{Status: r.Status}
 	if len(r.Injected) == 0 {
 		return pl
 	}
-	pl.Record.Containers = containers
+	pl.Record = injectedRecord{Components: map[string]*recordComponent{}, Containers: containers}
 	for _, in := range r.Injected {
-		rc := &recordComponent{ConfigMap: in.ConfigMap, Version: in.Version, Source: in.Source}
-		if in.Component == mutate.LibVolume {
-			pl.Record.Lib = rc
-		} else {
-			pl.Record.Templates = rc
-		}
+		pl.Record.Components[in.Component] = &recordComponent{ConfigMap: in.ConfigMap, Version: in.Version, Source: in.Source}
 	}
-	pl.Injected = string(mustJSON(t, pl.Record))
+	pl.Injected = pl.Record.encode(t, o)
 	return pl
 }
 

@@ -45,8 +45,8 @@ func conflictingPod(n int) *corev1.Pod {
 			Name: fmt.Sprintf("c%d", i),
 			Env:  []corev1.EnvVar{{Name: "CODER_AGENT_TOKEN", Value: "x"}},
 			VolumeMounts: []corev1.VolumeMount{
-				{Name: "mine", MountPath: o.Lib.MountPath},
-				{Name: "mine", MountPath: o.Templates.MountPath},
+				{Name: "mine", MountPath: lib(&o).MountPath},
+				{Name: "mine", MountPath: tmpl(&o).MountPath},
 			},
 		}
 	}

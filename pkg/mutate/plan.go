@@ -8,9 +8,11 @@ import (
 )
 
 // componentPlan is what Mutate does with one component: which ConfigMap, which target containers
-// get a new mount, whether the volume is new, and which containers carry it afterwards.
+// get a new mount, whether the volume is new, and which containers carry it afterwards. The row
+// says what the component is (pl.Base is its base name), the Choice what resolution picked
+// (pl.ConfigMap is the chosen ConfigMap).
 type componentPlan struct {
-	component
+	Component
 	Choice
 	carriers  []int // target containers that mount the component after the patch
 	newMounts []int // target containers that get a new mount
@@ -28,13 +30,13 @@ func (p componentPlan) added() bool { return len(p.newMounts) > 0 || p.newVolume
 //	volume of the same name with another source:  component skipped (volume_conflict)
 //	target already mounts another volume at the path: that container skipped (mountpath_conflict,
 //	                                                  one finding per component however many)
-func planComponent(o Options, c component, r Request, lookup ConfigMapLookup, forbidden bool, idx []int, fs *findings) componentPlan {
-	pl := componentPlan{component: c, Choice: resolve(o, c, r, lookup, forbidden, fs)}
+func planComponent(o Options, c Component, r Request, lookup ConfigMapLookup, forbidden bool, idx []int, fs *findings) componentPlan {
+	pl := componentPlan{Component: c, Choice: resolve(o, c, r, lookup, forbidden, fs)}
 	pod := r.Pod
-	v := findVolume(pod.Spec.Volumes, c.name)
+	v := findVolume(pod.Spec.Volumes, c.Name)
 	if v != nil && (v.ConfigMap == nil || v.ConfigMap.Name != pl.ConfigMap) {
-		fs.add(ReasonVolumeConflict, c.name, "volume %s already exists with a different source; %s not injected", quote(c.name), c.name)
-		return componentPlan{component: c}
+		fs.add(ReasonVolumeConflict, c.Name, "volume %s already exists with a different source; %s not injected", quote(c.Name), c.Name)
+		return componentPlan{Component: c}
 	}
 	pl.newVolume = v == nil
 	var conflict *corev1.VolumeMount
@@ -43,7 +45,7 @@ func planComponent(o Options, c component, r Request, lookup ConfigMapLookup, fo
 		switch m := findMount(pod.Spec.Containers[i].VolumeMounts, c.MountPath); {
 		case m == nil:
 			pl.newMounts = append(pl.newMounts, i)
-		case m.Name != c.name:
+		case m.Name != c.Name:
 			if conflicts++; conflict == nil {
 				conflict, conflictIn = m, pod.Spec.Containers[i].Name
 			}
@@ -56,8 +58,8 @@ func planComponent(o Options, c component, r Request, lookup ConfigMapLookup, fo
 		if conflicts > 1 {
 			more = ", as do " + strconv.Itoa(conflicts-1) + " more target containers"
 		}
-		fs.add(ReasonMountPathConflict, c.name, "container %s already mounts volume %s at %s%s; %s not mounted there",
-			quote(conflictIn), quote(conflict.Name), c.MountPath, more, c.name)
+		fs.add(ReasonMountPathConflict, c.Name, "container %s already mounts volume %s at %s%s; %s not mounted there",
+			quote(conflictIn), quote(conflict.Name), c.MountPath, more, c.Name)
 	}
 	if !pl.carried() {
 		pl.newVolume = false // a volume no container mounts would only confuse

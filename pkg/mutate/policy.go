@@ -70,9 +70,9 @@ func optedOut(o Options, r Request, forbidden bool, fs *findings) bool {
 // forbiddenPodValue reports a Pod value ignored because the Namespace forbids overrides.
 func forbiddenPodValue(o Options, r Request, key, pod string, fs *findings) {
 	component := ""
-	for _, c := range o.components() {
-		if key == o.AnnotationPrefix+c.versionKey {
-			component = c.name
+	for _, c := range o.Components {
+		if key == o.AnnotationPrefix+c.VersionKey {
+			component = c.Name
 		}
 	}
 	ns, nsSet := nonEmpty(r.NamespaceAnnotations, key)

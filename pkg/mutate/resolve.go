@@ -43,7 +43,8 @@ type candidate struct {
 
 // resolve picks the ConfigMap of one component.
 //
-// Precedence, separately for `version` (tilt-lib) and `templates-version` (tilt-templates):
+// Precedence, separately for each component's version key (`version` for tilt-lib,
+// `templates-version` for tilt-templates):
 //
 //	normal:                                pod annotation > namespace annotation > server default
 //	namespace allow-pod-override: "false": namespace annotation > server default (pod value ignored,
@@ -53,8 +54,8 @@ type candidate struct {
 //	- An invalid value (not a DNS-1123 label, or an invalid ConfigMap name) is ignored at its level.
 //	- The first level whose ConfigMap exists wins. If that is not the first level, the source is
 //	  "fallback". If none exists, the first level is used anyway (volumes are optional).
-func resolve(o Options, c component, r Request, lookup ConfigMapLookup, forbidden bool, fs *findings) Choice {
-	key := o.AnnotationPrefix + c.versionKey
+func resolve(o Options, c Component, r Request, lookup ConfigMapLookup, forbidden bool, fs *findings) Choice {
+	key := o.AnnotationPrefix + c.VersionKey
 	def := o.defaultCandidate(c)
 
 	nsVal, nsSet := nonEmpty(r.NamespaceAnnotations, key)
@@ -64,7 +65,7 @@ func resolve(o Options, c component, r Request, lookup ConfigMapLookup, forbidde
 	level := func(val string, src Source, where string) {
 		cand, err := o.candidate(c, val, src, where, def)
 		if err != "" {
-			fs.add(ReasonInvalidVersion, c.name, "%s %s on the %s is not a valid version and was ignored (%s)",
+			fs.add(ReasonInvalidVersion, c.Name, "%s %s on the %s is not a valid version and was ignored (%s)",
 				key, quote(val), where, err)
 			return
 		}
@@ -93,25 +94,25 @@ func resolve(o Options, c component, r Request, lookup ConfigMapLookup, forbidde
 		if i == 0 || cand.configMap == first.configMap {
 			return Choice{cand.configMap, cand.label, version, cand.source, true}
 		}
-		fs.add(ReasonConfigMapMissing, c.name, "ConfigMap %s (from the %s) not found in namespace %s; mounted %s (from the %s) instead",
+		fs.add(ReasonConfigMapMissing, c.Name, "ConfigMap %s (from the %s) not found in namespace %s; mounted %s (from the %s) instead",
 			quote(first.configMap), first.what, quote(r.Namespace), quote(cand.configMap), cand.what)
 		return Choice{cand.configMap, cand.label, version, SourceFallback, true}
 	}
-	fs.add(ReasonConfigMapMissing, c.name, "ConfigMap %s (from the %s) not found in namespace %s; mounted as optional, %s stays empty until it exists",
+	fs.add(ReasonConfigMapMissing, c.Name, "ConfigMap %s (from the %s) not found in namespace %s; mounted as optional, %s stays empty until it exists",
 		quote(first.configMap), first.what, quote(r.Namespace), c.MountPath)
 	return Choice{first.configMap, first.label, "", first.source, false}
 }
 
-func (o Options) defaultCandidate(c component) candidate {
-	cand := candidate{source: SourceDefault, what: "server default", configMap: c.ConfigMap, label: DefaultVersionName}
+func (o Options) defaultCandidate(c Component) candidate {
+	cand := candidate{source: SourceDefault, what: "server default", configMap: c.Base, label: DefaultVersionName}
 	if v := o.alias(c.DefaultVersion); v != "" {
-		cand.configMap, cand.label = c.ConfigMap+"-"+v, v
+		cand.configMap, cand.label = c.Base+"-"+v, v
 	}
 	return cand
 }
 
 // candidate turns an annotation value into a level of the chain, or explains why it is invalid.
-func (o Options) candidate(c component, val string, src Source, where string, def candidate) (candidate, string) {
+func (o Options) candidate(c Component, val string, src Source, where string, def candidate) (candidate, string) {
 	what := where + " annotation"
 	v := val
 	if a, ok := o.Aliases[val]; ok {
@@ -124,7 +125,7 @@ func (o Options) candidate(c component, val string, src Source, where string, de
 	if msgs := validation.IsDNS1123Label(v); len(msgs) > 0 {
 		return candidate{}, "must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters"
 	}
-	name := c.ConfigMap + "-" + v
+	name := c.Base + "-" + v
 	if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
 		return candidate{}, fmt.Sprintf("ConfigMap name %s would be invalid", quote(name))
 	}
