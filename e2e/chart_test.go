@@ -76,6 +76,20 @@ func serviceAccountKubeconfig(t *testing.T, ctx context.Context) string {
 
 func ptrTo[T any](v T) *T { return &v }
 
+// hasAgentToken reports whether any container of pods carries Coder's agent token in its env.
+func hasAgentToken(pods []corev1.Pod) bool {
+	for _, p := range pods {
+		for _, c := range p.Spec.Containers {
+			for _, e := range c.Env {
+				if e.Name == "CODER_AGENT_TOKEN" && e.Value != "" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // chartReplica runs the binary with the args of the installed Deployment (what the Pod would run),
 // only moved onto this machine: the ServiceAccount's kubeconfig, the Service's ClusterIP, free
 // metrics and probe ports.
@@ -187,6 +201,27 @@ func TestHelmChart(t *testing.T) {
 	}
 	if err := sa.CoreV1().Pods("chart-e2e-ws").Delete(ctx, "any", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("deleting a Pod: %v, want Forbidden (the injector only reads Pods)", err)
+	}
+	// Reads are list and watch (the informers), never get: not a Pod, a ConfigMap or another
+	// Namespace; its own Namespace only, by name (self mode's startup check). The binary ran and
+	// injected above with exactly these grants.
+	if _, err := sa.CoreV1().Pods("chart-e2e-ws").Get(ctx, "ws-1", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("getting a Pod: %v, want Forbidden (list and watch only)", err)
+	}
+	if _, err := sa.CoreV1().ConfigMaps("chart-e2e-ws").Get(ctx, "tilt-lib", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("getting a ConfigMap: %v, want Forbidden (list and watch only)", err)
+	}
+	if _, err := sa.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("getting another Namespace: %v, want Forbidden", err)
+	}
+	if _, err := sa.CoreV1().Namespaces().Get(ctx, chartNS, metav1.GetOptions{}); err != nil {
+		t.Errorf("getting its own Namespace (the self-mode startup check): %v", err)
+	}
+	// What list still gives away, whatever the client asks for: whole Pods, env included. The
+	// injector's token reads every workspace's CODER_AGENT_TOKEN (docs/design.md, Threat model).
+	pods, err := sa.CoreV1().Pods("chart-e2e-ws").List(ctx, metav1.ListOptions{})
+	if err != nil || !hasAgentToken(pods.Items) {
+		t.Errorf("listing Pods as the injector: %v; CODER_AGENT_TOKEN readable: %v (the documented exposure changed: update the threat model)", err, err == nil && hasAgentToken(pods.Items))
 	}
 
 	// helm upgrade --force replaces the registration with the chart's, which has no caBundle (a plain
