@@ -52,11 +52,23 @@ func helmCmd(t *testing.T, args ...string) string {
 // a token from the TokenRequest API: what the Pod's projected token would be.
 func serviceAccountKubeconfig(t *testing.T, ctx context.Context) string {
 	t.Helper()
-	tr, err := inj.Client.CoreV1().ServiceAccounts(chartNS).CreateToken(ctx, chartName,
+	return saKubeconfig(t, ctx, chartNS, chartName)
+}
+
+// saToken is a token of ServiceAccount ns/name from the TokenRequest API, valid for an hour.
+func saToken(t *testing.T, ctx context.Context, ns, name string) string {
+	t.Helper()
+	tr, err := inj.Client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrTo(int64(3600))}}, metav1.CreateOptions{})
 	if err != nil {
-		t.Fatalf("TokenRequest for the chart's ServiceAccount: %v", err)
+		t.Fatalf("TokenRequest for ServiceAccount %s/%s: %v", ns, name, err)
 	}
+	return tr.Status.Token
+}
+
+// saKubeconfig writes a kubeconfig that authenticates as ServiceAccount ns/name (saToken).
+func saKubeconfig(t *testing.T, ctx context.Context, ns, name string) string {
+	t.Helper()
 	admin, err := clientcmd.LoadFromFile(inj.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
@@ -64,10 +76,10 @@ func serviceAccountKubeconfig(t *testing.T, ctx context.Context) string {
 	cluster := admin.Clusters[admin.Contexts[admin.CurrentContext].Cluster]
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["e2e"] = cluster
-	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: saToken(t, ctx, ns, name)}
 	cfg.Contexts["sa"] = &clientcmdapi.Context{Cluster: "e2e", AuthInfo: "sa"}
 	cfg.CurrentContext = "sa"
-	path := filepath.Join(inj.WorkDir, "chart-sa.kubeconfig")
+	path := filepath.Join(inj.WorkDir, ns+"-"+name+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +107,17 @@ func hasAgentToken(pods []corev1.Pod) bool {
 // metrics and probe ports.
 func chartReplica(t *testing.T, ctx context.Context, kubeconfig string) (*harness.Webhook, net.IP) {
 	t.Helper()
-	d, err := inj.Client.AppsV1().Deployments(chartNS).Get(ctx, chartName, metav1.GetOptions{})
+	return releaseReplica(t, ctx, kubeconfig, chartNS, chartName)
+}
+
+// releaseReplica is chartReplica for the release whose Deployment and Service are ns/name.
+func releaseReplica(t *testing.T, ctx context.Context, kubeconfig, ns, name string) (*harness.Webhook, net.IP) {
+	t.Helper()
+	d, err := inj.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := inj.Client.CoreV1().Services(chartNS).Get(ctx, chartName, metav1.GetOptions{})
+	svc, err := inj.Client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +131,7 @@ func chartReplica(t *testing.T, ctx context.Context, kubeconfig string) (*harnes
 		"--metrics-bind-address="+metrics, "--health-probe-bind-address="+probe)
 	w := &harness.Webhook{
 		Binary: inj.Webhook.Binary, Args: args, ProbeAddr: probe, MetricsAddr: metrics,
-		Addr: net.JoinHostPort(ip.String(), strconv.Itoa(int(svc.Spec.Ports[0].Port))), LogPath: filepath.Join(inj.WorkDir, "webhook-chart.log"),
+		Addr: net.JoinHostPort(ip.String(), strconv.Itoa(int(svc.Spec.Ports[0].Port))), LogPath: filepath.Join(inj.WorkDir, "webhook-"+name+".log"),
 	}
 	return w, ip
 }
