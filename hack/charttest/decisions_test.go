@@ -177,7 +177,7 @@ var (
 		{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
 		{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
 	}
-	wantRoleSelf    = []rbacv1.PolicyRule{
+	wantRoleSelf = []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{releaseName + "-certs"}, Verbs: []string{"get", "list", "watch", "update"}},
 	}
