@@ -52,11 +52,23 @@ func helmCmd(t *testing.T, args ...string) string {
 // a token from the TokenRequest API: what the Pod's projected token would be.
 func serviceAccountKubeconfig(t *testing.T, ctx context.Context) string {
 	t.Helper()
-	tr, err := inj.Client.CoreV1().ServiceAccounts(chartNS).CreateToken(ctx, chartName,
+	return saKubeconfig(t, ctx, chartNS, chartName)
+}
+
+// saToken is a token of ServiceAccount ns/name from the TokenRequest API, valid for an hour.
+func saToken(t *testing.T, ctx context.Context, ns, name string) string {
+	t.Helper()
+	tr, err := inj.Client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrTo(int64(3600))}}, metav1.CreateOptions{})
 	if err != nil {
-		t.Fatalf("TokenRequest for the chart's ServiceAccount: %v", err)
+		t.Fatalf("TokenRequest for ServiceAccount %s/%s: %v", ns, name, err)
 	}
+	return tr.Status.Token
+}
+
+// saKubeconfig writes a kubeconfig that authenticates as ServiceAccount ns/name (saToken).
+func saKubeconfig(t *testing.T, ctx context.Context, ns, name string) string {
+	t.Helper()
 	admin, err := clientcmd.LoadFromFile(inj.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
@@ -64,10 +76,10 @@ func serviceAccountKubeconfig(t *testing.T, ctx context.Context) string {
 	cluster := admin.Clusters[admin.Contexts[admin.CurrentContext].Cluster]
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["e2e"] = cluster
-	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: saToken(t, ctx, ns, name)}
 	cfg.Contexts["sa"] = &clientcmdapi.Context{Cluster: "e2e", AuthInfo: "sa"}
 	cfg.CurrentContext = "sa"
-	path := filepath.Join(inj.WorkDir, "chart-sa.kubeconfig")
+	path := filepath.Join(inj.WorkDir, ns+"-"+name+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		t.Fatal(err)
 	}
@@ -76,16 +88,36 @@ func serviceAccountKubeconfig(t *testing.T, ctx context.Context) string {
 
 func ptrTo[T any](v T) *T { return &v }
 
+// hasAgentToken reports whether any container of pods carries Coder's agent token in its env.
+func hasAgentToken(pods []corev1.Pod) bool {
+	for _, p := range pods {
+		for _, c := range p.Spec.Containers {
+			for _, e := range c.Env {
+				if e.Name == "CODER_AGENT_TOKEN" && e.Value != "" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // chartReplica runs the binary with the args of the installed Deployment (what the Pod would run),
 // only moved onto this machine: the ServiceAccount's kubeconfig, the Service's ClusterIP, free
 // metrics and probe ports.
 func chartReplica(t *testing.T, ctx context.Context, kubeconfig string) (*harness.Webhook, net.IP) {
 	t.Helper()
-	d, err := inj.Client.AppsV1().Deployments(chartNS).Get(ctx, chartName, metav1.GetOptions{})
+	return releaseReplica(t, ctx, kubeconfig, chartNS, chartName)
+}
+
+// releaseReplica is chartReplica for the release whose Deployment and Service are ns/name.
+func releaseReplica(t *testing.T, ctx context.Context, kubeconfig, ns, name string) (*harness.Webhook, net.IP) {
+	t.Helper()
+	d, err := inj.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := inj.Client.CoreV1().Services(chartNS).Get(ctx, chartName, metav1.GetOptions{})
+	svc, err := inj.Client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +131,7 @@ func chartReplica(t *testing.T, ctx context.Context, kubeconfig string) (*harnes
 		"--metrics-bind-address="+metrics, "--health-probe-bind-address="+probe)
 	w := &harness.Webhook{
 		Binary: inj.Webhook.Binary, Args: args, ProbeAddr: probe, MetricsAddr: metrics,
-		Addr: net.JoinHostPort(ip.String(), strconv.Itoa(int(svc.Spec.Ports[0].Port))), LogPath: filepath.Join(inj.WorkDir, "webhook-chart.log"),
+		Addr: net.JoinHostPort(ip.String(), strconv.Itoa(int(svc.Spec.Ports[0].Port))), LogPath: filepath.Join(inj.WorkDir, "webhook-"+name+".log"),
 	}
 	return w, ip
 }
@@ -187,6 +219,27 @@ func TestHelmChart(t *testing.T) {
 	}
 	if err := sa.CoreV1().Pods("chart-e2e-ws").Delete(ctx, "any", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("deleting a Pod: %v, want Forbidden (the injector only reads Pods)", err)
+	}
+	// Reads are list and watch (the informers), never get: not a Pod, a ConfigMap or another
+	// Namespace; its own Namespace only, by name (self mode's startup check). The binary ran and
+	// injected above with exactly these grants.
+	if _, err := sa.CoreV1().Pods("chart-e2e-ws").Get(ctx, "ws-1", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("getting a Pod: %v, want Forbidden (list and watch only)", err)
+	}
+	if _, err := sa.CoreV1().ConfigMaps("chart-e2e-ws").Get(ctx, "tilt-lib", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("getting a ConfigMap: %v, want Forbidden (list and watch only)", err)
+	}
+	if _, err := sa.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("getting another Namespace: %v, want Forbidden", err)
+	}
+	if _, err := sa.CoreV1().Namespaces().Get(ctx, chartNS, metav1.GetOptions{}); err != nil {
+		t.Errorf("getting its own Namespace (the self-mode startup check): %v", err)
+	}
+	// What list still gives away, whatever the client asks for: whole Pods, env included. The
+	// injector's token reads every workspace's CODER_AGENT_TOKEN (docs/design.md, Threat model).
+	pods, err := sa.CoreV1().Pods("chart-e2e-ws").List(ctx, metav1.ListOptions{})
+	if err != nil || !hasAgentToken(pods.Items) {
+		t.Errorf("listing Pods as the injector: %v; CODER_AGENT_TOKEN readable: %v (the documented exposure changed: update the threat model)", err, err == nil && hasAgentToken(pods.Items))
 	}
 
 	// helm upgrade --force replaces the registration with the chart's, which has no caBundle (a plain

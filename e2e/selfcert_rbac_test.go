@@ -17,17 +17,19 @@ import (
 )
 
 // selfCertRules are the grants self mode needs on top of the admission server's own
-// (namespaces, configmaps and pods get/list/watch, events create/patch): the contract the chart's RBAC
-// implements. Secrets: create cannot be restricted by name (the object does not exist yet);
-// everything else is restricted to the one Secret and the one webhook configuration.
-func selfCertRules(secret, webhookConfig string) (namespaced, cluster []rbacv1.PolicyRule) {
+// (namespaces, configmaps and pods list/watch — never get —, events create/patch): the contract the
+// chart's RBAC implements. Secrets: create cannot be restricted by name (the object does not exist
+// yet); everything else is restricted to the one Secret, the one webhook configuration and the
+// Secret's own namespace (get, the startup check that it exists).
+func selfCertRules(namespace, secret, webhookConfig string) (namespaced, cluster []rbacv1.PolicyRule) {
 	namespaced = []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{secret}, Verbs: []string{"get", "list", "watch", "update"}},
 	}
 	cluster = []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"namespaces", "configmaps", "pods"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"namespaces", "configmaps", "pods"}, Verbs: []string{"list", "watch"}},
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{namespace}, Verbs: []string{"get"}},
 		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"}, ResourceNames: []string{webhookConfig}, Verbs: []string{"get", "list", "watch", "patch"}},
 	}
 	return namespaced, cluster
@@ -41,7 +43,7 @@ func TestSelfCertLeastPrivilegeRBAC(t *testing.T) {
 	s := newSelfCert(t, "selfcert-rbac", 1, admissionv1.Ignore,
 		"--ca-lifetime="+rotCALifetime, "--cert-lifetime="+rotCertLifetime)
 	user := "e2e-" + s.ns
-	namespaced, cluster := selfCertRules(selfCertSecret, s.cfgName)
+	namespaced, cluster := selfCertRules(s.ns, selfCertSecret, s.cfgName)
 	rbac := inj.Client.RbacV1()
 	subject := []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: user, APIGroup: rbacv1.GroupName}}
 	if _, err := rbac.Roles(s.ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: user}, Rules: namespaced}, metav1.CreateOptions{}); err != nil {

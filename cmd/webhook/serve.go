@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +27,6 @@ import (
 	crzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/admit"
@@ -40,9 +38,6 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/pkg/lookup"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 )
-
-// eventSource is the reporting controller of the Events we emit.
-const eventSource = "tilt-lib-injector"
 
 // serve runs the admission server until SIGTERM. Every startup failure is one error (one line)
 // saying what is wrong and what to do; nothing is logged before the checks pass.
@@ -115,12 +110,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Bases:            cfg.MutateOptions().Bases(),
 		VersionLabel:     cfg.VersionLabel,
 	}
-	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = cfg.TLSVersion() }, cs.tlsOpt}
-	if !cfg.EnableHTTP2 {
-		// HTTP/2 stays off unless asked for: the rapid-reset attacks (CVE-2023-44487) and the
-		// API server speaks HTTP/1.1 to webhooks just as well.
-		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
-	}
+	tlsOpts := append(serverTLS(cfg), cs.tlsOpt)
 	if cfg.ClientCA != "" {
 		// Only the API server, with the client certificate of its admission kubeconfig, may
 		// send reviews: not any Pod that can reach the Service.
@@ -143,7 +133,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Scheme:                  clientgoscheme.Scheme,
 		Logger:                  log,
 		Cache:                   cacheOpts,
-		Metrics:                 metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
+		Metrics:                 metricsOptions(cfg, log),
 		HealthProbeBindAddress:  cfg.HealthProbeBindAddress,
 		GracefulShutdownTimeout: &shutdown,
 		WebhookServer: webhook.NewServer(webhook.Options{
@@ -190,7 +180,11 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err != nil {
 		return err
 	}
-	emitter := events.New(mgr.GetEventRecorder(eventSource), events.Options{Dropped: dropped})
+	rec, err := eventRecorder(ctx, rc, cfg)
+	if err != nil {
+		return err
+	}
+	emitter := events.New(rec, events.Options{Dropped: dropped, Budget: cfg.EventsPerMinute})
 	if err := mgr.Add(emitter); err != nil {
 		return fmt.Errorf("adding the event emitter: %w", err)
 	}

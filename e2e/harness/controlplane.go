@@ -41,6 +41,9 @@ type ControlPlane struct {
 	Client kubernetes.Interface
 	// AssetsDir holds etcd, kube-apiserver and kubectl.
 	AssetsDir string
+	// Admission is the client certificate the API server presents to every webhook (its
+	// --admission-control-config-file), for --client-ca. Webhooks without it never ask for it.
+	Admission *AdmissionClient
 	logs      []io.Closer
 }
 
@@ -69,7 +72,12 @@ func StartControlPlane(assetsDir, workDir string) (*ControlPlane, error) {
 	for flag, value := range APIServerFlags {
 		api.Configure().Set(flag, value)
 	}
-	cp := &ControlPlane{env: env, AssetsDir: assetsDir}
+	admission, err := WriteAdmissionClient(filepath.Join(workDir, "admission"))
+	if err != nil {
+		return nil, err
+	}
+	api.Configure().Set("admission-control-config-file", admission.ConfigFile)
+	cp := &ControlPlane{env: env, AssetsDir: assetsDir, Admission: admission}
 	logs := &cp.logs
 	api.Out, api.Err = logFile(workDir, "kube-apiserver.log", logs)
 	env.ControlPlane.Etcd = &envtest.Etcd{}

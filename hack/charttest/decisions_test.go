@@ -1,6 +1,7 @@
 package charttest
 
 import (
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -164,11 +165,19 @@ func ptr[T any](v T) *T { return &v }
 // runs the binary with): any rule added to the chart fails this test.
 var (
 	wantCluster = []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"namespaces", "configmaps", "pods"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"namespaces", "configmaps", "pods"}, Verbs: []string{"list", "watch"}},
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
-	wantClusterSelf = rbacv1.PolicyRule{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"}, ResourceNames: []string{releaseName}, Verbs: []string{"get", "list", "watch", "patch"}}
-	wantRoleSelf    = []rbacv1.PolicyRule{
+	wantClusterSelf = []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{releaseNS}, Verbs: []string{"get"}},
+		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"}, ResourceNames: []string{releaseName}, Verbs: []string{"get", "list", "watch", "patch"}},
+	}
+	// wantClusterSecureMetrics: what metrics.secure adds (pkg/metricsauth's two reviews).
+	wantClusterSecureMetrics = []rbacv1.PolicyRule{
+		{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+		{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
+	}
+	wantRoleSelf = []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{releaseName + "-certs"}, Verbs: []string{"get", "list", "watch", "update"}},
 	}
@@ -185,7 +194,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			r := renderCase(t, c.name)
 			want := slices.Clone(wantCluster)
 			if c.self {
-				want = append(want, wantClusterSelf)
+				want = append(want, wantClusterSelf...)
 			}
 			cr := get[rbacv1.ClusterRole](t, r, "ClusterRole/"+releaseName)
 			if !equality.Semantic.DeepEqual(cr.Rules, want) {
@@ -360,7 +369,9 @@ func TestCertModes(t *testing.T) {
 	}
 }
 
-// TestNetworkPolicy: off by default; on, the webhook port admits exactly the configured peers.
+// TestNetworkPolicy: off by default; on, the webhook port admits exactly the configured peers, the
+// metrics port its own, and the health port nobody but the Pod's node (which a NetworkPolicy always
+// admits: the kubelet's probes) unless healthFrom says so.
 func TestNetworkPolicy(t *testing.T) {
 	if _, ok := renderCase(t, "default")["NetworkPolicy/"+releaseName]; ok {
 		t.Error("NetworkPolicy rendered by default")
@@ -383,8 +394,23 @@ func TestNetworkPolicy(t *testing.T) {
 	if m := peers["metrics"]; len(m) != 1 || m[0].NamespaceSelector == nil {
 		t.Errorf("metrics port peers %+v", m)
 	}
-	if len(peers) != 3 {
-		t.Errorf("ports %v: want webhook, metrics and health only", peers)
+	if len(peers) != 2 {
+		t.Errorf("ports %v: want webhook and metrics only (health: the node alone)", peers)
+	}
+	out, err := template(t, "-f", filepath.Join("testdata", "networkpolicy.values.yaml"),
+		"--set-json", `networkPolicy.healthFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	np = get[networkingv1.NetworkPolicy](t, parse(t, out), "NetworkPolicy/"+releaseName)
+	var health []networkingv1.NetworkPolicyPeer
+	for _, in := range np.Spec.Ingress {
+		if len(in.Ports) == 1 && in.Ports[0].Port.String() == "health" {
+			health = in.From
+		}
+	}
+	if len(health) != 1 || health[0].NamespaceSelector == nil {
+		t.Errorf("with healthFrom, health port peers %+v", health)
 	}
 }
 

@@ -37,6 +37,13 @@ func TestSchemaRejects(t *testing.T) {
 		{"target containers removed", []string{"--set", "containers=null"}, "containers"},
 		{"client CA that is no PEM", []string{"--set", "clientCA=hello"}, "/clientCA"},
 		{"misspelt top-level key", []string{"--set", "replicas=3"}, "replicas"},
+		{"no Events budget", []string{"--set", "events.perMinute=0"}, "/events/perMinute"},
+		{"Events budget above the binary's bound", []string{"--set", "events.perMinute=10001"}, "/events/perMinute"},
+		{"Events QPS below the binary's bound", []string{"--set", "events.qps=0.05"}, "/events/qps"},
+		{"Events QPS above the binary's bound", []string{"--set", "events.qps=1001"}, "/events/qps"},
+		{"no Events burst", []string{"--set", "events.burst=0"}, "/events/burst"},
+		{"metrics reader of an unknown kind", []string{"--set-json", `metrics.readers=[{"kind":"Pod","name":"x"}]`}, "/metrics/readers/0/kind"},
+		{"ServiceAccount reader without its namespace", []string{"--set-json", `metrics.readers=[{"kind":"ServiceAccount","name":"prometheus"}]`}, "/metrics/readers/0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := template(t, c.args...)

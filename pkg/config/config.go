@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/events"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -73,6 +74,14 @@ type Config struct {
 	RequestTimeout       time.Duration `flag:"request-timeout"`
 	MaxConcurrentReviews int           `flag:"max-concurrent-reviews"`
 	ClientCA             string        `flag:"client-ca"`
+	// Events (pkg/events): a cluster-wide budget, and the Events client's own rate limit (the
+	// other clients have none: the informers list and watch once).
+	EventsPerMinute int     `flag:"events-per-minute"`
+	EventsQPS       float32 `flag:"events-qps"`
+	EventsBurst     int     `flag:"events-burst"`
+	// MetricsSecure serves /metrics over HTTPS to callers the API server authenticates
+	// (TokenReview) and authorizes (SubjectAccessReview: get on the /metrics non-resource URL).
+	MetricsSecure bool `flag:"metrics-secure"`
 }
 
 // Default returns the defaults of docs/design.md.
@@ -107,6 +116,10 @@ func Default() Config {
 
 		RequestTimeout:       10 * time.Second,
 		MaxConcurrentReviews: 32,
+
+		EventsPerMinute: events.DefaultBudget,
+		EventsQPS:       5,
+		EventsBurst:     10,
 	}
 }
 
@@ -152,6 +165,10 @@ func (c *Config) addServeOnlyFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "deadline to read, handle and answer one admission request (at most 30s, the API server's longest webhook timeout)")
 	fs.IntVar(&c.MaxConcurrentReviews, "max-concurrent-reviews", c.MaxConcurrentReviews, "admission requests handled at once; more are answered 429 with Retry-After")
 	fs.StringVar(&c.ClientCA, "client-ca", c.ClientCA, "PEM CA bundle: when set, clients must present a certificate it signed (the API server's, from its --admission-control-config-file)")
+	fs.IntVar(&c.EventsPerMinute, "events-per-minute", c.EventsPerMinute, "most Warning Events recorded per minute across all namespaces (1-10000), on top of one per namespace, reason and component")
+	fs.Float32Var(&c.EventsQPS, "events-qps", c.EventsQPS, "requests per second of the Events client to the API server (0.1-1000)")
+	fs.IntVar(&c.EventsBurst, "events-burst", c.EventsBurst, "burst of the Events client above --events-qps (1-10000)")
+	fs.BoolVar(&c.MetricsSecure, "metrics-secure", c.MetricsSecure, "serve /metrics over HTTPS, only to bearer tokens the API server authenticates and allows get on /metrics (needs create on tokenreviews and subjectaccessreviews)")
 }
 
 // MutateOptions derives the options of the pure core: the product's component table with each
@@ -254,6 +271,19 @@ func (c Config) serveOnlyProblems() []error {
 	}
 	if c.MaxConcurrentReviews < 1 || c.MaxConcurrentReviews > 10000 {
 		add("--max-concurrent-reviews %d: must be 1-10000", c.MaxConcurrentReviews)
+	}
+	if c.EventsPerMinute < 1 || c.EventsPerMinute > 10000 {
+		add("--events-per-minute %d: must be 1-10000", c.EventsPerMinute)
+	}
+	// Written so that NaN fails too.
+	if !(c.EventsQPS >= 0.1 && c.EventsQPS <= 1000) {
+		add("--events-qps %g: must be 0.1-1000", c.EventsQPS)
+	}
+	if c.EventsBurst < 1 || c.EventsBurst > 10000 {
+		add("--events-burst %d: must be 1-10000", c.EventsBurst)
+	}
+	if c.MetricsSecure && c.MetricsBindAddress == "0" {
+		add("--metrics-secure with --metrics-bind-address 0: there is no metrics endpoint to secure")
 	}
 	return errs
 }

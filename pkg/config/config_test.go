@@ -119,6 +119,14 @@ func TestInvalidConfigurationsReportEveryProblem(t *testing.T) {
 		{"request timeout zero", []string{"--request-timeout", "0s"}, nil, "", []string{"--request-timeout 0s"}},
 		{"request timeout above the API server's 30s", []string{"--request-timeout", "31s"}, nil, "", []string{"--request-timeout 31s"}},
 		{"no concurrent reviews", nil, map[string]string{"TILTLIB_MAX_CONCURRENT_REVIEWS": "0"}, "", []string{"--max-concurrent-reviews 0"}},
+		{"no Events budget", []string{"--events-per-minute", "0"}, nil, "", []string{"--events-per-minute 0"}},
+		{"Events budget above the bound", nil, map[string]string{"TILTLIB_EVENTS_PER_MINUTE": "10001"}, "", []string{"--events-per-minute 10001"}},
+		{"Events QPS below the bound", []string{"--events-qps", "0.09"}, nil, "", []string{"--events-qps 0.09"}},
+		{"Events QPS above the bound", nil, nil, "events-qps: 1001\n", []string{"--events-qps 1001"}},
+		{"Events QPS NaN", []string{"--events-qps", "NaN"}, nil, "", []string{"--events-qps NaN"}},
+		{"no Events burst", []string{"--events-burst", "0"}, nil, "", []string{"--events-burst 0"}},
+		{"Events burst above the bound", []string{"--events-burst", "10001"}, nil, "", []string{"--events-burst 10001"}},
+		{"secure metrics without metrics", []string{"--metrics-secure", "--metrics-bind-address", "0"}, nil, "", []string{"--metrics-secure"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -287,5 +295,30 @@ func TestEdgeDefaultsAndBounds(t *testing.T) {
 	}
 	if c.RequestTimeout != 30*time.Second || c.MaxConcurrentReviews != 1 || c.ClientCA != "/tls/ca.crt" {
 		t.Fatalf("edge flags: %+v", c)
+	}
+}
+
+// Events and metrics access: the defaults, and each bound accepted at its edge (the cases just
+// beyond are in TestInvalidConfigurationsReportEveryProblem).
+func TestEventsAndMetricsDefaultsAndBounds(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EventsPerMinute != 60 || c.EventsQPS != 5 || c.EventsBurst != 10 || c.MetricsSecure {
+		t.Fatalf("defaults: events-per-minute=%d events-qps=%g events-burst=%d metrics-secure=%v",
+			c.EventsPerMinute, c.EventsQPS, c.EventsBurst, c.MetricsSecure)
+	}
+	for _, args := range [][]string{
+		{"--events-per-minute", "1", "--events-qps", "0.1", "--events-burst", "1", "--metrics-secure"},
+		{"--events-per-minute", "10000", "--events-qps", "1000", "--events-burst", "10000"},
+	} {
+		if _, err := load(t, args, nil); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	c, err = load(t, nil, map[string]string{"TILTLIB_EVENTS_QPS": "2.5", "TILTLIB_METRICS_SECURE": "true"})
+	if err != nil || c.EventsQPS != 2.5 || !c.MetricsSecure {
+		t.Fatalf("from the environment: qps=%g secure=%v err=%v", c.EventsQPS, c.MetricsSecure, err)
 	}
 }

@@ -23,10 +23,12 @@ const (
 	CauseQueueFull = "queue_full"
 	// CauseRateLimited: an Event with the same key was recorded less than Interval ago.
 	CauseRateLimited = "rate_limited"
+	// CauseOverBudget: Budget Events were recorded, across all keys, less than Interval ago.
+	CauseOverBudget = "over_budget"
 )
 
 // Causes lists every cause, so a counter can start each series at zero.
-var Causes = []string{CauseQueueFull, CauseRateLimited}
+var Causes = []string{CauseQueueFull, CauseRateLimited, CauseOverBudget}
 
 // DropCounter counts dropped Events by cause (see pkg/metrics.NewEvents).
 type DropCounter interface {
@@ -38,7 +40,8 @@ type Emitter struct {
 	rec     Recorder
 	queue   chan item
 	now     func() time.Time
-	limit   *limiter // owned by the Start goroutine
+	limit   *limiter // owned by the Start goroutine, like budget
+	budget  *budget
 	dropped atomic.Int64
 	counter DropCounter
 }
@@ -53,6 +56,11 @@ type item struct {
 	message string
 }
 
+// DefaultBudget is the default Options.Budget: 60 Events per minute across the cluster, one a
+// second on average, is far above what a healthy platform emits and far below what the Events
+// API notices.
+const DefaultBudget = 60
+
 // Options tune an Emitter; zero values pick the defaults.
 type Options struct {
 	// Interval between two Events with the same key (default 1m).
@@ -62,6 +70,10 @@ type Options struct {
 	// MaxKeys bounds the keys remembered for rate limiting (default 10,000). Beyond it the
 	// oldest key is forgotten, so its next Event may come before Interval has passed.
 	MaxKeys int
+	// Budget bounds the Events recorded across all keys in any window of Interval (default
+	// DefaultBudget): the keys come from the review, so without it a sender naming N namespaces
+	// would get N Events per Interval.
+	Budget int
 	// Dropped, when set, counts every dropped Event by cause.
 	Dropped DropCounter
 	// Now is the clock (tests).
@@ -79,11 +91,14 @@ func New(rec Recorder, o Options) *Emitter {
 	if o.MaxKeys <= 0 {
 		o.MaxKeys = 10000
 	}
+	if o.Budget <= 0 {
+		o.Budget = DefaultBudget
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	return &Emitter{rec: rec, queue: make(chan item, o.QueueSize), now: o.Now,
-		limit: newLimiter(o.Interval, o.MaxKeys), counter: o.Dropped}
+		limit: newLimiter(o.Interval, o.MaxKeys), budget: newBudget(o.Interval, o.Budget), counter: o.Dropped}
 }
 
 // Emit queues one Event per non-trivial finding. It never blocks: when the queue is full the
@@ -125,10 +140,17 @@ func (e *Emitter) Start(ctx context.Context) error {
 }
 
 func (e *Emitter) record(it item) {
-	if !e.limit.allow(it.key, e.now()) {
+	now := e.now()
+	if !e.limit.fresh(it.key, now) {
 		e.drop(CauseRateLimited)
 		return
 	}
+	// Over budget, the key is not remembered: it produced no Event, so its next finding may.
+	if !e.budget.allow(now) {
+		e.drop(CauseOverBudget)
+		return
+	}
+	e.limit.remember(it.key, now)
 	// A cluster-scoped Namespace reference with its own name as namespace puts the Event in the
 	// Pod's namespace (events validation requires event.namespace == regarding.namespace).
 	ref := &corev1.ObjectReference{APIVersion: "v1", Kind: "Namespace", Name: it.namespace, Namespace: it.namespace}

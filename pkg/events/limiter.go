@@ -25,23 +25,25 @@ func newLimiter(interval time.Duration, max int) *limiter {
 	return &limiter{interval: interval, max: max, byKey: map[key]*list.Element{}, order: list.New()}
 }
 
-// allow reports whether k may produce an Event at now, and if so remembers it.
-func (l *limiter) allow(k key, now time.Time) bool {
+// fresh reports whether k may produce an Event at now: no Event of k within the interval.
+func (l *limiter) fresh(k key, now time.Time) bool {
 	l.expire(now)
-	if _, ok := l.byKey[k]; ok {
-		return false // still within the interval: expire removed every older stamp
-	}
+	_, seen := l.byKey[k] // expire removed every older stamp
+	return !seen
+}
+
+// remember records that k produced an Event at now (after fresh said it may).
+func (l *limiter) remember(k key, now time.Time) {
 	if l.order.Len() >= l.max {
 		// More distinct keys in one interval than we are willing to remember: forget the
 		// oldest. Its next Event may then come early, which costs one extra Event, never memory.
 		l.remove(l.order.Front())
 	}
 	l.byKey[k] = l.order.PushBack(&stamp{key: k, at: now})
-	return true
 }
 
 // expire forgets every key whose interval has passed. Each key is removed once, so the work is
-// paid for by the allow call that added it.
+// paid for by the remember call that added it.
 func (l *limiter) expire(now time.Time) {
 	for e := l.order.Front(); e != nil; e = l.order.Front() {
 		if now.Sub(e.Value.(*stamp).at) < l.interval {

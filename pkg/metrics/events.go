@@ -16,7 +16,7 @@ type Events struct {
 func NewEvents(reg prometheus.Registerer, causes []string) (*Events, error) {
 	m := &Events{dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tiltlib_events_dropped_total",
-		Help: "Findings not turned into Kubernetes Events, by cause (queue_full: the recorder fell behind; rate_limited: the same namespace, reason and component had an Event within the interval). The admission warning and tiltlib_admission_reviews_total still carry them.",
+		Help: "Findings not turned into Kubernetes Events, by cause (queue_full: the recorder fell behind; rate_limited: the same namespace, reason and component had an Event within the interval; over_budget: the cluster-wide Events budget of the interval was spent). The admission warning and tiltlib_admission_reviews_total still carry them.",
 	}, []string{"cause"})}
 	for _, c := range causes {
 		m.dropped.WithLabelValues(c)

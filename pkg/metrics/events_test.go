@@ -17,7 +17,7 @@ func TestEventDropsStartAtZeroAndCountByCause(t *testing.T) {
 	m.Dropped("rate_limited")
 	m.Dropped("rate_limited")
 	want := `
-# HELP tiltlib_events_dropped_total Findings not turned into Kubernetes Events, by cause (queue_full: the recorder fell behind; rate_limited: the same namespace, reason and component had an Event within the interval). The admission warning and tiltlib_admission_reviews_total still carry them.
+# HELP tiltlib_events_dropped_total Findings not turned into Kubernetes Events, by cause (queue_full: the recorder fell behind; rate_limited: the same namespace, reason and component had an Event within the interval; over_budget: the cluster-wide Events budget of the interval was spent). The admission warning and tiltlib_admission_reviews_total still carry them.
 # TYPE tiltlib_events_dropped_total counter
 tiltlib_events_dropped_total{cause="queue_full"} 0
 tiltlib_events_dropped_total{cause="rate_limited"} 2

@@ -78,3 +78,8 @@ objectSelector is rendered from: matchLabels k=v, then In/NotIn/Exists/DoesNotEx
 {{- $labels := merge (dict "severity" (index . 0)) (index . 1 | default dict) -}}
 {{- toYaml $labels -}}
 {{- end -}}
+
+{{/* Secure metrics: HTTPS and token review, only when there is a metrics endpoint at all. */}}
+{{- define "tli.metricsSecure" -}}
+{{- if and .Values.metrics.enabled .Values.metrics.secure -}}true{{- end -}}
+{{- end -}}
