@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"time"
@@ -108,4 +109,14 @@ func WriteAdmissionClient(dir string) (*AdmissionClient, error) {
 		}
 	}
 	return a, nil
+}
+
+// serial is a random 128-bit certificate serial number. pkg/certs issues only server certificates;
+// this client pair is the harness's stand-in for the API server's own client identity.
+func serial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return n
 }
