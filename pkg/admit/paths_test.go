@@ -44,9 +44,8 @@ func (j *journal) add(format string, args ...any) {
 func (j *journal) Observe(r mutate.Result) {
 	j.add("observe %s %s %d", r.Outcome, r.Reason, len(r.Injected))
 }
-func (j *journal) Error(reason string)   { j.add("error %s", reason) }
-func (j *journal) Ignored()              { j.add("ignored") }
-func (j *journal) Skipped(reason string) { j.add("skipped %s", reason) }
+func (j *journal) Error(reason mutate.Reason)   { j.add("error %s", reason) }
+func (j *journal) Skipped(reason mutate.Reason) { j.add("skipped %s", reason) }
 func (j *journal) Emit(ns string, fs []mutate.Finding) {
 	for _, f := range fs {
 		j.add("event %s %s %s", ns, f.Reason, f.Component)

@@ -12,14 +12,17 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
-// Reasons a request is reported through Options.Rejected.
+// Reasons a request is reported through Options.Rejected: reasons of
+// tiltlib_admission_reviews_total (result error), of mutate's one Reason type.
 const (
 	// ReasonOverloaded: MaxConcurrent requests were in flight; answered 429.
-	ReasonOverloaded = "overloaded"
+	ReasonOverloaded mutate.Reason = "overloaded"
 	// ReasonRequestTimeout: the body was still arriving at the deadline; the connection is cut.
-	ReasonRequestTimeout = "request_timeout"
+	ReasonRequestTimeout mutate.Reason = "request_timeout"
 )
 
 // Defaults of Options.
@@ -40,7 +43,7 @@ type Options struct {
 	MaxConcurrent int
 	// Rejected, when set, is called once per request refused (ReasonOverloaded) or cut off
 	// (ReasonRequestTimeout). These requests never reach the handler's own metrics.
-	Rejected func(reason string)
+	Rejected func(reason mutate.Reason)
 }
 
 // Edge wraps an http.Handler with per-request deadlines and a concurrency limit.
@@ -48,7 +51,7 @@ type Edge struct {
 	next     http.Handler
 	timeout  time.Duration
 	slots    chan struct{}
-	rejected func(string)
+	rejected func(mutate.Reason)
 }
 
 // New wraps next.
@@ -60,7 +63,7 @@ func New(next http.Handler, o Options) *Edge {
 		o.MaxConcurrent = DefaultMaxConcurrent
 	}
 	if o.Rejected == nil {
-		o.Rejected = func(string) {}
+		o.Rejected = func(mutate.Reason) {}
 	}
 	return &Edge{next: next, timeout: o.Timeout, slots: make(chan struct{}, o.MaxConcurrent), rejected: o.Rejected}
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
 // served starts a loopback server configured like controller-runtime's webhook server (only a
@@ -36,13 +38,13 @@ func served(t testing.TB, h http.Handler) *httptest.Server {
 // reasons collects Options.Rejected calls.
 type reasons struct {
 	mu  sync.Mutex
-	got []string
-	ch  chan string
+	got []mutate.Reason
+	ch  chan mutate.Reason
 }
 
-func newReasons() *reasons { return &reasons{ch: make(chan string, 1000)} }
+func newReasons() *reasons { return &reasons{ch: make(chan mutate.Reason, 1000)} }
 
-func (r *reasons) add(reason string) {
+func (r *reasons) add(reason mutate.Reason) {
 	r.mu.Lock()
 	r.got = append(r.got, reason)
 	r.mu.Unlock()
@@ -50,7 +52,7 @@ func (r *reasons) add(reason string) {
 }
 
 // wait returns the next reported reason, failing after 5 s.
-func (r *reasons) wait(t *testing.T) string {
+func (r *reasons) wait(t *testing.T) mutate.Reason {
 	t.Helper()
 	select {
 	case s := <-r.ch:
@@ -61,10 +63,10 @@ func (r *reasons) wait(t *testing.T) string {
 	}
 }
 
-func (r *reasons) list() []string {
+func (r *reasons) list() []mutate.Reason {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.got...)
+	return append([]mutate.Reason(nil), r.got...)
 }
 
 // slowLoris announces a 7 MB AdmissionReview body and then sends one byte every `every`. It

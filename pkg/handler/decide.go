@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -58,28 +57,28 @@ func (h *Handler) Decide(ctx context.Context, r Review) Answer {
 	}
 	if r.Operation != admissionv1.Create || r.Resource != podResource || r.SubResource != "" {
 		// A webhook rule broader than ours: never block what we do not understand.
-		m.Ignored()
+		m.Skipped(ReasonNotPodCreate)
 		return allowed("not a Pod CREATE; nothing to do")
 	}
 	if errs := validation.IsDNS1123Label(r.Namespace); len(errs) > 0 {
 		// The API server always names a valid namespace; anything else is not from it, and the
 		// name would otherwise reach log lines, cache keys and Event namespaces.
-		m.Error(metrics.ReasonInvalidNamespace)
+		m.Error(ReasonInvalidNamespace)
 		return errored(http.StatusBadRequest, fmt.Errorf("tilt-lib-injector: request.namespace %s is not a DNS-1123 label", strconv.Quote(truncate(r.Namespace))))
 	}
 	if h.Synced != nil && !h.Synced() {
-		m.Error("not_ready")
+		m.Error(ReasonNotReady)
 		return errored(http.StatusServiceUnavailable, errors.New("tilt-lib-injector: caches not synced yet; retry"))
 	}
 	pod, err := r.Pod()
 	if err != nil {
-		m.Error(metrics.ReasonDecode)
+		m.Error(ReasonDecode)
 		h.Log.Error(err, "cannot decode the Pod", "namespace", r.Namespace, "uid", r.UID)
 		return errored(http.StatusBadRequest, fmt.Errorf("tilt-lib-injector: request object is not a decodable v1 Pod: %w", err))
 	}
 	if h.Selector != nil && !h.Selector.Matches(labels.Set(pod.Labels)) {
-		m.Skipped(metrics.ReasonNotSelected)
-		h.Log.V(1).Info("not a workspace Pod; admitted untouched", "namespace", r.Namespace, "pod", podName(pod), "reason", metrics.ReasonNotSelected, "dryRun", r.DryRun)
+		m.Skipped(ReasonNotSelected)
+		h.Log.V(1).Info("not a workspace Pod; admitted untouched", "namespace", r.Namespace, "pod", podName(pod), "reason", ReasonNotSelected, "dryRun", r.DryRun)
 		return allowed("not a workspace Pod (--workspace-selector " + h.Selector.String() + "); nothing to do")
 	}
 	nsAnn, found, err := h.Namespaces.NamespaceAnnotations(ctx, r.Namespace)
@@ -87,7 +86,7 @@ func (h *Handler) Decide(ctx context.Context, r Review) Answer {
 		// Injecting with defaults would silently ignore the namespace's pin. The errored
 		// response is a denial (the API server applies failurePolicy only to failed calls), so
 		// the Pod's creator retries, e.g. the ReplicaSet controller with backoff.
-		m.Error("cache_error")
+		m.Error(ReasonCacheError)
 		h.Log.Error(err, "namespace lookup failed", "namespace", r.Namespace)
 		return errored(http.StatusInternalServerError, fmt.Errorf("tilt-lib-injector: %w", err))
 	}

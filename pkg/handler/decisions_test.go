@@ -104,7 +104,7 @@ func TestOnlyPodCreateIsMutated(t *testing.T) {
 			}
 		})
 	}
-	if v := f.reviews("skipped", metrics.ReasonIgnored); v != float64(len(cases)) {
+	if v := f.reviews("skipped", ReasonNotPodCreate); v != float64(len(cases)) {
 		t.Fatalf("reviews{skipped,not_pod_create} = %v, want %d", v, len(cases))
 	}
 	if v := f.totalSeries(t, "tiltlib_admission_reviews_total"); v != float64(len(cases)) {
@@ -165,7 +165,7 @@ func TestWorkspaceSelector(t *testing.T) {
 	if want := "not a workspace Pod (--workspace-selector app.kubernetes.io/name=coder-workspace); nothing to do"; resp.Result == nil || resp.Result.Message != want {
 		t.Fatalf("result = %+v, want message %q", resp.Result, want)
 	}
-	if v := f.reviews("skipped", metrics.ReasonNotSelected); v != 1 || f.totalSeries(t, "tiltlib_admission_reviews_total") != 1 {
+	if v := f.reviews("skipped", ReasonNotSelected); v != 1 || f.totalSeries(t, "tiltlib_admission_reviews_total") != 1 {
 		t.Fatalf("reviews{skipped,not_selected} = %v", v)
 	}
 	if len(f.events.findings) != 0 || f.totalSeries(t, "tiltlib_injections_total") != 0 {
@@ -194,7 +194,7 @@ func TestNamespaceMustBeADNS1123Label(t *testing.T) {
 			t.Fatalf("message of %d bytes: %.120q", len(resp.Result.Message), resp.Result.Message)
 		}
 	}
-	if v := f.reviews("error", metrics.ReasonInvalidNamespace); v != 8 {
+	if v := f.reviews("error", ReasonInvalidNamespace); v != 8 {
 		t.Fatalf("reviews{error,invalid_namespace} = %v, want 8", v)
 	}
 	// At the bound: 63 characters is a valid namespace.

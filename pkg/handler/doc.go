@@ -9,7 +9,8 @@
 // untouched (not_pod_create); request.namespace not a DNS-1123 label → denied, 400
 // (invalid_namespace); caches not synced → denied, 503 (not_ready); object not a v1 Pod →
 // denied, 400 (decode_error); Pod not matched by Selector → allowed untouched (not_selected).
-// Dry-run requests get the same answers but move no metric and emit no Event.
+// Dry-run requests get the same answers but move no metric and emit no Event. The reasons in
+// parentheses are the constants of reasons.go.
 //
 // The HTTP edge (deadlines, concurrency limit, body sniffing) is pkg/edge, wrapping pkg/admit
 // (body size limit of 7 MiB, content type, AdmissionReview decoding, panic recovery).

@@ -7,9 +7,8 @@ import "github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 type noMetrics struct{}
 
 func (noMetrics) Observe(mutate.Result) {}
-func (noMetrics) Error(string)          {}
-func (noMetrics) Ignored()              {}
-func (noMetrics) Skipped(string)        {}
+func (noMetrics) Error(mutate.Reason)   {}
+func (noMetrics) Skipped(mutate.Reason) {}
 
 type noEvents struct{}
 

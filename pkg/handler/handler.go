@@ -23,12 +23,12 @@ type Namespaces interface {
 	NamespaceAnnotations(ctx context.Context, name string) (ann map[string]string, found bool, err error)
 }
 
-// Metrics records reviews (see pkg/metrics).
+// Metrics records reviews (see pkg/metrics). Every reason is a constant of the one closed set:
+// mutate's, this package's (reasons.go) or pkg/edge's.
 type Metrics interface {
 	Observe(mutate.Result)
-	Error(reason string)
-	Ignored()
-	Skipped(reason string)
+	Error(reason mutate.Reason)
+	Skipped(reason mutate.Reason)
 }
 
 // Events turns findings into Kubernetes Events without blocking (see pkg/events).

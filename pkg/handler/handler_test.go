@@ -122,8 +122,8 @@ func (f *fixture) post(t *testing.T, body []byte, contentType string) (int, *adm
 	return code, out.Response
 }
 
-func (f *fixture) reviews(result, reason string) float64 {
-	return f.value("tiltlib_admission_reviews_total", map[string]string{"result": result, "reason": reason})
+func (f *fixture) reviews(result string, reason mutate.Reason) float64 {
+	return f.value("tiltlib_admission_reviews_total", map[string]string{"result": result, "reason": string(reason)})
 }
 
 // value is the counter value of the series with exactly these labels; 0 when absent.
@@ -272,7 +272,7 @@ func TestNonCreateAndNonPodAreAllowedUntouched(t *testing.T) {
 			t.Fatalf("%s: code=%d allowed=%v patch=%s", op, code, resp.Allowed, resp.Patch)
 		}
 	}
-	if v := f.reviews("skipped", metrics.ReasonIgnored); v != 3 {
+	if v := f.reviews("skipped", ReasonNotPodCreate); v != 3 {
 		t.Fatalf("reviews{skipped,not_pod_create} = %v, want 3", v)
 	}
 	if v := f.totalSeries(t, "tiltlib_injections_total"); v != 0 {
