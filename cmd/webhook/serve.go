@@ -176,7 +176,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	}
 	// Admission waits only for the lookup caches; readiness and the gauges wait for all of them.
 	all := append(slices.Clone(synced), pods.HasSynced)
-	if _, err := adoption.NewWithConfigMaps(ctrlmetrics.Registry, mgr.GetCache(), caches.ConfigMaps, adopt, func() bool { return allSynced(all) }, log.WithName("adoption")); err != nil {
+	if _, err := adoption.New(ctrlmetrics.Registry, mgr.GetCache(), caches.ConfigMaps, adopt, func() bool { return allSynced(all) }, log.WithName("adoption")); err != nil {
 		return err
 	}
 	if err := adoption.NewReady(ctrlmetrics.Registry, ready.ready); err != nil {

@@ -1,9 +1,8 @@
 // Package adoption answers "which versions are the workspaces running now?" for Prometheus:
 // tiltlib_workspace_pods{namespace,component,configmap,version} and
 // tiltlib_configmap_versions{component,configmap,version}, computed at scrape time from a
-// controller-runtime cache of workspace Pods and pkg/lookup's store of our ConfigMaps (New lists
-// ConfigMaps from the reader instead), plus tiltlib_ready (the replica's /readyz condition as a
-// gauge).
+// controller-runtime cache of workspace Pods and pkg/lookup's store of our ConfigMaps, plus
+// tiltlib_ready (the replica's /readyz condition as a gauge).
 //
 // The Pod cache is metadata-only (PartialObjectMetadata), restricted server-side by the workspace
 // label selector, and trimmed by a transform before it is stored: a Pod keeps its name, namespace,

@@ -13,6 +13,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// This file is the oracle of the stores (test-only, so none of it is in the binary): the
+// controller-runtime metadata caches with trimming transforms the server used before Caches.
+// TestStoresAgreeWithControllerRuntimeCache holds the stores to their answers.
+
 // Objects are the metadata-only types the caches watch.
 func namespaceMeta() *metav1.PartialObjectMetadata {
 	m := &metav1.PartialObjectMetadata{}
@@ -29,19 +33,7 @@ func configMapMeta() *metav1.PartialObjectMetadata {
 // Objects returns fresh instances of the watched types, for registering informers at start.
 func Objects() []client.Object { return []client.Object{namespaceMeta(), configMapMeta()} }
 
-// Settings say what the caches keep.
-type Settings struct {
-	// AnnotationPrefix: the Namespace annotations kept.
-	AnnotationPrefix string
-	// Bases are the ConfigMap base names (tilt-lib, tilt-templates): "<base>" and "<base>-<v>"
-	// are kept.
-	Bases []string
-	// VersionLabel is the ConfigMap label kept.
-	VersionLabel string
-}
-
-// CacheOptions returns the controller-runtime cache options for the two metadata informers (the
-// oracle of Caches; the server no longer uses them).
+// CacheOptions returns the controller-runtime cache options for the two metadata informers.
 func (s Settings) CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
@@ -93,18 +85,8 @@ func trimmed(om metav1.ObjectMeta) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: om.Name, Namespace: om.Namespace, UID: om.UID, ResourceVersion: om.ResourceVersion}
 }
 
-// Ours reports whether a ConfigMap name belongs to one of the configured bases.
-func (s Settings) Ours(name string) bool {
-	for _, b := range s.Bases {
-		if name == b || strings.HasPrefix(name, b+"-") {
-			return true
-		}
-	}
-	return false
-}
-
 // Lookup reads controller-runtime caches built with CacheOptions. It implements
-// mutate.ConfigMapLookup. The server now uses Caches; Lookup is the oracle of its differential test.
+// mutate.ConfigMapLookup.
 type Lookup struct {
 	Reader   client.Reader
 	Settings Settings
