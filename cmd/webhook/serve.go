@@ -197,7 +197,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err := mgr.Add(warnMissingTargets{caches.ConfigMaps, cfg.MutateOptions(), log}); err != nil {
 		return fmt.Errorf("adding the ConfigMap check: %w", err)
 	}
-	h := handler.New(handler.Handler{
+	h := &handler.Handler{
 		Options:    cfg.MutateOptions(),
 		Namespaces: caches,
 		ConfigMaps: caches,
@@ -206,7 +206,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Log:        log.WithName("admission"),
 		Selector:   selector,
 		Synced:     func() bool { return allSynced(synced) },
-	})
+	}
 	mgr.GetWebhookServer().Register(handler.Path, edge.New(admit.New(h), edge.Options{
 		Timeout:       cfg.RequestTimeout,
 		MaxConcurrent: cfg.MaxConcurrentReviews,

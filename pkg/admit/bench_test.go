@@ -64,23 +64,23 @@ func arms(b *testing.B, e env) map[string]http.Handler {
 		b.Fatal(err)
 	}
 	h := func() *handler.Handler {
-		return handler.New(handler.Handler{Options: mutate.DefaultOptions(), Namespaces: e.namespaces, ConfigMaps: e.configMaps,
-			Metrics: m, Events: noEvents{}, Log: logr.Discard()})
+		return &handler.Handler{Options: mutate.DefaultOptions(), Namespaces: e.namespaces, ConfigMaps: e.configMaps,
+			Metrics: m, Events: noEvents{}, Log: logr.Discard()}
 	}
 	return map[string]http.Handler{
 		"empty": &admission.Webhook{Handler: admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
 			return admission.Allowed("")
 		})},
 		"naive": &admission.Webhook{Handler: admittest.NewNaive(mutate.DefaultOptions(), e.namespaces, e.configMaps)},
-		"old":   &admission.Webhook{Handler: h()},
+		"old":   &admission.Webhook{Handler: admittest.ControllerRuntime(h())},
 		"new":   New(h()),
 	}
 }
 
 // BenchmarkReview is one review, body bytes in, response bytes out, per arm and size: the empty
 // controller-runtime webhook (admission.Allowed("")), the naive kubebuilder-style webhook
-// (marshal and diff), the old path (controller-runtime's admission.Webhook over Handle) and the
-// new one (Handler).
+// (marshal and diff), the old path (controller-runtime's admission.Webhook over
+// admittest.ControllerRuntime) and the new one (Handler).
 func BenchmarkReview(b *testing.B) {
 	e := defaultEnv()
 	a := arms(b, e)

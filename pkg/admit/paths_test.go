@@ -93,8 +93,8 @@ func defaultEnv() env {
 	}
 }
 
-// paths is the old path (controller-runtime's admission.Webhook over Handle) and the new one
-// (Handler over Decide), each with its own journal.
+// paths is the old path (controller-runtime's admission.Webhook over admittest.ControllerRuntime)
+// and the new one (Handler over Decide), each with its own journal.
 type paths struct {
 	old, new       http.Handler
 	oldLog, newLog *journal
@@ -106,14 +106,14 @@ func newPaths(e env) paths {
 		ns = panicking{}
 	}
 	mk := func(j *journal) *handler.Handler {
-		return handler.New(handler.Handler{
+		return &handler.Handler{
 			Options: mutate.DefaultOptions(), Namespaces: ns, ConfigMaps: e.configMaps,
 			Metrics: j, Events: j, Log: logr.Discard(), Selector: e.selector,
 			Synced: func() bool { return e.synced },
-		})
+		}
 	}
 	p := paths{oldLog: &journal{}, newLog: &journal{}}
-	p.old = &admission.Webhook{Handler: mk(p.oldLog)}
+	p.old = &admission.Webhook{Handler: admittest.ControllerRuntime(mk(p.oldLog))}
 	p.new = New(mk(p.newLog))
 	return p
 }

@@ -18,8 +18,9 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
-// Review is what the decision reads of one AdmissionRequest, whoever decoded it: Handle from
-// controller-runtime's typed request, pkg/admit from its one-pass slim decode.
+// Review is what the decision reads of one AdmissionRequest, whoever decoded it: pkg/admit from its
+// one-pass slim decode, the test-only controller-runtime oracle (admittest.ControllerRuntime) from
+// controller-runtime's typed request.
 type Review struct {
 	UID         types.UID
 	Operation   admissionv1.Operation
@@ -29,7 +30,10 @@ type Review struct {
 	DryRun      bool
 	// Pod returns the request's object as a Pod, or why it is not a decodable v1 Pod. It is called
 	// at most once, and only once the cheap checks have passed, so a request we ignore or refuse
-	// never pays for decoding its object.
+	// never pays for building the Pod. On pkg/admit's path the object was already decoded, with the
+	// rest of the review, into the slim view (and a decode error kept for this call): Pod only
+	// checks its kind and builds the corev1.Pod from it. The controller-runtime oracle decodes the
+	// object here.
 	Pod func() (*corev1.Pod, error)
 }
 
@@ -47,8 +51,8 @@ func allowed(msg string) Answer { return Answer{Allowed: true, Code: http.Status
 
 func errored(code int32, err error) Answer { return Answer{Code: code, Message: err.Error()} }
 
-// Decide is the one decision both admission paths share: filter, validate, decode, select, look
-// up, mutate, record.
+// Decide is the one decision of every admission path (pkg/admit's, and the controller-runtime
+// oracle of its tests): filter, validate, decode, select, look up, mutate, record.
 func (h *Handler) Decide(ctx context.Context, r Review) Answer {
 	// Dry-run requests get the same answer but leave no trace: decided once, here.
 	m, ev := h.Metrics, h.Events

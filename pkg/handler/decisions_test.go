@@ -1,4 +1,4 @@
-package handler
+package handler_test
 
 import (
 	"encoding/json"
@@ -15,12 +15,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit"
 	"github.com/platform-tools/tilt-lib-injector/pkg/edge"
+	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
+
+var podResource = metav1.GroupVersionResource{Version: "v1", Resource: "pods"}
 
 // reviewOf is review with every field a test may vary.
 type reviewOf struct {
@@ -57,8 +60,9 @@ func (r reviewOf) bytes(t *testing.T) []byte {
 	return b
 }
 
-// fixtureWith serves h (its Metrics and Events replaced by the fixture's).
-func fixtureWith(t *testing.T, h Handler) *fixture {
+// fixtureWith serves h (its Metrics and Events replaced by the fixture's) as serve registers it:
+// pkg/admit behind the edge.
+func fixtureWith(t *testing.T, h handler.Handler) *fixture {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	m, err := metrics.New(reg, "test")
@@ -73,10 +77,9 @@ func fixtureWith(t *testing.T, h Handler) *fixture {
 	if h.Namespaces == nil {
 		h.Namespaces = fakeNamespaces{}
 	}
-	recoverPanic := true
 	// A minute, not the 10 s default: these tests are about decisions, and a 1 MiB body under -race
 	// on a busy 2-core machine has taken 11 s (the deadline itself is pkg/edge's to test).
-	srv := httptest.NewServer(edge.New(&admission.Webhook{Handler: New(h), RecoverPanic: &recoverPanic}, edge.Options{Timeout: time.Minute}))
+	srv := httptest.NewServer(edge.New(admit.New(&h), edge.Options{Timeout: time.Minute}))
 	t.Cleanup(srv.Close)
 	return &fixture{server: srv, reg: reg, metrics: m, events: ev}
 }
@@ -84,7 +87,7 @@ func fixtureWith(t *testing.T, h Handler) *fixture {
 // Every request that is not a CREATE of the pods resource itself is allowed untouched, even
 // when its object is a workspace Pod that would otherwise be injected.
 func TestOnlyPodCreateIsMutated(t *testing.T) {
-	f := fixtureWith(t, Handler{})
+	f := fixtureWith(t, handler.Handler{})
 	cases := map[string]reviewOf{
 		"another resource":        {resource: metav1.GroupVersionResource{Version: "v1", Resource: "configmaps"}},
 		"pods of another group":   {resource: metav1.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "pods"}},
@@ -104,7 +107,7 @@ func TestOnlyPodCreateIsMutated(t *testing.T) {
 			}
 		})
 	}
-	if v := f.reviews("skipped", ReasonNotPodCreate); v != float64(len(cases)) {
+	if v := f.reviews("skipped", handler.ReasonNotPodCreate); v != float64(len(cases)) {
 		t.Fatalf("reviews{skipped,not_pod_create} = %v, want %d", v, len(cases))
 	}
 	if v := f.totalSeries(t, "tiltlib_admission_reviews_total"); v != float64(len(cases)) {
@@ -118,7 +121,7 @@ func TestOnlyPodCreateIsMutated(t *testing.T) {
 
 // Dry-run requests leave no trace on any path, not only the mutation.
 func TestDryRunMovesNoMetricOnAnyPath(t *testing.T) {
-	f := fixtureWith(t, Handler{Selector: labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "coder-workspace"})})
+	f := fixtureWith(t, handler.Handler{Selector: labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "coder-workspace"})})
 	stranger := workspacePod()
 	stranger.Labels = nil
 	svc := &corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}}
@@ -157,7 +160,7 @@ func TestWorkspaceSelector(t *testing.T) {
 	nginx := workspacePod()
 	nginx.Labels = map[string]string{"app": "nginx"}
 
-	f := fixtureWith(t, Handler{Selector: sel})
+	f := fixtureWith(t, handler.Handler{Selector: sel})
 	code, resp := f.post(t, reviewOf{obj: nginx, namespace: "team-a"}.bytes(t), "application/json")
 	if code != http.StatusOK || !resp.Allowed || len(resp.Patch) != 0 || resp.PatchType != nil || len(resp.Warnings) != 0 {
 		t.Fatalf("not selected: code=%d allowed=%v patch=%s warnings=%q", code, resp.Allowed, resp.Patch, resp.Warnings)
@@ -165,7 +168,7 @@ func TestWorkspaceSelector(t *testing.T) {
 	if want := "not a workspace Pod (--workspace-selector app.kubernetes.io/name=coder-workspace); nothing to do"; resp.Result == nil || resp.Result.Message != want {
 		t.Fatalf("result = %+v, want message %q", resp.Result, want)
 	}
-	if v := f.reviews("skipped", ReasonNotSelected); v != 1 || f.totalSeries(t, "tiltlib_admission_reviews_total") != 1 {
+	if v := f.reviews("skipped", handler.ReasonNotSelected); v != 1 || f.totalSeries(t, "tiltlib_admission_reviews_total") != 1 {
 		t.Fatalf("reviews{skipped,not_selected} = %v", v)
 	}
 	if len(f.events.findings) != 0 || f.totalSeries(t, "tiltlib_injections_total") != 0 {
@@ -176,25 +179,25 @@ func TestWorkspaceSelector(t *testing.T) {
 	}
 
 	// A nil Selector selects every Pod (the decision for callers that do not filter).
-	all := fixtureWith(t, Handler{})
+	all := fixtureWith(t, handler.Handler{})
 	if _, resp := all.post(t, reviewOf{obj: nginx, namespace: "team-a"}.bytes(t), "application/json"); len(resp.Patch) == 0 {
 		t.Fatal("nil Selector: the Pod was not injected")
 	}
 }
 
 func TestNamespaceMustBeADNS1123Label(t *testing.T) {
-	f := fixtureWith(t, Handler{})
+	f := fixtureWith(t, handler.Handler{})
 	for _, ns := range []string{"", "Team-A", "team_a", "team.a", "-team", strings.Repeat("a", 64), "team-a\n", strings.Repeat("x", 1<<20)} {
 		code, resp := f.post(t, reviewOf{namespace: ns}.bytes(t), "application/json")
 		if code != http.StatusBadRequest || resp.Allowed || !strings.Contains(resp.Result.Message, "is not a DNS-1123 label") {
 			t.Fatalf("namespace %.80q: code=%d allowed=%v result=%+v", ns, code, resp.Allowed, resp.Result)
 		}
 		// The message quotes the value and stays bounded, whatever the request carried.
-		if len(resp.Result.Message) > 2*maxLogValue+100 || strings.Contains(resp.Result.Message, "\n") {
+		if len(resp.Result.Message) > 2*handler.MaxLogValueBytes+100 || strings.Contains(resp.Result.Message, "\n") {
 			t.Fatalf("message of %d bytes: %.120q", len(resp.Result.Message), resp.Result.Message)
 		}
 	}
-	if v := f.reviews("error", ReasonInvalidNamespace); v != 8 {
+	if v := f.reviews("error", handler.ReasonInvalidNamespace); v != 8 {
 		t.Fatalf("reviews{error,invalid_namespace} = %v, want 8", v)
 	}
 	// At the bound: 63 characters is a valid namespace.

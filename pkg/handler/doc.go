@@ -1,9 +1,10 @@
 // Package handler is the admission decision for /mutate-v1-pod: Decide filters the request,
 // decodes the Pod, reads the Namespace's annotations and the ConfigMaps from caches (never the
 // API server), calls mutate.Mutate, records metrics and Events, and answers with the JSON patch
-// and warnings. Two paths call it: pkg/admit's http.Handler, which `webhook serve` registers
-// (one slim decode, response written directly), and Handle, the controller-runtime
-// admission.Handler kept as the oracle of pkg/admit's differential tests and benchmarks.
+// and warnings. pkg/admit's http.Handler, which `webhook serve` registers (one slim decode,
+// response written directly), calls it; so does admittest.ControllerRuntime, the
+// controller-runtime admission.Handler kept (test-only, in no binary) as the oracle of pkg/admit's
+// differential tests and benchmarks.
 //
 // Decisions before the mutation, in order: not a CREATE of pods (no subresource) → allowed
 // untouched (not_pod_create); request.namespace not a DNS-1123 label → denied, 400

@@ -1,4 +1,4 @@
-package handler
+package handler_test
 
 import (
 	"bytes"
@@ -12,10 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 	"github.com/platform-tools/tilt-lib-injector/pkg/edge"
+	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
@@ -34,7 +35,9 @@ var (
 )
 
 // FuzzHandle posts arbitrary bodies, and arbitrary Pod objects inside a valid AdmissionReview, to
-// the handler behind the edge with panic recovery OFF: any panic in our code fails the fuzz run.
+// the decision on controller-runtime's path (admittest.ControllerRuntime, whose decoder also
+// decodes the Pod the patch is applied to) behind the edge with panic recovery OFF: any panic in
+// our code fails the fuzz run.
 // Properties:
 //   - every answer is a well-formed AdmissionReview response; for the wrapped Pod it carries the
 //     request UID;
@@ -55,15 +58,15 @@ func FuzzHandle(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := New(Handler{Options: mutate.DefaultOptions(), Namespaces: fakeNamespaces{ann: map[string]map[string]string{
+	h := &handler.Handler{Options: mutate.DefaultOptions(), Namespaces: fakeNamespaces{ann: map[string]map[string]string{
 		"team-a": {"tilt-lib.platform/version": "v2", "tilt-lib.platform/allow-pod-override": "false"},
-	}}, ConfigMaps: mutate.MapLookup{"team-a/tilt-lib": "1"}, Metrics: m, Events: &fakeEvents{}, Log: logr.Discard()})
+	}}, ConfigMaps: mutate.MapLookup{"team-a/tilt-lib": "1"}, Metrics: m, Events: &fakeEvents{}, Log: logr.Discard()}
 	noRecover := false
-	srv := edge.New(&admission.Webhook{Handler: h, RecoverPanic: &noRecover}, edge.Options{})
+	srv := edge.New(&admission.Webhook{Handler: admittest.ControllerRuntime(h), RecoverPanic: &noRecover}, edge.Options{})
 
 	post := func(t *testing.T, b []byte) *admissionv1.AdmissionResponse {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(b))
+		req := httptest.NewRequest(http.MethodPost, handler.Path, bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
 		srv.ServeHTTP(rec, req)
 		var out admissionv1.AdmissionReview
@@ -82,8 +85,8 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("response UID %q, want the request's", first.UID)
 		}
 		if len(first.Patch) > 0 {
-			pod := &corev1.Pod{}
-			if err := h.decoder.DecodeRaw(runtime.RawExtension{Raw: obj}, pod); err != nil {
+			pod, err := admittest.DecodePod(obj)
+			if err != nil {
 				t.Fatalf("patched a Pod that does not decode: %v", err)
 			}
 			patched := applyTo(t, pod, first.Patch)

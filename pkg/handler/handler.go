@@ -2,15 +2,12 @@ package handler
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
@@ -51,43 +48,10 @@ type Handler struct {
 	// Synced reports whether the caches behind Namespaces and ConfigMaps have synced. Until then
 	// a cache read would block the review (or answer from a partial view), so the review is
 	// answered at once with an error. Nil means always synced.
-	Synced  func() bool
-	decoder admission.Decoder
-}
-
-// New returns a Handler whose decoder knows core/v1.
-func New(h Handler) *Handler {
-	scheme := runtime.NewScheme()
-	_ = corev1.AddToScheme(scheme) // registering a built-in group on a fresh scheme cannot fail
-	h.decoder = admission.NewDecoder(scheme)
-	return &h
+	Synced func() bool
 }
 
 var podResource = metav1.GroupVersionResource{Version: "v1", Resource: "pods"}
-
-// Handle implements admission.Handler: the decision of Decide on controller-runtime's typed
-// request, decoding the Pod with controller-runtime's decoder.
-func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
-	a := h.Decide(ctx, Review{
-		UID:         req.UID,
-		Operation:   req.Operation,
-		Resource:    req.Resource,
-		SubResource: req.SubResource,
-		Namespace:   req.Namespace,
-		DryRun:      req.DryRun != nil && *req.DryRun,
-		Pod: func() (*corev1.Pod, error) {
-			pod := &corev1.Pod{}
-			return pod, h.decoder.Decode(req, pod)
-		},
-	})
-	if !a.Allowed {
-		return admission.Errored(a.Code, errors.New(a.Message))
-	}
-	resp := admission.Allowed(a.Message)
-	resp.Patches = a.Patch
-	resp.Warnings = a.Warnings
-	return resp
-}
 
 // podName is the Pod's name, else its generateName (a Pod being created often has only that),
 // made safe for a log line.

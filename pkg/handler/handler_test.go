@@ -1,4 +1,4 @@
-package handler
+package handler_test
 
 import (
 	"bytes"
@@ -20,8 +20,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit"
+	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
@@ -59,7 +60,7 @@ type fixture struct {
 // registers it.
 func newFixture(t *testing.T, ns fakeNamespaces, cms mutate.ConfigMapLookup) *fixture {
 	t.Helper()
-	return fixtureWith(t, Handler{Namespaces: ns, ConfigMaps: cms})
+	return fixtureWith(t, handler.Handler{Namespaces: ns, ConfigMaps: cms})
 }
 
 func workspacePod() *corev1.Pod {
@@ -272,7 +273,7 @@ func TestNonCreateAndNonPodAreAllowedUntouched(t *testing.T) {
 			t.Fatalf("%s: code=%d allowed=%v patch=%s", op, code, resp.Allowed, resp.Patch)
 		}
 	}
-	if v := f.reviews("skipped", ReasonNotPodCreate); v != 3 {
+	if v := f.reviews("skipped", handler.ReasonNotPodCreate); v != 3 {
 		t.Fatalf("reviews{skipped,not_pod_create} = %v, want 3", v)
 	}
 	if v := f.totalSeries(t, "tiltlib_injections_total"); v != 0 {
@@ -350,9 +351,9 @@ func TestAlreadyInjectedPodGetsNoPatch(t *testing.T) {
 
 func TestUnsyncedCachesAnswerAtOnce(t *testing.T) {
 	f := newFixture(t, fakeNamespaces{}, mutate.AllExist{})
-	h := New(Handler{Options: mutate.DefaultOptions(), Namespaces: fakeNamespaces{}, ConfigMaps: mutate.AllExist{},
-		Metrics: f.metrics, Events: f.events, Log: logr.Discard(), Synced: func() bool { return false }})
-	srv := httptest.NewServer(&admission.Webhook{Handler: h})
+	h := &handler.Handler{Options: mutate.DefaultOptions(), Namespaces: fakeNamespaces{}, ConfigMaps: mutate.AllExist{},
+		Metrics: f.metrics, Events: f.events, Log: logr.Discard(), Synced: func() bool { return false }}
+	srv := httptest.NewServer(admit.New(h))
 	defer srv.Close()
 	f.server = srv
 	code, resp := f.post(t, review(t, admissionv1.Create, workspacePod(), false), "application/json")

@@ -1,19 +1,30 @@
-package handler
+package handler_test
 
 import (
 	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/go-logr/logr/funcr"
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
+
+// decide runs h's decision on a CREATE of pod in team-a, as both admission paths hand it over.
+func decide(h *handler.Handler, pod *corev1.Pod) handler.Answer {
+	return h.Decide(context.Background(), handler.Review{
+		UID: "0b1c2d3e", Operation: admissionv1.Create, Resource: podResource, Namespace: "team-a",
+		Pod: func() (*corev1.Pod, error) { return pod, nil },
+	})
+}
 
 // The success path logs at V(1) only; findings log at Info with one key per value (no duplicate
 // keys, which JSON log parsers would collapse).
@@ -32,13 +43,9 @@ func TestLogLevelsAndKeys(t *testing.T) {
 			var lines []string
 			log := funcr.NewJSON(func(obj string) { lines = append(lines, obj) }, funcr.Options{Verbosity: c.verbose})
 			m, _ := metrics.New(prometheus.NewRegistry(), "t")
-			h := New(Handler{Options: mutate.DefaultOptions(), Namespaces: fakeNamespaces{ann: map[string]map[string]string{"team-a": c.nsAnn}},
-				ConfigMaps: mutate.MapLookup{"team-a/tilt-lib": "1.4.0", "team-a/tilt-templates": "1.1.0"}, Metrics: m, Events: &fakeEvents{}, Log: log})
-			var req admission.Request
-			if err := json.Unmarshal(review(t, admissionv1.Create, workspacePod(), false), &admissionv1.AdmissionReview{Request: &req.AdmissionRequest}); err != nil {
-				t.Fatal(err)
-			}
-			h.Handle(context.Background(), req)
+			h := &handler.Handler{Options: mutate.DefaultOptions(), Namespaces: fakeNamespaces{ann: map[string]map[string]string{"team-a": c.nsAnn}},
+				ConfigMaps: mutate.MapLookup{"team-a/tilt-lib": "1.4.0", "team-a/tilt-templates": "1.1.0"}, Metrics: m, Events: &fakeEvents{}, Log: log}
+			decide(h, workspacePod())
 			if c.want == "" {
 				if len(lines) != 0 {
 					t.Fatalf("logged at info level: %v", lines)
@@ -64,5 +71,35 @@ func TestLogLevelsAndKeys(t *testing.T) {
 				t.Errorf("duplicate source key: %s", lines[0])
 			}
 		})
+	}
+}
+
+// A hostile generateName reaches every log line quoted and bounded: the admission result and
+// the not-selected line.
+func TestHostilePodNameIsLoggedQuotedAndTruncated(t *testing.T) {
+	for name, sel := range map[string]labels.Selector{"admitted": nil, "not selected": labels.SelectorFromSet(labels.Set{"app": "coder"})} {
+		t.Run(name, func(t *testing.T) { hostileName(t, sel) })
+	}
+}
+
+func hostileName(t *testing.T, sel labels.Selector) {
+	var lines []string
+	log := funcr.NewJSON(func(obj string) { lines = append(lines, obj) }, funcr.Options{Verbosity: 1})
+	m, _ := metrics.New(prometheus.NewRegistry(), "t")
+	h := &handler.Handler{Options: mutate.DefaultOptions(), Namespaces: fakeNamespaces{ann: map[string]map[string]string{"team-a": nil}},
+		ConfigMaps: mutate.AllExist{}, Metrics: m, Events: &fakeEvents{}, Log: log, Selector: sel}
+	pod := workspacePod()
+	pod.GenerateName = "ws-\n" + strings.Repeat("x", 1<<20)
+	decide(h, pod)
+	if len(lines) != 1 {
+		t.Fatalf("lines = %d", len(lines))
+	}
+	var entry map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := entry["pod"].(string)
+	if !strings.HasPrefix(got, `"ws-\nxxx`) || !strings.HasSuffix(got, `…(+1048327 bytes)"`) || !utf8.ValidString(got) || len(got) > handler.MaxLogValueBytes+30 {
+		t.Fatalf("pod = %.300q (%d bytes)", got, len(got))
 	}
 }

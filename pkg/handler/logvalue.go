@@ -4,23 +4,23 @@ import (
 	"strconv"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
-// maxLogValue bounds a developer-controlled string in a log line: 253 bytes, the longest valid
-// Kubernetes name, so a real name is never cut. Mutating admission runs before the API server
-// validates the object, so generateName can be anything the 7 MiB body holds.
-const maxLogValue = 253
+// MaxLogValueBytes bounds a developer-controlled string in a log line or an error answer: 253
+// bytes, the longest valid Kubernetes name, so a real name is never cut. Mutating admission runs
+// before the API server validates the object, so generateName can be anything the 7 MiB body
+// holds.
+const MaxLogValueBytes = 253
 
-// truncate cuts s to maxLogValue bytes at a rune boundary and says how much was cut.
+// truncate cuts s to MaxLogValueBytes (mutate.Truncate) and says how much was cut.
 func truncate(s string) string {
-	if len(s) <= maxLogValue {
+	kept, cut := mutate.Truncate(s, MaxLogValueBytes)
+	if cut == 0 {
 		return s
 	}
-	n := maxLogValue
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…(+" + strconv.Itoa(len(s)-n) + " bytes)"
+	return kept + "…(+" + strconv.Itoa(cut) + " bytes)"
 }
 
 // logValue makes a developer-controlled string safe for any log sink: truncated, and Go-quoted

@@ -9,7 +9,6 @@ import (
 
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
@@ -24,20 +23,17 @@ type Naive struct {
 	options    mutate.Options
 	namespaces handler.Namespaces
 	configMaps mutate.ConfigMapLookup
-	decoder    admission.Decoder
 }
 
 // NewNaive is a Naive deciding with options, namespaces and configMaps (as handler.Handler does).
 func NewNaive(options mutate.Options, namespaces handler.Namespaces, configMaps mutate.ConfigMapLookup) *Naive {
-	scheme := runtime.NewScheme()
-	_ = corev1.AddToScheme(scheme)
-	return &Naive{options: options, namespaces: namespaces, configMaps: configMaps, decoder: admission.NewDecoder(scheme)}
+	return &Naive{options: options, namespaces: namespaces, configMaps: configMaps}
 }
 
 // Handle is admission.Handler.
 func (n *Naive) Handle(ctx context.Context, req admission.Request) admission.Response {
 	pod := &corev1.Pod{}
-	if err := n.decoder.Decode(req, pod); err != nil {
+	if err := decoder.Decode(req, pod); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	ann, _, err := n.namespaces.NamespaceAnnotations(ctx, req.Namespace)
