@@ -1,5 +1,5 @@
-// Command loadtest is `make loadtest`: the numbers of issue 10 measured side by side in one run,
-// on this machine only.
+// Command loadtest is `make loadtest`: the numbers of docs/benchmarks.md (against its "Goals")
+// measured side by side in one run, on this machine only.
 //
 // It builds cmd/webhook and hack/loadtest/arm, starts etcd + kube-apiserver through
 // e2e/harness (Service IPs in 127.0.10.0/24), creates namespace team-a pinned to tilt-lib-v2
@@ -27,7 +27,7 @@
 //	        dry-run create provably reaches it; every stored Pod is checked
 //
 // It prints the machine, the command, and a table per section with medians and ranges over
-// rounds and the ratios of issue 10 (taken inside each round), and writes the same as Markdown
+// rounds and the ratios of the goals (taken inside each round), and writes the same as Markdown
 // with -markdown. Any failed review or create fails the run (exit 1) after printing the report;
 // in the open loop, reviews an arm sheds while admitting others are a result (the admitted
 // column, and a note), not a failure.

@@ -17,10 +17,16 @@ import (
 )
 
 // configmap label values that are not ConfigMap names.
+//
+// Beware "none", which means two things: configmap="none" here is a Pod WITHOUT a version label
+// (never reviewed), while the Pod label value "none" (mutate.NoneLabel) means reviewed and not
+// mounted, counted as configmap="skipped". The metric keeps its values (dashboards and the
+// TiltLibWorkspacesNotInjected alert read them); a new word waits for the next metric version.
 const (
 	// NotInjected: the Pod has no version label for the component; the webhook never saw it.
 	NotInjected = "none"
-	// Skipped: the webhook reviewed the Pod and did not mount the component.
+	// Skipped: the webhook reviewed the Pod and did not mount the component (its version label
+	// is mutate.NoneLabel, "none").
 	Skipped = "skipped"
 	// Missing: the label names a ConfigMap that does not exist in the Pod's namespace.
 	Missing = metrics.MissingConfigMap
@@ -34,7 +40,7 @@ const (
 )
 
 const (
-	workspacePodsHelp     = "Live workspace Pods (matching the workspace selector) by namespace, component and the ConfigMap they mount: configmap is a ConfigMap of ours with its current version label, or none (never reviewed by the webhook), skipped (reviewed, not mounted), missing (the ConfigMap does not exist). Every replica exports the same values: aggregate with max across replicas."
+	workspacePodsHelp     = "Live workspace Pods (matching the workspace selector) by namespace, component and the ConfigMap they mount: configmap is a ConfigMap of ours with its current version label, or none (the Pod has no version label: never reviewed by the webhook; not to be confused with the Pod label value \"none\"), skipped (reviewed, not mounted: the Pod's version label is \"none\"), missing (the ConfigMap does not exist). Every replica exports the same values: aggregate with max across replicas."
 	configMapVersionsHelp = "Namespaces holding each of our ConfigMaps, by its version label (empty when absent). Every replica exports the same values: aggregate with max across replicas."
 )
 

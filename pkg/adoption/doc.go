@@ -25,6 +25,11 @@
 // never becomes a configmap value unless that ConfigMap exists. Cardinality is at most
 // workspace namespaces x 2 components x (our ConfigMaps in the namespace + 3).
 //
+// Beware the two meanings of "none": configmap="none" is a Pod with NO version label (never
+// reviewed), while a Pod whose version label is "none" (reviewed, not mounted) is counted as
+// configmap="skipped". The values stay as they are until the next metric version; design.md
+// ("Keys the webhook owns", "Adoption") says the same.
+//
 // While either cache is unsynced the collector emits no adoption series at all: a partial view
 // would show misleading zeros (or a falling gauge at every restart). The collector holds no state
 // between scrapes and is safe for concurrent use; the real informers are exercised by e2e/.

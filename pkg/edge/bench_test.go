@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// BenchmarkSlowLoris200 replays the attack: 200 connections each announce a 7 MB body and
-// send one byte every 100 ms. It reports how long the server held the connections (max, in
-// seconds; the clients give up after 5 s) and how many were refused at once with 429.
+// BenchmarkSlowLoris200 replays the slow-loris attack the edge bounds (docs/design.md, HTTP edge):
+// 200 connections each announce a 7 MB body and send one byte every 100 ms. It reports how long
+// the server held the connections (max, in seconds; the clients give up after 5 s) and how many
+// were refused at once with 429.
 // Run with -benchtime 1x: one iteration is one attack.
 func BenchmarkSlowLoris200(b *testing.B) {
 	for _, c := range []struct {

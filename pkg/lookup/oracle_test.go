@@ -92,15 +92,15 @@ type Lookup struct {
 	Settings Settings
 }
 
-// Lookup implements mutate.ConfigMapLookup. A cache error other than not-found (which cannot
+// Version implements mutate.ConfigMapLookup. A cache error other than not-found (which cannot
 // happen once synced) is treated as "exists, version unknown": the volume is optional anyway, and
 // an admission decision must not hinge on a cache hiccup.
-func (l Lookup) Lookup(namespace, name string) (bool, string) {
+func (l Lookup) Version(namespace, name string) (string, bool) {
 	m := configMapMeta()
 	if err := l.Reader.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, m); err != nil {
-		return !apierrors.IsNotFound(err), ""
+		return "", !apierrors.IsNotFound(err)
 	}
-	return true, m.Labels[l.Settings.VersionLabel]
+	return m.Labels[l.Settings.VersionLabel], true
 }
 
 // NamespaceAnnotations returns the prefixed annotations of a Namespace; found is false when the
