@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 
-	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
 	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
@@ -19,6 +18,14 @@ import (
 const (
 	v1      = "admission.k8s.io/v1"
 	v1beta1 = "admission.k8s.io/v1beta1"
+)
+
+// Annotation keys under the default prefix, spelled as the contract (docs/design.md) on purpose.
+const (
+	keyInject           = "tilt-lib.platform/inject"
+	keyVersion          = "tilt-lib.platform/version"
+	keyTemplatesVersion = "tilt-lib.platform/templates-version"
+	keyContainers       = "tilt-lib.platform/containers"
 )
 
 // requireIdentical sends the Pod in every review flavour (v1, v1beta1, dry-run) through both paths.
@@ -74,20 +81,24 @@ func readYAML(t *testing.T, file string, into any) {
 // TestDifferentialFixtures runs the e2e suite's workspace Pods, and the ladder of the
 // benchmarks, through both paths in the scenarios of the e2e suite.
 func TestDifferentialFixtures(t *testing.T) {
+	// The shape of the e2e suite's Pods: a sidecar, an init container, a volume of its own.
+	e2e := func(name string, ann map[string]string) *corev1.Pod {
+		return admittest.WorkspacePod(admittest.Shape{Name: name, Annotations: ann, Sidecars: 1, InitContainers: 1, Volumes: 1})
+	}
 	pods := map[string]*corev1.Pod{
-		"default":      harness.WorkspacePod("ws-default", nil),
-		"opt-out":      harness.WorkspacePod("ws-optout", map[string]string{harness.KeyInject: "false"}),
-		"opt-in":       harness.WorkspacePod("ws-optin", map[string]string{harness.KeyInject: "true"}),
-		"pod-v3":       harness.WorkspacePod("ws-v3", map[string]string{harness.KeyVersion: "v3", harness.KeyTemplatesVersion: "v2"}),
-		"containers":   harness.WorkspacePod("ws-c", map[string]string{harness.KeyContainers: "dev,docker-sidecar,nope"}),
-		"invalid":      harness.WorkspacePod("ws-bad", map[string]string{harness.KeyVersion: "V2!", harness.KeyInject: "maybe"}),
-		"generateName": harness.WorkspacePod("", nil),
+		"default":      e2e("ws-default", nil),
+		"opt-out":      e2e("ws-optout", map[string]string{keyInject: "false"}),
+		"opt-in":       e2e("ws-optin", map[string]string{keyInject: "true"}),
+		"pod-v3":       e2e("ws-v3", map[string]string{keyVersion: "v3", keyTemplatesVersion: "v2"}),
+		"containers":   e2e("ws-c", map[string]string{keyContainers: "dev,sidecar-0,nope"}),
+		"invalid":      e2e("ws-bad", map[string]string{keyVersion: "V2!", keyInject: "maybe"}),
+		"generateName": e2e("", nil),
 	}
 	for _, s := range admittest.Ladder {
 		pods["ladder-"+s.Name] = admittest.WorkspacePod(s.Shape)
 	}
 	e := defaultEnv()
-	e.namespaces["opted-out"] = map[string]string{harness.KeyInject: "false"}
+	e.namespaces["opted-out"] = map[string]string{keyInject: "false"}
 	for name, pod := range pods {
 		for _, ns := range []string{"team-a", "locked", "opted-out", "unknown"} {
 			t.Run(name+"/"+ns, func(t *testing.T) { requireIdentical(t, newPaths(e), ns, pod) })
@@ -97,8 +108,8 @@ func TestDifferentialFixtures(t *testing.T) {
 		e := defaultEnv()
 		e.selector = labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "coder-workspace"})
 		p := newPaths(e)
-		requireIdentical(t, p, "team-a", harness.WorkspacePod("ws", nil))
-		other := harness.WorkspacePod("other", nil)
+		requireIdentical(t, p, "team-a", admittest.WorkspacePod(admittest.Shape{Name: "ws"}))
+		other := admittest.WorkspacePod(admittest.Shape{Name: "other"})
 		other.Labels = map[string]string{"app": "web"}
 		requireIdentical(t, p, "team-a", other)
 	})
@@ -106,8 +117,8 @@ func TestDifferentialFixtures(t *testing.T) {
 		e := defaultEnv()
 		e.panics = true
 		p := newPaths(e)
-		requireIdentical(t, p, "team-a", harness.WorkspacePod("ws", nil))
-		_, b := serve(p.new, call{reviewOf(t, v1, "team-a", harness.WorkspacePod("ws", nil), false), "application/json"})
+		requireIdentical(t, p, "team-a", admittest.WorkspacePod(admittest.Shape{Name: "ws"}))
+		_, b := serve(p.new, call{reviewOf(t, v1, "team-a", admittest.WorkspacePod(admittest.Shape{Name: "ws"}), false), "application/json"})
 		if r := mustReview(t, b).Response; r.Result.Code != 500 || r.UID == "" {
 			t.Fatalf("a panic is answered %d for uid %q, want 500 with the request's uid", r.Result.Code, r.UID)
 		}
@@ -115,14 +126,14 @@ func TestDifferentialFixtures(t *testing.T) {
 	t.Run("not_ready", func(t *testing.T) {
 		e := defaultEnv()
 		e.synced = false
-		requireIdentical(t, newPaths(e), "team-a", harness.WorkspacePod("ws", nil))
+		requireIdentical(t, newPaths(e), "team-a", admittest.WorkspacePod(admittest.Shape{Name: "ws"}))
 	})
 }
 
 // TestDifferentialRequests covers what is not a plain Pod CREATE: each case names the verdict
 // it must get.
 func TestDifferentialRequests(t *testing.T) {
-	pod := reviewOf(t, v1, "team-a", harness.WorkspacePod("ws", nil), false)
+	pod := reviewOf(t, v1, "team-a", admittest.WorkspacePod(admittest.Shape{Name: "ws"}), false)
 	swap := func(from, to string) []byte { return bytes.Replace(pod, []byte(from), []byte(to), 1) }
 	service := []byte(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"x"}}`)
 	for _, tc := range []struct {
@@ -171,7 +182,7 @@ func TestDifferentialRequests(t *testing.T) {
 // TestDifferentialBodyLimit sends bodies one byte under and exactly at MaxBodyBytes: the first is
 // decided (the same way on both paths), the second refused with 413 by both.
 func TestDifferentialBodyLimit(t *testing.T) {
-	pod := reviewOf(t, v1, "team-a", harness.WorkspacePod("ws", nil), false)
+	pod := reviewOf(t, v1, "team-a", admittest.WorkspacePod(admittest.Shape{Name: "ws"}), false)
 	pad := func(n int) []byte { // blanks before the closing brace keep the review valid
 		b := make([]byte, 0, n)
 		b = append(b, pod[:len(pod)-1]...)

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 )
 
 // wrap puts obj, whatever its bytes, into an AdmissionReview creating a Pod in team-a.
@@ -45,7 +45,7 @@ func FuzzDifferential(f *testing.F) {
 		}
 		f.Add([]byte(nil), obj, uint8(1+i%3))
 	}
-	ws, _ := json.Marshal(harness.WorkspacePod("ws", map[string]string{harness.KeyVersion: "v3"}))
+	ws, _ := json.Marshal(admittest.WorkspacePod(admittest.Shape{Name: "ws", Annotations: map[string]string{keyVersion: "v3"}, Sidecars: 1, InitContainers: 1, Volumes: 1}))
 	f.Add(ws, ws, uint8(0))
 	f.Add(wrap("admission.k8s.io/v1beta1", false, ws), []byte(nil), uint8(0))
 	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`), []byte(nil), uint8(0))

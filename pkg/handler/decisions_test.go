@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/admit"
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 	"github.com/platform-tools/tilt-lib-injector/pkg/edge"
 	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
@@ -44,7 +45,7 @@ func (r reviewOf) bytes(t *testing.T) []byte {
 		r.resource = podResource
 	}
 	if r.obj == nil {
-		r.obj = workspacePod()
+		r.obj = admittest.WorkspacePod(admittest.Shape{})
 	}
 	var ar admissionv1.AdmissionReview
 	if err := json.Unmarshal(review(t, r.op, r.obj, r.dryRun), &ar); err != nil {
@@ -122,7 +123,7 @@ func TestOnlyPodCreateIsMutated(t *testing.T) {
 // Dry-run requests leave no trace on any path, not only the mutation.
 func TestDryRunMovesNoMetricOnAnyPath(t *testing.T) {
 	f := fixtureWith(t, handler.Handler{Selector: labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "coder-workspace"})})
-	stranger := workspacePod()
+	stranger := admittest.WorkspacePod(admittest.Shape{})
 	stranger.Labels = nil
 	svc := &corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}}
 	for name, c := range map[string]reviewOf{
@@ -157,7 +158,7 @@ func TestWorkspaceSelector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nginx := workspacePod()
+	nginx := admittest.WorkspacePod(admittest.Shape{})
 	nginx.Labels = map[string]string{"app": "nginx"}
 
 	f := fixtureWith(t, handler.Handler{Selector: sel})

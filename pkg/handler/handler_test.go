@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/admit"
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
@@ -61,17 +62,6 @@ type fixture struct {
 func newFixture(t *testing.T, ns fakeNamespaces, cms mutate.ConfigMapLookup) *fixture {
 	t.Helper()
 	return fixtureWith(t, handler.Handler{Namespaces: ns, ConfigMaps: cms})
-}
-
-func workspacePod() *corev1.Pod {
-	return &corev1.Pod{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "coder-ws-", Labels: map[string]string{"app.kubernetes.io/name": "coder-workspace"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "dev", Image: "codercom/enterprise-base:ubuntu",
-			Env: []corev1.EnvVar{{Name: "CODER_AGENT_TOKEN", Value: "t"}},
-		}}},
-	}
 }
 
 // review builds real admission.k8s.io/v1 AdmissionReview bytes, as the API server sends them.
@@ -195,17 +185,18 @@ func applyPatch(t *testing.T, pod *corev1.Pod, resp *admissionv1.AdmissionRespon
 func TestInjectsWorkspacePod(t *testing.T) {
 	f := newFixture(t, fakeNamespaces{ann: map[string]map[string]string{"team-a": nil}},
 		mutate.MapLookup{"team-a/tilt-lib": "1.4.0", "team-a/tilt-templates": "1.1.0"})
-	pod := workspacePod()
+	pod := admittest.WorkspacePod(admittest.Shape{})
 	code, resp := f.post(t, review(t, admissionv1.Create, pod, false), "application/json")
 	if code != http.StatusOK || !resp.Allowed || resp.UID != "0b1c2d3e" {
 		t.Fatalf("code=%d allowed=%v uid=%q", code, resp.Allowed, resp.UID)
 	}
 	got := applyPatch(t, pod, resp)
-	if len(got.Spec.Volumes) != 2 || got.Spec.Volumes[0].ConfigMap.Name != "tilt-lib" || got.Spec.Volumes[1].ConfigMap.Name != "tilt-templates" {
+	// Added after the Pod's own volume and mount.
+	if vs := got.Spec.Volumes[len(pod.Spec.Volumes):]; len(vs) != 2 || vs[0].ConfigMap.Name != "tilt-lib" || vs[1].ConfigMap.Name != "tilt-templates" {
 		t.Fatalf("volumes = %+v", got.Spec.Volumes)
 	}
-	if ms := got.Spec.Containers[0].VolumeMounts; len(ms) != 2 || ms[0].MountPath != "/apps/tilt-lib" || !ms[0].ReadOnly {
-		t.Fatalf("mounts = %+v", ms)
+	if ms := got.Spec.Containers[0].VolumeMounts[len(pod.Spec.Containers[0].VolumeMounts):]; len(ms) != 2 || ms[0].MountPath != "/apps/tilt-lib" || !ms[0].ReadOnly {
+		t.Fatalf("mounts = %+v", got.Spec.Containers[0].VolumeMounts)
 	}
 	if got.Annotations["tilt-lib.platform/status"] != "injected" || got.Labels["tilt-lib.platform/version"] != "default" {
 		t.Fatalf("annotations=%v labels=%v", got.Annotations, got.Labels)
@@ -229,11 +220,11 @@ func TestInjectsWorkspacePod(t *testing.T) {
 func TestNamespacePinMissingWarnsAndEmitsEvent(t *testing.T) {
 	f := newFixture(t, fakeNamespaces{ann: map[string]map[string]string{"team-a": {"tilt-lib.platform/version": "v3"}}},
 		mutate.MapLookup{"team-a/tilt-lib": "1.4.0", "team-a/tilt-templates": ""})
-	pod := workspacePod()
+	pod := admittest.WorkspacePod(admittest.Shape{})
 	_, resp := f.post(t, review(t, admissionv1.Create, pod, false), "application/json")
 	got := applyPatch(t, pod, resp)
-	if got.Spec.Volumes[0].ConfigMap.Name != "tilt-lib" {
-		t.Fatalf("fallback volume = %+v", got.Spec.Volumes[0])
+	if v := got.Spec.Volumes[len(pod.Spec.Volumes)]; v.ConfigMap.Name != "tilt-lib" {
+		t.Fatalf("fallback volume = %+v", v)
 	}
 	if len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], `"tilt-lib-v3"`) || !strings.HasPrefix(resp.Warnings[0], mutate.WarningPrefix) {
 		t.Fatalf("warnings = %q", resp.Warnings)
@@ -251,10 +242,10 @@ func TestNamespacePinMissingWarnsAndEmitsEvent(t *testing.T) {
 
 func TestDryRunMutatesButCountsNothing(t *testing.T) {
 	f := newFixture(t, fakeNamespaces{ann: map[string]map[string]string{"team-a": {"tilt-lib.platform/version": "v3"}}}, mutate.MapLookup{})
-	pod := workspacePod()
+	pod := admittest.WorkspacePod(admittest.Shape{})
 	_, resp := f.post(t, review(t, admissionv1.Create, pod, true), "application/json")
 	got := applyPatch(t, pod, resp)
-	if got.Spec.Volumes[0].ConfigMap.Name != "tilt-lib-v3" || len(resp.Warnings) == 0 {
+	if got.Spec.Volumes[len(pod.Spec.Volumes)].ConfigMap.Name != "tilt-lib-v3" || len(resp.Warnings) == 0 {
 		t.Fatalf("dry-run: volumes=%+v warnings=%q", got.Spec.Volumes, resp.Warnings)
 	}
 	if r, i := f.totalSeries(t, "tiltlib_admission_reviews_total"), f.totalSeries(t, "tiltlib_injections_total"); r != 0 || i != 0 {
@@ -268,7 +259,7 @@ func TestDryRunMutatesButCountsNothing(t *testing.T) {
 func TestNonCreateAndNonPodAreAllowedUntouched(t *testing.T) {
 	f := newFixture(t, fakeNamespaces{}, mutate.AllExist{})
 	for _, op := range []admissionv1.Operation{admissionv1.Update, admissionv1.Delete, admissionv1.Connect} {
-		code, resp := f.post(t, review(t, op, workspacePod(), false), "application/json")
+		code, resp := f.post(t, review(t, op, admittest.WorkspacePod(admittest.Shape{}), false), "application/json")
 		if code != http.StatusOK || !resp.Allowed || len(resp.Patch) != 0 || resp.PatchType != nil {
 			t.Fatalf("%s: code=%d allowed=%v patch=%s", op, code, resp.Allowed, resp.Patch)
 		}
@@ -284,7 +275,7 @@ func TestNonCreateAndNonPodAreAllowedUntouched(t *testing.T) {
 func TestBadRequestsGetClearErrors(t *testing.T) {
 	f := newFixture(t, fakeNamespaces{}, mutate.AllExist{})
 	svc := &corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}, ObjectMeta: metav1.ObjectMeta{Name: "x"}}
-	notJSON := review(t, admissionv1.Create, workspacePod(), false)
+	notJSON := review(t, admissionv1.Create, admittest.WorkspacePod(admittest.Shape{}), false)
 	cases := []struct {
 		name, contentType string
 		body              []byte
@@ -323,7 +314,7 @@ func TestBadRequestsGetClearErrors(t *testing.T) {
 
 func TestNamespaceCacheErrorIsAnErroredResponse(t *testing.T) {
 	f := newFixture(t, fakeNamespaces{err: errors.New("cache stopped")}, mutate.AllExist{})
-	code, resp := f.post(t, review(t, admissionv1.Create, workspacePod(), false), "application/json")
+	code, resp := f.post(t, review(t, admissionv1.Create, admittest.WorkspacePod(admittest.Shape{}), false), "application/json")
 	if code != http.StatusInternalServerError || resp.Allowed || !strings.Contains(resp.Result.Message, "cache stopped") {
 		t.Fatalf("code=%d allowed=%v result=%+v", code, resp.Allowed, resp.Result)
 	}
@@ -334,7 +325,7 @@ func TestNamespaceCacheErrorIsAnErroredResponse(t *testing.T) {
 
 func TestAlreadyInjectedPodGetsNoPatch(t *testing.T) {
 	f := newFixture(t, fakeNamespaces{ann: map[string]map[string]string{"team-a": nil}}, mutate.AllExist{})
-	pod := workspacePod()
+	pod := admittest.WorkspacePod(admittest.Shape{})
 	_, first := f.post(t, review(t, admissionv1.Create, pod, false), "application/json")
 	injected := applyPatch(t, pod, first)
 	_, second := f.post(t, review(t, admissionv1.Create, injected, false), "application/json")
@@ -356,7 +347,7 @@ func TestUnsyncedCachesAnswerAtOnce(t *testing.T) {
 	srv := httptest.NewServer(admit.New(h))
 	defer srv.Close()
 	f.server = srv
-	code, resp := f.post(t, review(t, admissionv1.Create, workspacePod(), false), "application/json")
+	code, resp := f.post(t, review(t, admissionv1.Create, admittest.WorkspacePod(admittest.Shape{}), false), "application/json")
 	if code != http.StatusServiceUnavailable || resp.Allowed || !strings.Contains(resp.Result.Message, "not synced") {
 		t.Fatalf("code=%d allowed=%v result=%+v", code, resp.Allowed, resp.Result)
 	}

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
@@ -45,7 +46,7 @@ func TestLogLevelsAndKeys(t *testing.T) {
 			m, _ := metrics.New(prometheus.NewRegistry(), "t")
 			h := &handler.Handler{Options: mutate.DefaultOptions(), Namespaces: fakeNamespaces{ann: map[string]map[string]string{"team-a": c.nsAnn}},
 				ConfigMaps: mutate.MapLookup{"team-a/tilt-lib": "1.4.0", "team-a/tilt-templates": "1.1.0"}, Metrics: m, Events: &fakeEvents{}, Log: log}
-			decide(h, workspacePod())
+			decide(h, admittest.WorkspacePod(admittest.Shape{}))
 			if c.want == "" {
 				if len(lines) != 0 {
 					t.Fatalf("logged at info level: %v", lines)
@@ -59,7 +60,7 @@ func TestLogLevelsAndKeys(t *testing.T) {
 			if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
 				t.Fatal(err)
 			}
-			if entry["msg"] != c.want || entry["namespace"] != "team-a" || entry["pod"] != "coder-ws-" {
+			if entry["msg"] != c.want || entry["namespace"] != "team-a" || entry["pod"] != "coder-jdoe-myws-6c9d7f8b5d-" {
 				t.Fatalf("entry = %v", entry)
 			}
 			for _, k := range []string{"configMap", "version", "source", "templatesConfigMap", "templatesVersion", "templatesSource", "reason"} {
@@ -88,7 +89,7 @@ func hostileName(t *testing.T, sel labels.Selector) {
 	m, _ := metrics.New(prometheus.NewRegistry(), "t")
 	h := &handler.Handler{Options: mutate.DefaultOptions(), Namespaces: fakeNamespaces{ann: map[string]map[string]string{"team-a": nil}},
 		ConfigMaps: mutate.AllExist{}, Metrics: m, Events: &fakeEvents{}, Log: log, Selector: sel}
-	pod := workspacePod()
+	pod := admittest.WorkspacePod(admittest.Shape{})
 	pod.GenerateName = "ws-\n" + strings.Repeat("x", 1<<20)
 	decide(h, pod)
 	if len(lines) != 1 {

@@ -18,15 +18,26 @@ var AuthnUser = authnv1.UserInfo{
 	Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"},
 }
 
-// Shape sets the size of a Coder workspace Pod.
+// Shape says which workspace Pod WorkspacePod builds; the zero Shape is the smallest: generated
+// name, one dev container, the service-account token volume.
 type Shape struct {
-	Sidecars, Env, Volumes int
-	ManagedFields          bool
+	// Name names the Pod; empty leaves only the generateName the ReplicaSet controller sets.
+	Name string
+	// Annotations, when not nil, replace the Pod's own (Coder's user e-mail).
+	Annotations map[string]string
+	// Sidecars are containers besides dev ("sidecar-<i>", without CODER_AGENT_TOKEN);
+	// InitContainers ("init-<i>") mount nothing, as the webhook must leave them; Env adds
+	// variables to every container; Volumes adds PVC volumes ("data-<ii>") mounted into every
+	// container.
+	Sidecars, InitContainers, Env, Volumes int
+	// ManagedFields adds the managedFields of 20 managers a server-side apply history leaves.
+	ManagedFields bool
 }
 
-// WorkspacePod is a Pod as Coder's kubernetes template creates it (Deployment -> ReplicaSet ->
-// Pod): the dev container with CODER_AGENT_TOKEN, sidecars, PVC volumes with mounts, the
-// service-account token volume, and optionally the managedFields a server-side apply leaves.
+// WorkspacePod is the one workspace-Pod builder of the tests, benchmarks, e2e suite and load
+// test: a Pod as Coder's kubernetes template creates it (Deployment -> ReplicaSet -> Pod): the dev
+// container with CODER_AGENT_TOKEN, sidecars, PVC volumes with mounts, the service-account token
+// volume, and optionally init containers and the managedFields a server-side apply leaves.
 func WorkspacePod(s Shape) *corev1.Pod {
 	container := func(name string, token bool) corev1.Container {
 		c := corev1.Container{
@@ -56,7 +67,10 @@ func WorkspacePod(s Shape) *corev1.Pod {
 		return c
 	}
 	p := &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}}
-	p.GenerateName = "coder-jdoe-myws-6c9d7f8b5d-"
+	p.Name = s.Name
+	if s.Name == "" {
+		p.GenerateName = "coder-jdoe-myws-6c9d7f8b5d-"
+	}
 	p.Namespace = "team-a"
 	p.Labels = map[string]string{
 		"app.kubernetes.io/name":     "coder-workspace",
@@ -68,6 +82,9 @@ func WorkspacePod(s Shape) *corev1.Pod {
 		"pod-template-hash":          "6c9d7f8b5d",
 	}
 	p.Annotations = map[string]string{"com.coder.user.email": "jdoe@example.com"}
+	if s.Annotations != nil {
+		p.Annotations = s.Annotations
+	}
 	p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "coder-jdoe-myws-6c9d7f8b5d",
 		UID: "5d7c0f2a-4b1e-4e8a-9f3d-7a6b2c1d0e9f", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}
 	if s.ManagedFields {
@@ -89,6 +106,10 @@ func WorkspacePod(s Shape) *corev1.Pod {
 	p.Spec.Tolerations = []corev1.Toleration{
 		{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](300)},
 		{Key: "node.kubernetes.io/unreachable", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](300)},
+	}
+	for i := range s.InitContainers {
+		p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: fmt.Sprintf("init-%d", i),
+			Image: "busybox:1.36", Command: []string{"sh", "-c", "chown -R 1000:1000 /home/coder"}})
 	}
 	p.Spec.Containers = append(p.Spec.Containers, container("dev", true))
 	for i := range s.Sidecars {
