@@ -31,14 +31,13 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/platform-tools/tilt-lib-injector/pkg/admit"
 	"github.com/platform-tools/tilt-lib-injector/pkg/adoption"
 	tlconfig "github.com/platform-tools/tilt-lib-injector/pkg/config"
-	"github.com/platform-tools/tilt-lib-injector/pkg/edge"
+	"github.com/platform-tools/tilt-lib-injector/pkg/decide"
 	"github.com/platform-tools/tilt-lib-injector/pkg/events"
-	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/lookup"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review"
 )
 
 // eventSource is the reporting controller of the Events we emit.
@@ -124,7 +123,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if cfg.ClientCA != "" {
 		// Only the API server, with the client certificate of its admission kubeconfig, may
 		// send reviews: not any Pod that can reach the Service.
-		requireClientCert, err := edge.ClientCA(cfg.ClientCA)
+		requireClientCert, err := review.ClientCA(cfg.ClientCA)
 		if err != nil {
 			return fmt.Errorf("--client-ca: %w", err)
 		}
@@ -197,7 +196,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err := mgr.Add(warnMissingTargets{caches.ConfigMaps, cfg.MutateOptions(), log}); err != nil {
 		return fmt.Errorf("adding the ConfigMap check: %w", err)
 	}
-	h := &handler.Handler{
+	h := &decide.Decider{
 		Options:    cfg.MutateOptions(),
 		Namespaces: caches,
 		ConfigMaps: caches,
@@ -207,7 +206,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Selector:   selector,
 		Synced:     func() bool { return allSynced(synced) },
 	}
-	mgr.GetWebhookServer().Register(handler.Path, edge.New(admit.New(h), edge.Options{
+	mgr.GetWebhookServer().Register(review.Path, review.NewEdge(review.New(h), review.EdgeOptions{
 		Timeout:       cfg.RequestTimeout,
 		MaxConcurrent: cfg.MaxConcurrentReviews,
 		Rejected:      m.Error, // tiltlib_admission_reviews_total{result="error"}, reason overloaded or request_timeout

@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review/reviewtest"
 )
 
 // Prefix is the default annotation and label prefix of the injector.
@@ -28,9 +28,9 @@ const (
 // workspaceShape is the e2e suite's workspace Pod: besides the dev container, a sidecar and an
 // init container the webhook must leave untouched, and a data volume every container already
 // mounts, so the patch appends to the Pod's own lists.
-var workspaceShape = admittest.Shape{Sidecars: 1, InitContainers: 1, Volumes: 1}
+var workspaceShape = reviewtest.Shape{Sidecars: 1, InitContainers: 1, Volumes: 1}
 
-// WorkspacePod is admittest's workspace Pod (the one builder of every suite) in workspaceShape,
+// WorkspacePod is reviewtest's workspace Pod (the one builder of every suite) in workspaceShape,
 // named name (empty: generateName only) with annotations, as a test creates it itself: in the
 // namespace it is created in, owned by nothing. Pods need no node here: they are stored and stay
 // Pending.
@@ -40,7 +40,7 @@ func WorkspacePod(name string, annotations map[string]string) *corev1.Pod {
 	if annotations == nil {
 		s.Annotations = map[string]string{}
 	}
-	p := admittest.WorkspacePod(s)
+	p := reviewtest.WorkspacePod(s)
 	p.Namespace, p.OwnerReferences = "", nil
 	return p
 }

@@ -8,7 +8,7 @@
 //
 //	ours      the real `webhook serve` in files mode (caches synced before it is ready)
 //	empty     controller-runtime's webhook.Server + admission.Webhook answering Allowed("")
-//	naive     the same server doing our mutation kubebuilder-style (pkg/admit/admittest.Naive:
+//	naive     the same server doing our mutation kubebuilder-style (pkg/review/reviewtest.Naive:
 //	          typed decode, marshal and diff with PatchResponseFromRaw)
 //	constant  the same server returning ours's patch of the create section's Pod as a constant
 //	floor     that patch from a bare handler on the same server (read the body, take the UID,
@@ -19,7 +19,7 @@
 //
 //	closed  HTTP/1.1 keep-alive over TLS, N connections each sending its next review when the
 //	        previous answer is read, for a time or a count per arm and round; bodies from
-//	        admittest's ladder (the same reviews as pkg/admit's benchmarks)
+//	        reviewtest's ladder (the same reviews as pkg/review's benchmarks)
 //	open    reviews on a fixed schedule (a goroutine per review, latency from the scheduled
 //	        time, so a slow server cannot slow the sender: no coordinated omission)
 //	create  N sequential Pod creations through the API server per arm: no webhook, empty,

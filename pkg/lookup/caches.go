@@ -17,7 +17,7 @@ var (
 )
 
 // Caches keeps the two stores current with client-go Reflectors (list, watch, relist on expiry,
-// backoff) over the metadata client. It implements handler.Namespaces and mutate.ConfigMapLookup,
+// backoff) over the metadata client. It implements decide.Namespaces and mutate.ConfigMapLookup,
 // and is a manager.Runnable.
 type Caches struct {
 	Namespaces *NamespaceStore

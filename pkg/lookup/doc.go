@@ -1,4 +1,4 @@
-// Package lookup answers the admission handler's two questions — "what are this Namespace's
+// Package lookup answers the admission decision's two questions — "what are this Namespace's
 // annotations?" and "does this ConfigMap exist, and with which version label?" — from in-memory
 // caches, so the admission path never calls the API server.
 //

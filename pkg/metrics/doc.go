@@ -5,6 +5,6 @@
 // Every label value is bounded: component and source are fixed sets, configmap and version come
 // from the ConfigMaps the platform team publishes ("missing" for one that does not exist, whatever
 // name a developer asked for), reason from the one closed set of mutate.Reason constants
-// (mutate's, pkg/handler's, pkg/edge's; each documented in docs/design.md). No Pod, workspace or
+// (mutate's, pkg/decide's, pkg/review's; each documented in docs/design.md). No Pod, workspace or
 // user name ever becomes a label. Safe for concurrent use.
 package metrics

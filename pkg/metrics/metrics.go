@@ -63,14 +63,14 @@ func (m *Metrics) Observe(r mutate.Result) {
 	m.reviews.WithLabelValues(string(r.Outcome), string(r.Reason)).Inc()
 }
 
-// Error counts one review that was refused or cut off (result="error"): a reason of pkg/handler or
-// pkg/edge.
+// Error counts one review that was refused or cut off (result="error"): a reason of pkg/decide or
+// pkg/review's edge.
 func (m *Metrics) Error(reason mutate.Reason) {
 	m.reviews.WithLabelValues(ResultError, string(reason)).Inc()
 }
 
 // Skipped counts one review allowed untouched before the mutation (result="skipped"): a reason of
-// pkg/handler (not_pod_create, not_selected).
+// pkg/decide (not_pod_create, not_selected).
 func (m *Metrics) Skipped(reason mutate.Reason) {
 	m.reviews.WithLabelValues(string(mutate.OutcomeSkipped), string(reason)).Inc()
 }

@@ -23,7 +23,7 @@ func TestObserveCountsExactly(t *testing.T) {
 		{Component: "tilt-templates", Choice: mutate.Choice{ConfigMap: "tilt-templates-v2", Version: "", Source: mutate.SourceNamespace, Exists: true}},
 	}})
 	m.Observe(mutate.Result{Outcome: mutate.OutcomeSkipped, Reason: mutate.ReasonOptedOut})
-	// The wire values, re-declared as the contract (pkg/handler owns the constants).
+	// The wire values, re-declared as the contract (pkg/decide owns the constants).
 	m.Error(mutate.Reason("decode_error"))
 	m.Skipped(mutate.Reason("not_pod_create"))
 

@@ -6,20 +6,20 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review/reviewtest"
 )
 
 func BenchmarkMutate(b *testing.B) {
 	for _, size := range []struct {
 		name               string
-		shape              admittest.Shape
+		shape              reviewtest.Shape
 		minBytes, maxBytes int
 	}{
-		{"5KB", admittest.Shape{Env: 38, Volumes: 4}, 4500, 5500},
-		{"75KB", admittest.Shape{Sidecars: 5, Env: 125, Volumes: 40}, 70000, 80000},
+		{"5KB", reviewtest.Shape{Env: 38, Volumes: 4}, 4500, 5500},
+		{"75KB", reviewtest.Shape{Sidecars: 5, Env: 125, Volumes: 40}, 70000, 80000},
 	} {
-		pod := admittest.WorkspacePod(size.shape)
+		pod := reviewtest.WorkspacePod(size.shape)
 		orig, err := json.Marshal(pod)
 		if err != nil {
 			b.Fatal(err)

@@ -6,7 +6,7 @@ import "unicode/utf8"
 // bytes it cut (0 when s fits). It is the one cut every bounded developer-controlled string goes
 // through, each with its named limit and its own mark of the cut: a value quoted in a warning or
 // an Event (MaxQuotedBytes, marked "..."), a value in a log line or an error answer
-// (pkg/handler's MaxLogValueBytes, "…(+N bytes)") and an Event note (pkg/events' MaxNoteBytes,
+// (pkg/decide's MaxLogValueBytes, "…(+N bytes)") and an Event note (pkg/events' MaxNoteBytes,
 // " … (truncated)").
 //
 // The cut moves back at most utf8.UTFMax-1 bytes to the start of a sequence, so bytes that are
