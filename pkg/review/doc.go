@@ -24,9 +24,9 @@
 //     answers text/plain).
 //
 // Deliberate differences from controller-runtime (the API server never sends such requests):
-// a body that is not a JSON object is refused (controller-runtime would try YAML; the edge
-// refuses it before either), and a field of the wrong type that the webhook does not read does
-// not fail the review. The differential tests (differential_test.go) hold the two paths to the
+// a body that is not a JSON object is refused with code 400 and a message naming its first
+// non-blank byte (controller-runtime would try YAML and answer with the YAML parser's error), and
+// a field of the wrong type that the webhook does not read does not fail the review. The differential tests (differential_test.go) hold the two paths to the
 // same decisions and the same response bytes everywhere else.
 //
 // Edge, in front of Handler, bounds what controller-runtime's webhook server does not:
@@ -42,10 +42,6 @@
 //     webhook call for the API server: its client retries 429 after Retry-After within the
 //     webhook's timeoutSeconds, then failurePolicy applies. An AdmissionReview with an error
 //     would instead be a denial, which rejects the Pod whatever the failurePolicy.
-//   - Clarity: a JSON body whose first non-blank byte (within 512) cannot start an object is
-//     answered at once with a denied AdmissionReview (code 400) that says so, instead of the
-//     YAML parser's error controller-runtime's decoder would return (Handler refuses such a
-//     body as well; the edge's answer comes first and is the same for both paths).
 //   - Identity (optional): ClientCA makes the TLS server require a client certificate signed by
 //     a given CA, the one the API server presents from its --admission-control-config-file
 //     kubeconfig.

@@ -191,16 +191,20 @@ func TestEmptyBodyKeepsControllerRuntimeMessage(t *testing.T) {
 	}
 }
 
+// A body that is not a JSON object gets Handler's clear answer, behind the edge as serve wires
+// it, instead of the YAML parser's error controller-runtime's decoder would give.
 func TestNonJSONBodyIsAnsweredClearly(t *testing.T) {
-	srv := served(t, NewEdge(allowAll(), EdgeOptions{}))
+	srv := served(t, NewEdge(newPaths(defaultEnv()).new, EdgeOptions{}))
 	for _, c := range []struct {
 		name, body, want string
 	}{
 		{"NUL byte", "\x00{not json", `the request body is not a JSON object (it starts with '\\x00')`}, // JSON-escaped
 		{"YAML", "apiVersion: admission.k8s.io/v1\n", `the request body is not a JSON object (it starts with 'a')`},
 		{"array", " \n[1]", `the request body is not a JSON object (it starts with '[')`},
+		{"YAML after 1 KiB of blanks", strings.Repeat(" ", 1<<10) + "request: {}", `the request body is not a JSON object (it starts with 'r')`},
+		{"blanks only", " \n\t", `the request body is not a JSON object; expected`},
 		{"blanks then an object", "  \n\t" + minimalReview, `"allowed":true`},
-		// The sniff looks at 512 bytes only; the webhook's own 7 MiB limit still answers.
+		// The size limit is checked before the body is looked at.
 		{"8 MiB of blanks", strings.Repeat(" ", 8<<20), "request entity is too large"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

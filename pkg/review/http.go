@@ -112,10 +112,17 @@ func (o *object) toPod() (*corev1.Pod, error) {
 	return o.pod.toPod()
 }
 
-// decode reads the AdmissionReview in one pass. A body that is not a JSON object is refused.
+// decode reads the AdmissionReview in one pass. A body that is not a JSON object is refused, with
+// its first non-blank byte when it has one: controller-runtime's decoder would try YAML and answer
+// with the YAML parser's error ("yaml: control characters are not allowed" for a NUL byte).
 func decode(body []byte) (*request, gvk, error) {
-	if first := firstByte(body); first != '{' {
-		return nil, gvk{}, fmt.Errorf("tilt-lib-injector: the request body is not a JSON object; expected an admission.k8s.io/v1 AdmissionReview")
+	first, ok := firstByte(body)
+	if !ok {
+		return nil, gvk{}, errors.New("tilt-lib-injector: the request body is not a JSON object; expected an admission.k8s.io/v1 AdmissionReview")
+	}
+	if first != '{' {
+		return nil, gvk{}, fmt.Errorf("tilt-lib-injector: the request body is not a JSON object (it starts with %q); "+
+			"expected an admission.k8s.io/v1 AdmissionReview", first)
 	}
 	var rv review
 	if err := json.Unmarshal(body, &rv, decodeOptions); err != nil {
@@ -139,15 +146,16 @@ func decode(body []byte) (*request, gvk, error) {
 	return rv.Request, t, nil
 }
 
-func firstByte(b []byte) byte {
+// firstByte is the first byte of b that is not JSON whitespace; ok is false when there is none.
+func firstByte(b []byte) (first byte, ok bool) {
 	for _, c := range b {
 		switch c {
 		case ' ', '\t', '\r', '\n':
 			continue
 		}
-		return c
+		return c, true
 	}
-	return 0
+	return 0, false
 }
 
 // refuse answers a request that never reached the decision, without apiVersion and kind as

@@ -143,7 +143,7 @@ type verdict int
 const (
 	identical      verdict = iota // same bytes, same metrics and Events
 	bothRefused                   // both refused with the same code and UID; messages differ
-	notJSONObject                 // ours refuses a body that is not a JSON object (deliberate)
+	notJSONObject                 // ours refuses a body that is not a JSON object (deliberate, below)
 	unreadTypeOnly                // controller-runtime refused a type error in a field we do not read
 )
 
@@ -164,9 +164,17 @@ func (p paths) compare(t testing.TB, c call) verdict {
 		return identical
 	}
 	theirs := mustReview(t, oldBody)
-	if firstByte(c.body) != '{' && c.body != nil {
-		if ours.Response.Allowed || ours.Response.Result.Code != http.StatusBadRequest {
-			t.Fatalf("a body that is not a JSON object was not refused with 400: %s", newBody)
+	// A body that is not a JSON object: controller-runtime tries YAML; ours refuses it with 400
+	// and says so, naming the first non-blank byte. (This answer used to come from a sniff in the
+	// edge, in an AdmissionReview with apiVersion and kind; Handler's refusal carries neither, as
+	// every refusal before the decision does, and comes after the size check.)
+	if first, ok := firstByte(c.body); first != '{' && c.body != nil {
+		want := "tilt-lib-injector: the request body is not a JSON object; "
+		if ok {
+			want = fmt.Sprintf("tilt-lib-injector: the request body is not a JSON object (it starts with %q); ", first)
+		}
+		if r := ours.Response; r.Allowed || r.Result.Code != http.StatusBadRequest || !strings.HasPrefix(r.Result.Message, want) {
+			t.Fatalf("a body that is not a JSON object was not refused with 400 and %q: %s", want, newBody)
 		}
 		return notJSONObject
 	}
