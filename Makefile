@@ -74,7 +74,7 @@ loadtest: tools ## Loopback control plane + webhook serve + empty/naive/constant
 .PHONY: fuzz
 fuzz: ## Short fuzz runs: the mutation core, and the admission path against controller-runtime (FUZZTIME=20s each).
 	$(GO) test -run '^$$' -fuzz FuzzMutate -fuzztime $(FUZZTIME) ./pkg/mutate
-	$(GO) test -run '^$$' -fuzz FuzzDifferential -fuzztime $(FUZZTIME) ./pkg/admit
+	$(GO) test -run '^$$' -fuzz FuzzDifferential -fuzztime $(FUZZTIME) ./pkg/review
 
 ##@ Deployment
 

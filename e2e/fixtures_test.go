@@ -191,13 +191,16 @@ func assertInjected(t *testing.T, pod *corev1.Pod, lib, templates want, containe
 // volume and the dev container's own mount.
 func assertSpecKept(t *testing.T, pod *corev1.Pod) {
 	t.Helper()
+	if len(pod.Spec.InitContainers) == 0 {
+		t.Errorf("the init container is gone")
+	}
 	for _, c := range pod.Spec.InitContainers {
 		if len(c.VolumeMounts) > 0 {
 			t.Errorf("init container %s got mounts %+v", c.Name, c.VolumeMounts)
 		}
 	}
-	if !slices.ContainsFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "home" }) {
-		t.Errorf("existing volume home lost: %+v", pod.Spec.Volumes)
+	if !slices.ContainsFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "data-00" }) {
+		t.Errorf("existing volume data-00 lost: %+v", pod.Spec.Volumes)
 	}
 }
 

@@ -28,18 +28,19 @@ const (
 	// promJob is the Service name, hence the scrape job, of the chart with default values: the
 	// job the rendered PrometheusRule selects.
 	promJob = "tilt-lib-injector"
-	// Dashboard is the dashboard the chart and manifests/ ship (contract of issue 9).
+	// Dashboard is the dashboard the chart and manifests/ ship (contract: docs/design.md, Adoption).
 	dashboardPath = "charts/tilt-lib-injector/dashboards/tilt-lib-injector.json"
 )
 
-// The adoption panels (exact titles, contract of issue 9); e2e checks their first target.
+// The adoption panels (exact titles, contract: docs/design.md, Adoption); e2e checks their first
+// target.
 const (
 	panelLib        = "Workspaces by tilt-lib version"
 	panelTemplates  = "Workspaces by templates version"
 	panelUninjected = "Un-injected workspaces"
 )
 
-// alertNames are the alerts the chart's PrometheusRule ships (contract of issue 9).
+// alertNames are the alerts the chart's PrometheusRule ships (contract: docs/design.md, Adoption).
 var alertNames = []string{"TiltLibInjectorDown", "TiltLibInjectorNotReady", "TiltLibWorkspacesNotInjected",
 	"TiltLibAdmissionErrors", "TiltLibConfigMapMissing", "TiltLibCertificateExpiringSoon"}
 
@@ -52,8 +53,8 @@ type promScenario struct {
 	rules       []harness.RuleExpr
 }
 
-// promPodsSeries is the gauge of issue 9, one series per Pod namespace, component, ConfigMap and
-// version.
+// promPodsSeries is the adoption gauge (docs/design.md, Adoption), one series per Pod namespace,
+// component, ConfigMap and version.
 func promPodsSeries(namespace, component, configMap, version string) harness.Series {
 	return harness.Series{Name: "tiltlib_workspace_pods", Labels: map[string]string{
 		"namespace": namespace, "component": component, "configmap": configMap, "version": version,
@@ -253,7 +254,8 @@ func equalValues(a, b map[string]float64) bool {
 	return true
 }
 
-// dashboard reads the shipped dashboard; a missing file fails the test (it is part of issue 9).
+// dashboard reads the shipped dashboard; a missing file fails the test (it is part of the contract
+// in docs/design.md, Adoption).
 func dashboard(t *testing.T) ([]harness.PanelQuery, []harness.DashboardVariable) {
 	t.Helper()
 	root, err := harness.RepoRoot()

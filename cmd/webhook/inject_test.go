@@ -70,7 +70,8 @@ func TestInjectSeveralFilesNoStrayArguments(t *testing.T) {
 }
 
 // The GitOps file alone resolves as the cluster would: its Namespace pins v2 and its ConfigMaps
-// say which versions exist (issue 6: it resolved "source: default").
+// say which versions exist (docs/design.md, `webhook inject`: Namespaces and ConfigMaps of the
+// input; it once resolved "source: default").
 func TestInjectUsesNamespaceAndConfigMapsOfTheInput(t *testing.T) {
 	code, out, errOut := runCmd(t, "", "inject", "-f", teamB)
 	if code != 0 {

@@ -29,14 +29,13 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/platform-tools/tilt-lib-injector/pkg/admit"
 	"github.com/platform-tools/tilt-lib-injector/pkg/adoption"
 	tlconfig "github.com/platform-tools/tilt-lib-injector/pkg/config"
-	"github.com/platform-tools/tilt-lib-injector/pkg/edge"
+	"github.com/platform-tools/tilt-lib-injector/pkg/decide"
 	"github.com/platform-tools/tilt-lib-injector/pkg/events"
-	"github.com/platform-tools/tilt-lib-injector/pkg/handler"
 	"github.com/platform-tools/tilt-lib-injector/pkg/lookup"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review"
 )
 
 // serve runs the admission server until SIGTERM. Every startup failure is one error (one line)
@@ -114,7 +113,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if cfg.ClientCA != "" {
 		// Only the API server, with the client certificate of its admission kubeconfig, may
 		// send reviews: not any Pod that can reach the Service.
-		requireClientCert, err := edge.ClientCA(cfg.ClientCA)
+		requireClientCert, err := review.ClientCA(cfg.ClientCA)
 		if err != nil {
 			return fmt.Errorf("--client-ca: %w", err)
 		}
@@ -166,7 +165,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	}
 	// Admission waits only for the lookup caches; readiness and the gauges wait for all of them.
 	all := append(slices.Clone(synced), pods.HasSynced)
-	if _, err := adoption.NewWithConfigMaps(ctrlmetrics.Registry, mgr.GetCache(), caches.ConfigMaps, adopt, func() bool { return allSynced(all) }, log.WithName("adoption")); err != nil {
+	if _, err := adoption.New(ctrlmetrics.Registry, mgr.GetCache(), caches.ConfigMaps, adopt, func() bool { return allSynced(all) }, log.WithName("adoption")); err != nil {
 		return err
 	}
 	if err := adoption.NewReady(ctrlmetrics.Registry, ready.ready); err != nil {
@@ -191,7 +190,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err := mgr.Add(warnMissingTargets{caches.ConfigMaps, cfg.MutateOptions(), log}); err != nil {
 		return fmt.Errorf("adding the ConfigMap check: %w", err)
 	}
-	h := handler.New(handler.Handler{
+	h := &decide.Decider{
 		Options:    cfg.MutateOptions(),
 		Namespaces: caches,
 		ConfigMaps: caches,
@@ -200,8 +199,8 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Log:        log.WithName("admission"),
 		Selector:   selector,
 		Synced:     func() bool { return allSynced(synced) },
-	})
-	mgr.GetWebhookServer().Register(handler.Path, edge.New(admit.New(h), edge.Options{
+	}
+	mgr.GetWebhookServer().Register(review.Path, review.NewEdge(review.New(h), review.EdgeOptions{
 		Timeout:       cfg.RequestTimeout,
 		MaxConcurrent: cfg.MaxConcurrentReviews,
 		Rejected:      m.Error, // tiltlib_admission_reviews_total{result="error"}, reason overloaded or request_timeout

@@ -14,8 +14,8 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
 )
 
-// podsGauge is the adoption gauge of issue 9: live workspace Pods by namespace, component,
-// ConfigMap and version.
+// podsGauge is the adoption gauge (docs/design.md, Adoption): live workspace Pods by namespace,
+// component, ConfigMap and version.
 const podsGauge = "tiltlib_workspace_pods"
 
 // components in the order the demo prints them.

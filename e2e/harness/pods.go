@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review/reviewtest"
 )
 
 // Prefix is the default annotation and label prefix of the injector.
@@ -25,38 +26,28 @@ const (
 	KeyInjected         = Prefix + "injected"
 )
 
-// WorkspacePod is a Pod shaped like Coder's official Kubernetes template: the workspace label,
-// a `dev` container carrying CODER_AGENT_TOKEN, plus an init container and a sidecar that must
-// stay untouched. Pods need no node here: they are stored and stay Pending.
+// workspaceShape is the e2e suite's workspace Pod: besides the dev container, a sidecar and an
+// init container the webhook must leave untouched, and a data volume every container already
+// mounts, so the patch appends to the Pod's own lists.
+var workspaceShape = reviewtest.Shape{Sidecars: 1, InitContainers: 1, Volumes: 1}
+
+// WorkspacePod is reviewtest's workspace Pod (the one builder of every suite) in workspaceShape,
+// named name (empty: generateName only) with annotations, as a test creates it itself: in the
+// namespace it is created in, owned by nothing. Pods need no node here: they are stored and stay
+// Pending.
 func WorkspacePod(name string, annotations map[string]string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: name,
-			Labels: map[string]string{
-				WorkspaceLabel:             WorkspaceValue,
-				"com.coder.workspace.name": name,
-			},
-			Annotations: annotations,
-		},
-		Spec: WorkspacePodSpec(),
+	s := workspaceShape
+	s.Name, s.Annotations = name, annotations
+	if annotations == nil {
+		s.Annotations = map[string]string{}
 	}
+	p := reviewtest.WorkspacePod(s)
+	p.Namespace, p.OwnerReferences = "", nil
+	return p
 }
 
 // WorkspacePodSpec is the spec of WorkspacePod (also the Deployment template of the examples).
-func WorkspacePodSpec() corev1.PodSpec {
-	return corev1.PodSpec{
-		InitContainers: []corev1.Container{{Name: "init-home", Image: "busybox:1.36", Command: []string{"true"}}},
-		Containers: []corev1.Container{
-			{
-				Name: "dev", Image: "codercom/enterprise-base:ubuntu",
-				Env:          []corev1.EnvVar{{Name: "CODER_AGENT_TOKEN", Value: "e2e-token"}},
-				VolumeMounts: []corev1.VolumeMount{{Name: "home", MountPath: "/home/coder"}},
-			},
-			{Name: "docker-sidecar", Image: "docker:dind"},
-		},
-		Volumes: []corev1.Volume{{Name: "home", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
-	}
-}
+func WorkspacePodSpec() corev1.PodSpec { return WorkspacePod("", nil).Spec }
 
 // PodFromDeployment is the Pod the ReplicaSet controller would create from d (there is no
 // controller-manager here): generateName "<deployment>-", no name, the template's labels,

@@ -11,7 +11,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// The alerts of issue 9; docs/runbook.md has a section (heading = the name) for each.
+// The alerts of docs/design.md (Adoption: the alert table); docs/runbook.md has a section
+// (heading = the name) for each.
 var wantAlerts = []string{
 	"TiltLibInjectorDown", "TiltLibInjectorNotReady", "TiltLibWorkspacesNotInjected",
 	"TiltLibAdmissionErrors", "TiltLibConfigMapMissing", "TiltLibCertificateExpiringSoon",

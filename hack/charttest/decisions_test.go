@@ -118,7 +118,8 @@ func TestObjectSelectorIsWorkspaceSelector(t *testing.T) {
 	}
 }
 
-// TestWebhookConfiguration pins the admission contract of issue 8.
+// TestWebhookConfiguration pins the admission contract of docs/design.md (Deployment: the
+// MutatingWebhookConfiguration).
 func TestWebhookConfiguration(t *testing.T) {
 	r := renderCase(t, "selectors")
 	mwc := get[admissionv1.MutatingWebhookConfiguration](t, r, webhookKy)

@@ -20,7 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
-	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review/reviewtest"
 )
 
 // The arms. Ours is the real `webhook serve`; the others are hack/loadtest/arm processes.
@@ -97,7 +97,7 @@ type Cluster struct {
 // startCluster builds the binaries, starts etcd + kube-apiserver, the Services, one serving
 // certificate for every arm, the fixtures, `webhook serve` and the comparison arms. On error
 // it stops what it started.
-func startCluster(ctx context.Context, assets, workDir string, createShape admittest.Shape) (c *Cluster, err error) {
+func startCluster(ctx context.Context, assets, workDir string, createShape reviewtest.Shape) (c *Cluster, err error) {
 	c = &Cluster{WorkDir: workDir, Arms: map[string]*Arm{}}
 	defer func() {
 		if err != nil {
@@ -140,7 +140,7 @@ func startCluster(ctx context.Context, assets, workDir string, createShape admit
 	if err := c.fixtures(ctx); err != nil {
 		return c, err
 	}
-	c.Pod = admittest.WorkspacePod(createShape)
+	c.Pod = reviewtest.WorkspacePod(createShape)
 	c.Pod.Namespace = workNamespace
 
 	metricsAddr, probeAddr, err := harness.SideAddrs()
@@ -200,7 +200,7 @@ func (c *Cluster) fixtures(ctx context.Context) error {
 // oursPatch asks the running `webhook serve` for its patch of the create section's Pod: the
 // constant arm returns it for every review.
 func (c *Cluster) oursPatch(ctx context.Context) ([]byte, error) {
-	body, err := admittest.Review("admission.k8s.io/v1", workNamespace, c.Pod, false)
+	body, err := reviewtest.Review("admission.k8s.io/v1", workNamespace, c.Pod, false)
 	if err != nil {
 		return nil, err
 	}
@@ -240,8 +240,8 @@ func (c *Cluster) answer(ctx context.Context, a *Arm, body []byte) (*admissionv1
 	if err := json.Unmarshal(raw, &ar); err != nil || ar.Response == nil {
 		return nil, fmt.Errorf("the %s arm answered HTTP %d, not an AdmissionReview: %.300s", a.Name, resp.StatusCode, raw)
 	}
-	if ar.Response.UID != admittest.ReviewUID {
-		return nil, fmt.Errorf("the %s arm answered UID %q, want %q", a.Name, ar.Response.UID, admittest.ReviewUID)
+	if ar.Response.UID != reviewtest.ReviewUID {
+		return nil, fmt.Errorf("the %s arm answered UID %q, want %q", a.Name, ar.Response.UID, reviewtest.ReviewUID)
 	}
 	return ar.Response, nil
 }

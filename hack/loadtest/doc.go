@@ -1,5 +1,5 @@
-// Command loadtest is `make loadtest`: the numbers of issue 10 measured side by side in one run,
-// on this machine only.
+// Command loadtest is `make loadtest`: the numbers of docs/benchmarks.md (against its "Goals")
+// measured side by side in one run, on this machine only.
 //
 // It builds cmd/webhook and hack/loadtest/arm, starts etcd + kube-apiserver through
 // e2e/harness (Service IPs in 127.0.10.0/24), creates namespace team-a pinned to tilt-lib-v2
@@ -8,7 +8,7 @@
 //
 //	ours      the real `webhook serve` in files mode (caches synced before it is ready)
 //	empty     controller-runtime's webhook.Server + admission.Webhook answering Allowed("")
-//	naive     the same server doing our mutation kubebuilder-style (pkg/admit/admittest.Naive:
+//	naive     the same server doing our mutation kubebuilder-style (pkg/review/reviewtest.Naive:
 //	          typed decode, marshal and diff with PatchResponseFromRaw)
 //	constant  the same server returning ours's patch of the create section's Pod as a constant
 //	floor     that patch from a bare handler on the same server (read the body, take the UID,
@@ -19,7 +19,7 @@
 //
 //	closed  HTTP/1.1 keep-alive over TLS, N connections each sending its next review when the
 //	        previous answer is read, for a time or a count per arm and round; bodies from
-//	        admittest's ladder (the same reviews as pkg/admit's benchmarks)
+//	        reviewtest's ladder (the same reviews as pkg/review's benchmarks)
 //	open    reviews on a fixed schedule (a goroutine per review, latency from the scheduled
 //	        time, so a slow server cannot slow the sender: no coordinated omission)
 //	create  N sequential Pod creations through the API server per arm: no webhook, empty,
@@ -27,7 +27,7 @@
 //	        dry-run create provably reaches it; every stored Pod is checked
 //
 // It prints the machine, the command, and a table per section with medians and ranges over
-// rounds and the ratios of issue 10 (taken inside each round), and writes the same as Markdown
+// rounds and the ratios of the goals (taken inside each round), and writes the same as Markdown
 // with -markdown. Any failed review or create fails the run (exit 1) after printing the report;
 // in the open loop, reviews an arm sheds while admitting others are a result (the admitted
 // column, and a note), not a failure.

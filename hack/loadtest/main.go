@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review/reviewtest"
 )
 
 // Sections of a run.
@@ -63,7 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	var sections, sizes, conns, rates string
 	fs.IntVar(&c.Rounds, "rounds", 3, "interleaved rounds (every section runs every arm once per round)")
 	fs.StringVar(&sections, "sections", "closed,open,create", "sections to run: closed, open, create")
-	fs.StringVar(&sizes, "sizes", "6KB,89KB", "closed loop: review bodies, by name on pkg/admit/admittest's ladder (2KB, 6KB, 18KB, 30KB-managedFields, 89KB)")
+	fs.StringVar(&sizes, "sizes", "6KB,89KB", "closed loop: review bodies, by name on pkg/review/reviewtest's ladder (2KB, 6KB, 18KB, 30KB-managedFields, 89KB)")
 	fs.StringVar(&conns, "conns", "1,8,32", "closed loop: connections")
 	fs.DurationVar(&c.ClosedTime, "closed-time", 2*time.Second, "closed loop: time per arm and round")
 	fs.IntVar(&c.ClosedMax, "closed-max", 1_000_000, "closed loop: at most this many reviews per arm and round")
@@ -106,7 +106,7 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("-sections: none given"))
 	}
 	for _, s := range append(slices.Clone(c.Sizes), c.OpenSize, c.CreateSize) {
-		if _, ok := admittest.RungNamed(s); !ok {
+		if _, ok := reviewtest.RungNamed(s); !ok {
 			errs = append(errs, fmt.Errorf("body %q is not on the ladder (2KB, 6KB, 18KB, 30KB-managedFields, 89KB)", s))
 		}
 	}

@@ -150,7 +150,7 @@ func createTables(cfg Config, res *Results) []Table {
 		perRound(res.Create[armFloor], p50), perRound(res.Create[armEmpty], p50)
 	r := Table{
 		Title:  "Pod create: ratios at p50",
-		Note:   "Per round, then median (range) over rounds. Goal of issue 10: ours within 5% of constant-patch (ratio ≤ 1.05); ours − floor is all of our share.",
+		Note:   "Per round, then median (range) over rounds. Goal (docs/benchmarks.md, Goals): ours within 5% of constant-patch (ratio ≤ 1.05); ours − floor is all of our share.",
 		Header: []string{"ours / constant-patch", "ours − constant-patch ms", "ours − floor ms", "ours / empty"},
 		Rows: [][]string{{ratioCell(ours, constant), Millis(SpreadOf(differences(ours, constant))),
 			Millis(SpreadOf(differences(ours, floor))), ratioCell(ours, empty)}},

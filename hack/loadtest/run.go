@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review/reviewtest"
 )
 
 // run starts the cluster, runs the configured sections and returns the report. Every failed
@@ -31,7 +31,7 @@ func run(ctx context.Context, cfg Config, command string, progress io.Writer) (r
 	} else if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
-	createRung, _ := admittest.RungNamed(cfg.CreateSize)
+	createRung, _ := reviewtest.RungNamed(cfg.CreateSize)
 	fmt.Fprintf(progress, "loadtest: building, starting etcd + kube-apiserver and the webhooks in %s\n", workDir)
 	c, err := startCluster(ctx, cfg.Assets, workDir, createRung.Shape)
 	if err != nil {
@@ -82,8 +82,8 @@ func bodies(ctx context.Context, c *Cluster, names ...string) (map[string][]byte
 		if out[name] != nil {
 			continue
 		}
-		rung, _ := admittest.RungNamed(name)
-		b, err := admittest.Review("admission.k8s.io/v1", workNamespace, admittest.WorkspacePod(rung.Shape), false)
+		rung, _ := reviewtest.RungNamed(name)
+		b, err := reviewtest.Review("admission.k8s.io/v1", workNamespace, reviewtest.WorkspacePod(rung.Shape), false)
 		if err != nil {
 			return nil, err
 		}

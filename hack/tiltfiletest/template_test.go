@@ -18,8 +18,14 @@ const workspace = "/home/coder/project"
 var (
 	tiltfile    = path.Join(workspace, templateKey)
 	localLib    = path.Join(workspace, libraryKey)
-	platformLib = path.Join(mutate.DefaultOptions().Lib.MountPath, libraryKey)
+	platformLib = path.Join(defaultMountPath(mutate.LibVolume), libraryKey)
 )
+
+// defaultMountPath is where the injector mounts a component by default.
+func defaultMountPath(component string) string {
+	o := mutate.DefaultOptions()
+	return o.Component(component).MountPath
+}
 
 // decoy stands at the platform path when a local copy must win: executing it fails the run.
 const decoy = `fail("the platform copy was executed although a local ./tilt_lib.star exists")` + "\n"

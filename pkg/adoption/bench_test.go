@@ -172,7 +172,8 @@ func BenchmarkCollect(b *testing.B) {
 		}
 	}
 	reg := prometheus.NewRegistry()
-	if _, err := New(reg, storeReader{"PodList": pods, "ConfigMapList": cms}, s, nil, logr.Discard()); err != nil {
+	r := storeReader{"PodList": pods, "ConfigMapList": cms}
+	if _, err := New(reg, r, listedConfigMaps{r, s.VersionLabel, b}, s, nil, logr.Discard()); err != nil {
 		b.Fatal(err)
 	}
 	series := 0

@@ -17,10 +17,16 @@ import (
 )
 
 // configmap label values that are not ConfigMap names.
+//
+// Beware "none", which means two things: configmap="none" here is a Pod WITHOUT a version label
+// (never reviewed), while the Pod label value "none" (mutate.NoneLabel) means reviewed and not
+// mounted, counted as configmap="skipped". The metric keeps its values (dashboards and the
+// TiltLibWorkspacesNotInjected alert read them); a new word waits for the next metric version.
 const (
 	// NotInjected: the Pod has no version label for the component; the webhook never saw it.
 	NotInjected = "none"
-	// Skipped: the webhook reviewed the Pod and did not mount the component.
+	// Skipped: the webhook reviewed the Pod and did not mount the component (its version label
+	// is mutate.NoneLabel, "none").
 	Skipped = "skipped"
 	// Missing: the label names a ConfigMap that does not exist in the Pod's namespace.
 	Missing = metrics.MissingConfigMap
@@ -34,7 +40,7 @@ const (
 )
 
 const (
-	workspacePodsHelp     = "Live workspace Pods (matching the workspace selector) by namespace, component and the ConfigMap they mount: configmap is a ConfigMap of ours with its current version label, or none (never reviewed by the webhook), skipped (reviewed, not mounted), missing (the ConfigMap does not exist). Every replica exports the same values: aggregate with max across replicas."
+	workspacePodsHelp     = "Live workspace Pods (matching the workspace selector) by namespace, component and the ConfigMap they mount: configmap is a ConfigMap of ours with its current version label, or none (the Pod has no version label: never reviewed by the webhook; not to be confused with the Pod label value \"none\"), skipped (reviewed, not mounted: the Pod's version label is \"none\"), missing (the ConfigMap does not exist). Every replica exports the same values: aggregate with max across replicas."
 	configMapVersionsHelp = "Namespaces holding each of our ConfigMaps, by its version label (empty when absent). Every replica exports the same values: aggregate with max across replicas."
 )
 
@@ -50,28 +56,21 @@ type ConfigMaps interface {
 
 // Collector computes the adoption gauges from the caches at every scrape.
 type Collector struct {
-	reader     client.Reader
-	configMaps ConfigMaps // nil: ConfigMaps are listed from reader
+	pods       client.Reader
+	configMaps ConfigMaps
 	settings   Settings
 	synced     func() bool
 	log        logr.Logger
-	pods       *prometheus.Desc
+	podsDesc   *prometheus.Desc
 	versions   *prometheus.Desc
 }
 
-// New creates the collector and registers it on reg. reader serves metadata-only Pods (the
-// informer of Settings.PodCache) and ConfigMaps (metadata-only ConfigMapList); synced reports whether
-// both have synced.
-func New(reg prometheus.Registerer, reader client.Reader, s Settings, synced func() bool, log logr.Logger) (*Collector, error) {
-	return NewWithConfigMaps(reg, reader, nil, s, synced, log)
-}
-
-// NewWithConfigMaps is New with the ConfigMaps read from configMaps instead of reader (which
-// then serves only the Pods); synced covers both.
-func NewWithConfigMaps(reg prometheus.Registerer, reader client.Reader, configMaps ConfigMaps, s Settings, synced func() bool, log logr.Logger) (*Collector, error) {
+// New creates the collector and registers it on reg. pods serves metadata-only Pods (the informer
+// of Settings.PodCache), configMaps our ConfigMaps; synced reports whether both have synced.
+func New(reg prometheus.Registerer, pods client.Reader, configMaps ConfigMaps, s Settings, synced func() bool, log logr.Logger) (*Collector, error) {
 	c := &Collector{
-		reader: reader, configMaps: configMaps, settings: s, synced: synced, log: log,
-		pods: prometheus.NewDesc(WorkspacePods, workspacePodsHelp,
+		pods: pods, configMaps: configMaps, settings: s, synced: synced, log: log,
+		podsDesc: prometheus.NewDesc(WorkspacePods, workspacePodsHelp,
 			[]string{"namespace", "component", "configmap", "version"}, nil),
 		versions: prometheus.NewDesc(ConfigMapVersions, configMapVersionsHelp,
 			[]string{"component", "configmap", "version"}, nil),
@@ -84,7 +83,7 @@ func NewWithConfigMaps(reg prometheus.Registerer, reader client.Reader, configMa
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.pods
+	ch <- c.podsDesc
 	ch <- c.versions
 }
 
@@ -100,7 +99,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for k, n := range pods {
-		ch <- prometheus.MustNewConstMetric(c.pods, prometheus.GaugeValue, float64(n), k.namespace, k.component, k.configMap, k.version)
+		ch <- prometheus.MustNewConstMetric(c.podsDesc, prometheus.GaugeValue, float64(n), k.namespace, k.component, k.configMap, k.version)
 	}
 	for k, n := range versions {
 		ch <- prometheus.MustNewConstMetric(c.versions, prometheus.GaugeValue, float64(n), k.component, k.configMap, k.version)
@@ -127,20 +126,9 @@ func (c *Collector) count() (map[podSeries]int, map[versionSeries]int, error) {
 		ours[nsName{k.Namespace, k.Name}] = v
 		versions[versionSeries{comp.name, k.Name, v}]++
 	}
-	if c.configMaps != nil {
-		c.configMaps.Range(add)
-	} else {
-		cms := list("ConfigMapList")
-		if err := c.reader.List(ctx, cms); err != nil {
-			return nil, nil, fmt.Errorf("listing ConfigMaps from the cache: %w", err)
-		}
-		for i := range cms.Items {
-			m := &cms.Items[i]
-			add(lookup.ConfigMapKey{Namespace: m.Namespace, Name: m.Name}, m.Labels[c.settings.VersionLabel])
-		}
-	}
+	c.configMaps.Range(add)
 	pods := list("PodList")
-	if err := c.reader.List(ctx, pods); err != nil {
+	if err := c.pods.List(ctx, pods); err != nil {
 		return nil, nil, fmt.Errorf("listing workspace Pods from the cache: %w", err)
 	}
 	counts := map[podSeries]int{}

@@ -74,7 +74,7 @@ func TestVersionFollowsConfigMap(t *testing.T) {
 	expect(t, col, `tiltlib_workspace_pods{component="tilt-lib",configmap="tilt-lib-v2",namespace="team-a",version="2.0.1"} 1
 		tiltlib_workspace_pods{component="tilt-templates",configmap="skipped",namespace="team-a",version=""} 1`, WorkspacePods)
 	cm.Labels["version"] = "2.1.0"
-	if err := col.reader.(client.Client).Update(context.Background(), cm); err != nil {
+	if err := col.pods.(client.Client).Update(context.Background(), cm); err != nil {
 		t.Fatal(err)
 	}
 	pods, _, err := col.count()

@@ -1,9 +1,8 @@
 // Package adoption answers "which versions are the workspaces running now?" for Prometheus:
 // tiltlib_workspace_pods{namespace,component,configmap,version} and
 // tiltlib_configmap_versions{component,configmap,version}, computed at scrape time from a
-// controller-runtime cache of workspace Pods and pkg/lookup's store of our ConfigMaps (New lists
-// ConfigMaps from the reader instead), plus tiltlib_ready (the replica's /readyz condition as a
-// gauge).
+// controller-runtime cache of workspace Pods and pkg/lookup's store of our ConfigMaps, plus
+// tiltlib_ready (the replica's /readyz condition as a gauge).
 //
 // The Pod cache is metadata-only (PartialObjectMetadata), restricted server-side by the workspace
 // label selector, and trimmed by a transform before it is stored: a Pod keeps its name, namespace,
@@ -25,6 +24,11 @@
 // so every label value is bounded by objects the platform team controls: a forged Pod label
 // never becomes a configmap value unless that ConfigMap exists. Cardinality is at most
 // workspace namespaces x 2 components x (our ConfigMaps in the namespace + 3).
+//
+// Beware the two meanings of "none": configmap="none" is a Pod with NO version label (never
+// reviewed), while a Pod whose version label is "none" (reviewed, not mounted) is counted as
+// configmap="skipped". The values stay as they are until the next metric version; design.md
+// ("Keys the webhook owns", "Adoption") says the same.
 //
 // While either cache is unsynced the collector emits no adoption series at all: a partial view
 // would show misleading zeros (or a falling gauge at every restart). The collector holds no state

@@ -1,6 +1,7 @@
 package adoption
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -51,12 +52,35 @@ func configMap(ns, name, v string) *corev1.ConfigMap {
 	return cm
 }
 
-// fixture is a collector over a fake client holding objs, registered on a fresh registry.
+// listedConfigMaps lists the ConfigMaps from a client.Reader (a controller-runtime cache) at every
+// Range: how the collector read them before the server fed it pkg/lookup's store, kept as the
+// other side of TestMapping and in BenchmarkCollect. A failed list fails t.
+type listedConfigMaps struct {
+	reader       client.Reader
+	versionLabel string
+	t            testing.TB
+}
+
+func (l listedConfigMaps) Range(fn func(k lookup.ConfigMapKey, version string)) {
+	cms := list("ConfigMapList")
+	if err := l.reader.List(context.Background(), cms); err != nil {
+		l.t.Errorf("listing ConfigMaps: %v", err)
+		return
+	}
+	for i := range cms.Items {
+		m := &cms.Items[i]
+		fn(lookup.ConfigMapKey{Namespace: m.Namespace, Name: m.Name}, m.Labels[l.versionLabel])
+	}
+}
+
+// fixture is a collector over a fake client holding objs (the ConfigMaps listed from it too),
+// registered on a fresh registry.
 func fixture(t testing.TB, synced func() bool, objs ...client.Object) *Collector {
 	t.Helper()
 	c := fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithObjects(objs...).Build()
 	reg := prometheus.NewRegistry()
-	col, err := New(reg, c, testSettings(), synced, logr.Discard())
+	s := testSettings()
+	col, err := New(reg, c, listedConfigMaps{c, s.VersionLabel, t}, s, synced, logr.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +106,7 @@ func storeFixture(t testing.TB, synced func() bool, objs ...client.Object) *Coll
 		t.Fatal(err)
 	}
 	c := fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithObjects(rest...).Build()
-	col, err := NewWithConfigMaps(prometheus.NewRegistry(), c, store, s, synced, logr.Discard())
+	col, err := New(prometheus.NewRegistry(), c, store, s, synced, logr.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}

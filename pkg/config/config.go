@@ -70,7 +70,7 @@ type Config struct {
 	TLSMinVersion          string        `flag:"tls-min-version"`
 	EnableHTTP2            bool          `flag:"enable-http2"`
 	LogLevel               string        `flag:"log-level"`
-	// The HTTP edge of serve (pkg/edge): per-request deadline, concurrency limit, client CA.
+	// The HTTP edge of serve (pkg/review's Edge): per-request deadline, concurrency limit, client CA.
 	RequestTimeout       time.Duration `flag:"request-timeout"`
 	MaxConcurrentReviews int           `flag:"max-concurrent-reviews"`
 	ClientCA             string        `flag:"client-ca"`

@@ -280,7 +280,7 @@ func TestCallerFlagsAreCommandLineOnly(t *testing.T) {
 	}
 }
 
-// The HTTP edge's defaults and bounds (pkg/edge): 10s and 32 by default; 30s and 1 are accepted.
+// The HTTP edge's defaults and bounds (pkg/review's Edge): 10s and 32 by default; 30s and 1 are accepted.
 func TestEdgeDefaultsAndBounds(t *testing.T) {
 	c, err := load(t, nil, nil)
 	if err != nil {

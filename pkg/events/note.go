@@ -2,13 +2,12 @@ package events
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
 // MaxNoteBytes is the API server's limit on an events.k8s.io/v1 Event note; a longer note makes
-// the whole Event fail validation.
+// the whole Event fail validation. Notes are cut with mutate.Truncate, like every bounded string.
 const MaxNoteBytes = 1024
 
 // truncatedMarker ends a note that was cut to fit MaxNoteBytes.
@@ -22,11 +21,8 @@ func note(msg string) string {
 	if len(msg) <= MaxNoteBytes {
 		return msg
 	}
-	cut := MaxNoteBytes - len(truncatedMarker)
-	for cut > 0 && !utf8.RuneStart(msg[cut]) {
-		cut--
-	}
-	return msg[:cut] + truncatedMarker
+	kept, _ := mutate.Truncate(msg, MaxNoteBytes-len(truncatedMarker))
+	return kept + truncatedMarker
 }
 
 // reasonName turns a snake_case reason into the CamelCase Kubernetes Events use

@@ -24,14 +24,14 @@ func newConfigMaps() configMaps {
 	return configMaps{inNamespace: map[string]map[string]string{}, everywhere: map[string]string{}}
 }
 
-// Lookup implements mutate.ConfigMapLookup. A ConfigMap of the namespace wins over one that names
-// no namespace.
-func (c configMaps) Lookup(namespace, name string) (bool, string) {
+// Version implements mutate.ConfigMapLookup. A ConfigMap of the namespace wins over one that
+// names no namespace.
+func (c configMaps) Version(namespace, name string) (string, bool) {
 	if v, ok := c.inNamespace[namespace][name]; ok {
-		return true, v
+		return v, true
 	}
 	v, ok := c.everywhere[name]
-	return ok, v
+	return v, ok
 }
 
 // missingTargets warns, as serve does at start, about every configured default version and alias
@@ -79,12 +79,12 @@ type inputConfigMaps struct {
 	known map[string]bool // namespaces whose tilt-lib ConfigMaps the input holds
 }
 
-// Lookup implements mutate.ConfigMapLookup.
-func (c inputConfigMaps) Lookup(namespace, name string) (bool, string) {
+// Version implements mutate.ConfigMapLookup.
+func (c inputConfigMaps) Version(namespace, name string) (string, bool) {
 	if !c.known[namespace] {
-		return true, ""
+		return "", true
 	}
-	return c.configMaps.Lookup(namespace, name)
+	return c.configMaps.Version(namespace, name)
 }
 
 // loadConfigMaps reads the ConfigMaps of a List, a ConfigMapList or a multi-document stream;

@@ -48,9 +48,9 @@ metadata: {name: not-core, namespace: team-a}
 		{"team-a", "tilt-templates", false, ""},
 	}
 	for _, tt := range tests {
-		exists, version := cms.Lookup(tt.namespace, tt.name)
+		version, exists := cms.Version(tt.namespace, tt.name)
 		if exists != tt.exists || version != tt.version {
-			t.Errorf("Lookup(%s, %s) = %v, %q; want %v, %q", tt.namespace, tt.name, exists, version, tt.exists, tt.version)
+			t.Errorf("Version(%s, %s) = %q, %v; want %q, %v", tt.namespace, tt.name, version, exists, tt.version, tt.exists)
 		}
 	}
 }

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// aliasBomb is issue 11's YAML alias bomb: one string of size bytes, repeated by n aliases. It
+// aliasBomb is the YAML alias bomb docs/design.md bounds (Bounds, `inject`: YAML aliases): one
+// string of size bytes, repeated by n aliases. It
 // stays under the YAML parser's own aliasing check (a few nodes, each alias expanding a scalar).
 func aliasBomb(size, n int) string {
 	var b strings.Builder
@@ -43,7 +44,7 @@ func BenchmarkAliasBomb265K(b *testing.B) {
 	}
 }
 
-// The bomb of issue 11 is refused before it is expanded, naming the file and the document.
+// The alias bomb is refused before it is expanded, naming the file and the document.
 func TestAliasBombRefused(t *testing.T) {
 	o := DefaultOptions()
 	o.InputName = "bomb.yaml"

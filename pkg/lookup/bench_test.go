@@ -112,8 +112,8 @@ func BenchmarkCacheMemory(b *testing.B) {
 				base := liveHeap()
 				l := oracle(b, ctx, generated{n, false}, generated{n, true})
 				b.ReportMetric(float64(liveHeap()-base)/float64(n), "B/ns")
-				if ok, v := l.Lookup("team-000010", "tilt-lib-v2"); !ok || v != "2.0.1" {
-					b.Fatalf("Lookup = %v %q", ok, v)
+				if v, ok := l.Version("team-000010", "tilt-lib-v2"); !ok || v != "2.0.1" {
+					b.Fatalf("Version = %q %v", v, ok)
 				}
 				cancel()
 			}
@@ -124,8 +124,8 @@ func BenchmarkCacheMemory(b *testing.B) {
 				base := liveHeap()
 				c := ours(b, ctx, generated{n, false}, generated{n, true})
 				b.ReportMetric(float64(liveHeap()-base)/float64(n), "B/ns")
-				if ok, v := c.Lookup("team-000010", "tilt-lib-v2"); !ok || v != "2.0.1" || c.Namespaces.Len() != n {
-					b.Fatalf("Lookup = %v %q, %d namespaces", ok, v, c.Namespaces.Len())
+				if v, ok := c.Version("team-000010", "tilt-lib-v2"); !ok || v != "2.0.1" || c.Namespaces.Len() != n {
+					b.Fatalf("Version = %q %v, %d namespaces", v, ok, c.Namespaces.Len())
 				}
 				cancel()
 			}

@@ -17,8 +17,8 @@ var (
 )
 
 // Caches keeps the two stores current with client-go Reflectors (list, watch, relist on expiry,
-// backoff) over the metadata client. It implements the handler's NamespaceReader and
-// mutate.ConfigMapLookup, and is a manager.Runnable.
+// backoff) over the metadata client. It implements decide.Namespaces and mutate.ConfigMapLookup,
+// and is a manager.Runnable.
 type Caches struct {
 	Namespaces *NamespaceStore
 	ConfigMaps *ConfigMapStore
@@ -53,11 +53,10 @@ func (c *Caches) NeedLeaderElection() bool { return false }
 // HasSynced reports whether both stores hold their initial list.
 func (c *Caches) HasSynced() bool { return c.Namespaces.HasSynced() && c.ConfigMaps.HasSynced() }
 
-// Lookup implements mutate.ConfigMapLookup. Only our ConfigMaps are kept, and those are the only
+// Version implements mutate.ConfigMapLookup. Only our ConfigMaps are kept, and those are the only
 // names mutate asks about (a candidate is always "<base>" or "<base>-<v>").
-func (c *Caches) Lookup(namespace, name string) (bool, string) {
-	v, ok := c.ConfigMaps.Get(ConfigMapKey{namespace, name})
-	return ok, v
+func (c *Caches) Version(namespace, name string) (string, bool) {
+	return c.ConfigMaps.Get(ConfigMapKey{namespace, name})
 }
 
 // NamespaceAnnotations returns the prefixed annotations of a Namespace (shared: do not modify);

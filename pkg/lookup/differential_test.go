@@ -185,7 +185,7 @@ type answers struct {
 	Ours       []string          // every ConfigMap of ours with its version (adoption, targets)
 }
 
-func read(t *testing.T, ns func(string) (map[string]string, bool, error), cm func(string, string) (bool, string), list func() []string) answers {
+func read(t *testing.T, ns func(string) (map[string]string, bool, error), cm func(string, string) (string, bool), list func() []string) answers {
 	t.Helper()
 	a := answers{Namespaces: map[string]string{}, Lookups: map[string]string{}}
 	for _, n := range append(slices.Clone(universeNs), "never-created") {
@@ -196,7 +196,7 @@ func read(t *testing.T, ns func(string) (map[string]string, bool, error), cm fun
 		a.Namespaces[n] = fmt.Sprint(found, ann)
 		for _, name := range universeCm {
 			if settings.Ours(name) {
-				ok, v := cm(n, name)
+				v, ok := cm(n, name)
 				a.Lookups[n+"/"+name] = fmt.Sprint(ok, v)
 			}
 		}
@@ -210,7 +210,7 @@ func (c *Caches) answers(t *testing.T) answers {
 	return read(t, func(n string) (map[string]string, bool, error) {
 		return c.NamespaceAnnotations(context.Background(), n)
 	},
-		c.Lookup, func() []string {
+		c.Version, func() []string {
 			var out []string
 			c.ConfigMaps.Range(func(k ConfigMapKey, v string) { out = append(out, k.Namespace+"/"+k.Name+"="+v) })
 			return out
@@ -221,7 +221,7 @@ func (l *Lookup) answers(t *testing.T) answers {
 	return read(t, func(n string) (map[string]string, bool, error) {
 		return l.NamespaceAnnotations(context.Background(), n)
 	},
-		l.Lookup, func() []string {
+		l.Version, func() []string {
 			list := &metav1.PartialObjectMetadataList{}
 			list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
 			if err := l.Reader.List(context.Background(), list); err != nil {
@@ -360,12 +360,12 @@ func TestMutateAsksOnlyForOurs(t *testing.T) {
 	o.Aliases = map[string]string{"stable": "v2"}
 	s := Settings{Bases: o.Bases()}
 	asked := 0
-	lookup := lookupFunc(func(_, name string) (bool, string) {
+	lookup := lookupFunc(func(_, name string) (string, bool) {
 		asked++
 		if !s.Ours(name) {
 			t.Errorf("mutate looked up %q, not one of ours", name)
 		}
-		return false, ""
+		return "", false
 	})
 	values := []string{"", "default", "stable", "v2", "none", "../x", "V2", "a-b", "tilt-lib", "x.y"}
 	for _, ns := range values {
@@ -383,8 +383,8 @@ func TestMutateAsksOnlyForOurs(t *testing.T) {
 	}
 }
 
-type lookupFunc func(namespace, name string) (bool, string)
+type lookupFunc func(namespace, name string) (string, bool)
 
-func (f lookupFunc) Lookup(namespace, name string) (bool, string) { return f(namespace, name) }
+func (f lookupFunc) Version(namespace, name string) (string, bool) { return f(namespace, name) }
 
 var _ client.Reader = fakeReader{}

@@ -1,4 +1,4 @@
-// Package lookup answers the admission handler's two questions — "what are this Namespace's
+// Package lookup answers the admission decision's two questions — "what are this Namespace's
 // annotations?" and "does this ConfigMap exist, and with which version label?" — from in-memory
 // caches, so the admission path never calls the API server.
 //
@@ -18,10 +18,11 @@
 // every tenth): about 62–73 live bytes per namespace, against about 1.6 KB for the
 // controller-runtime metadata caches with the trimming transforms that preceded them.
 //
-// Those controller-runtime caches (Settings.CacheOptions, Lookup over a client.Reader) remain as
-// the oracle: TestStoresAgreeWithControllerRuntimeCache feeds both the same random event sequences,
-// relists and tombstones included, and requires identical answers to every read the handler,
-// mutate, the adoption gauges and the targets check make.
+// Those controller-runtime caches (Settings.CacheOptions, Lookup over a client.Reader) remain, in
+// oracle_test.go and so in no binary, as the oracle: TestStoresAgreeWithControllerRuntimeCache
+// feeds both the same random event sequences, relists and tombstones included, and requires
+// identical answers to every read the handler, mutate, the adoption gauges and the targets check
+// make.
 //
 // Lookups are safe for concurrent use; the real Reflectors are exercised by e2e/.
 package lookup

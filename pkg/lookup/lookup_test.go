@@ -88,10 +88,10 @@ func TestLookup(t *testing.T) {
 		{Namespace: "team-a", Name: "tilt-lib-v2"}: meta("tilt-lib-v2", "team-a", map[string]string{"version": "2.0.1"}, nil),
 		{Name: "team-a"}: meta("team-a", "", nil, map[string]string{"tilt-lib.platform/version": "v2"}),
 	}}}
-	if ok, v := l.Lookup("team-a", "tilt-lib-v2"); !ok || v != "2.0.1" {
-		t.Errorf("Lookup(tilt-lib-v2) = %v %q", ok, v)
+	if v, ok := l.Version("team-a", "tilt-lib-v2"); !ok || v != "2.0.1" {
+		t.Errorf("Version(tilt-lib-v2) = %q %v", v, ok)
 	}
-	if ok, _ := l.Lookup("team-b", "tilt-lib-v2"); ok {
+	if _, ok := l.Version("team-b", "tilt-lib-v2"); ok {
 		t.Error("ConfigMap of another namespace found")
 	}
 	ann, found, err := l.NamespaceAnnotations(context.Background(), "team-a")
@@ -103,7 +103,7 @@ func TestLookup(t *testing.T) {
 	}
 
 	broken := Lookup{Settings: settings, Reader: fakeReader{err: errors.New("cache stopped")}}
-	if ok, v := broken.Lookup("team-a", "tilt-lib"); !ok || v != "" {
+	if v, ok := broken.Version("team-a", "tilt-lib"); !ok || v != "" {
 		t.Errorf("cache error must read as exists/unknown, got %v %q", ok, v)
 	}
 	if _, _, err := broken.NamespaceAnnotations(context.Background(), "team-a"); err == nil {

@@ -75,7 +75,7 @@ func TestWatchListStream(t *testing.T) {
 		if !found || fmt.Sprint(ann) != fmt.Sprint(want) {
 			t.Errorf("%s: %v %v, want %v", name, ann, found, want)
 		}
-		if ok, v := c.Lookup(name, "tilt-lib-v2"); ok != (i%10 == 0) || ok && v != "2.0.1" {
+		if v, ok := c.Version(name, "tilt-lib-v2"); ok != (i%10 == 0) || ok && v != "2.0.1" {
 			t.Errorf("%s: tilt-lib-v2 %v %q", name, ok, v)
 		}
 	}

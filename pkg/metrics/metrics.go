@@ -12,14 +12,6 @@ import (
 // Result label values besides mutate's outcomes.
 const ResultError = "error"
 
-// Reasons for errored reviews (result="error").
-const (
-	ReasonDecode = "decode_error"
-	// ReasonIgnored: a request that is not a Pod CREATE reached the webhook (a misconfigured
-	// webhook rule); it is allowed untouched.
-	ReasonIgnored = "not_pod_create"
-)
-
 // Metrics are the injector's counters and gauges.
 type Metrics struct {
 	injections *prometheus.CounterVec
@@ -71,12 +63,14 @@ func (m *Metrics) Observe(r mutate.Result) {
 	m.reviews.WithLabelValues(string(r.Outcome), string(r.Reason)).Inc()
 }
 
-// Error counts one review that could not be handled (bad request body or object).
-func (m *Metrics) Error(reason string) {
-	m.reviews.WithLabelValues(ResultError, reason).Inc()
+// Error counts one review that was refused or cut off (result="error"): a reason of pkg/decide or
+// pkg/review's edge.
+func (m *Metrics) Error(reason mutate.Reason) {
+	m.reviews.WithLabelValues(ResultError, string(reason)).Inc()
 }
 
-// Ignored counts a request that was not a Pod CREATE.
-func (m *Metrics) Ignored() {
-	m.reviews.WithLabelValues(string(mutate.OutcomeSkipped), ReasonIgnored).Inc()
+// Skipped counts one review allowed untouched before the mutation (result="skipped"): a reason of
+// pkg/decide (not_pod_create, not_selected).
+func (m *Metrics) Skipped(reason mutate.Reason) {
+	m.reviews.WithLabelValues(string(mutate.OutcomeSkipped), string(reason)).Inc()
 }

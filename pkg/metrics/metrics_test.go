@@ -23,8 +23,9 @@ func TestObserveCountsExactly(t *testing.T) {
 		{Component: "tilt-templates", Choice: mutate.Choice{ConfigMap: "tilt-templates-v2", Version: "", Source: mutate.SourceNamespace, Exists: true}},
 	}})
 	m.Observe(mutate.Result{Outcome: mutate.OutcomeSkipped, Reason: mutate.ReasonOptedOut})
-	m.Error(ReasonDecode)
-	m.Ignored()
+	// The wire values, re-declared as the contract (pkg/decide owns the constants).
+	m.Error(mutate.Reason("decode_error"))
+	m.Skipped(mutate.Reason("not_pod_create"))
 
 	want := `
 # HELP tiltlib_admission_reviews_total Admission reviews handled, by result (injected, skipped, error) and the reason that best explains it. Dry-run requests are not counted.

@@ -2,75 +2,24 @@ package mutate_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review/reviewtest"
 )
-
-// benchPod builds a Coder workspace Pod: the dev container plus sidecars, each with env vars, and
-// PVC volumes. The shape is a workspace's; the counts set the size.
-func benchPod(sidecars, env, volumes int) *corev1.Pod {
-	container := func(name string, token bool) corev1.Container {
-		c := corev1.Container{
-			Name:    name,
-			Image:   "codercom/enterprise-base:ubuntu",
-			Command: []string{"sh", "-c", "exec /tmp/coder agent"},
-			Resources: corev1.ResourceRequirements{
-				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("512Mi")},
-				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("2Gi")},
-			},
-			SecurityContext: &corev1.SecurityContext{RunAsUser: ptr.To[int64](1000), AllowPrivilegeEscalation: ptr.To(false)},
-		}
-		if token {
-			c.Env = append(c.Env, corev1.EnvVar{Name: "CODER_AGENT_TOKEN", Value: "00000000-0000-0000-0000-000000000000"})
-		}
-		for i := range env {
-			c.Env = append(c.Env, corev1.EnvVar{Name: fmt.Sprintf("WORKSPACE_SETTING_%03d", i), Value: fmt.Sprintf("value-%03d-of-a-typical-length", i)})
-		}
-		for i := range volumes {
-			c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: fmt.Sprintf("data-%02d", i), MountPath: fmt.Sprintf("/data/%02d", i)})
-		}
-		return c
-	}
-	p := &corev1.Pod{}
-	p.GenerateName = "coder-jdoe-myws-6c9d7f8b5d-"
-	p.Namespace = "team-a"
-	p.Labels = map[string]string{
-		"app.kubernetes.io/name":   "coder-workspace",
-		"com.coder.resource":       "true",
-		"com.coder.workspace.id":   "3f0c1b7e-8a52-4d1e-9d3c-2b6a1f4e7c90",
-		"com.coder.workspace.name": "myws",
-		"com.coder.user.username":  "jdoe",
-	}
-	p.Annotations = map[string]string{"com.coder.user.email": "jdoe@example.com"}
-	p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](1000), FSGroup: ptr.To[int64](1000)}
-	p.Spec.Containers = append(p.Spec.Containers, container("dev", true))
-	for i := range sidecars {
-		p.Spec.Containers = append(p.Spec.Containers, container(fmt.Sprintf("sidecar-%d", i), false))
-	}
-	for i := range volumes {
-		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: fmt.Sprintf("data-%02d", i), VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: fmt.Sprintf("coder-3f0c1b7e-data-%02d", i)}}})
-	}
-	return p
-}
 
 func BenchmarkMutate(b *testing.B) {
 	for _, size := range []struct {
-		name                   string
-		sidecars, env, volumes int
-		minBytes, maxBytes     int
+		name               string
+		shape              reviewtest.Shape
+		minBytes, maxBytes int
 	}{
-		{"5KB", 0, 45, 5, 4500, 5500},
-		{"75KB", 5, 125, 40, 70000, 80000},
+		{"5KB", reviewtest.Shape{Env: 38, Volumes: 4}, 4500, 5500},
+		{"75KB", reviewtest.Shape{Sidecars: 5, Env: 125, Volumes: 40}, 70000, 80000},
 	} {
-		pod := benchPod(size.sidecars, size.env, size.volumes)
+		pod := reviewtest.WorkspacePod(size.shape)
 		orig, err := json.Marshal(pod)
 		if err != nil {
 			b.Fatal(err)

@@ -24,6 +24,6 @@
 //     or removed when nothing is injected. That removal is the only non-"add" operation.
 //
 // The contract (annotations, precedence, reasons) is docs/design.md. The admission handler
-// (pkg/handler) and the offline `webhook inject` command both call Mutate,
+// (pkg/decide) and the offline `webhook inject` command both call Mutate,
 // so what `inject` prints is exactly what the server would do.
 package mutate

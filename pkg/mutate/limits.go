@@ -21,6 +21,7 @@ const (
 	// MaxAnnotationsBytes is the API server's limit on a Pod's annotations (keys plus values);
 	// the patch never pushes a Pod over it (annotations_too_large).
 	MaxAnnotationsBytes = apivalidation.TotalAnnotationSizeLimitB
-	// maxQuoted is how many bytes of one developer-supplied string a message quotes.
-	maxQuoted = 64
+	// MaxQuotedBytes is how many bytes of one developer-supplied string a warning or an Event
+	// quotes (Truncate).
+	MaxQuotedBytes = 64
 )

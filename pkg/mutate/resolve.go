@@ -87,7 +87,7 @@ func resolve(o Options, c Component, r Request, lookup ConfigMapLookup, forbidde
 
 	first := chain[0]
 	for i, cand := range chain {
-		exists, version := lookup.Lookup(r.Namespace, cand.configMap)
+		version, exists := lookup.Version(r.Namespace, cand.configMap)
 		if !exists {
 			continue
 		}

@@ -54,11 +54,11 @@ func warnings(fs []Finding) []string {
 
 // quote renders a developer-supplied value (annotation value, container, volume or namespace
 // name) for a message: ASCII only (warnings with control or non-ASCII characters may be dropped by
-// clients) and bounded (annotation values can be 256 KiB): at most maxQuoted bytes of input, so at
-// most 4*maxQuoted+5 characters out.
+// clients) and bounded (annotation values can be 256 KiB): at most MaxQuotedBytes bytes of input,
+// so at most 4*MaxQuotedBytes+5 characters out.
 func quote(v string) string {
-	if len(v) > maxQuoted {
-		return strconv.QuoteToASCII(v[:maxQuoted]) + "..."
+	if kept, cut := Truncate(v, MaxQuotedBytes); cut > 0 {
+		return strconv.QuoteToASCII(kept) + "..."
 	}
 	return strconv.QuoteToASCII(v)
 }

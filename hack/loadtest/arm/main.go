@@ -3,7 +3,7 @@
 // serving /mutate-v1-pod with admission.Webhook over one of three handlers:
 //
 //	empty     admission.Allowed(""): what controller-runtime costs with no work at all
-//	naive     the kubebuilder-style webhook doing our mutation (admittest.Naive: typed decode,
+//	naive     the kubebuilder-style webhook doing our mutation (reviewtest.Naive: typed decode,
 //	          mutate, marshal and diff), deciding for namespace team-a pinned to tilt-lib-v2
 //	constant  our patch, read once from -patch, returned for every review: the API server's cost
 //	          of applying our patch, with none of ours
@@ -40,8 +40,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review/reviewtest"
 )
 
 // The namespace the naive arm decides for: what the driver creates in the cluster.
@@ -131,7 +131,7 @@ func handlerFor(mode, patchFile string) (http.Handler, error) {
 			return admission.Allowed("")
 		})}, nil
 	case "naive":
-		return &admission.Webhook{Handler: admittest.NewNaive(mutate.DefaultOptions(), namespaces, configMaps)}, nil
+		return &admission.Webhook{Handler: reviewtest.NewNaive(mutate.DefaultOptions(), namespaces, configMaps)}, nil
 	case "constant", "floor":
 		patch, err := readPatch(patchFile)
 		if err != nil {

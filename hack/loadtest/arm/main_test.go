@@ -12,7 +12,7 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 
-	"github.com/platform-tools/tilt-lib-injector/pkg/admit/admittest"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review/reviewtest"
 )
 
 const testPatch = `[{"op":"add","path":"/metadata/annotations/x","value":"y"}]`
@@ -21,14 +21,14 @@ const testPatch = `[{"op":"add","path":"/metadata/annotations/x","value":"y"}]`
 // controller-runtime's admission.Webhook serves it.
 func answer(t *testing.T, h http.Handler) *admissionv1.AdmissionResponse {
 	t.Helper()
-	rung, _ := admittest.RungNamed("6KB")
-	body, err := admittest.Review("admission.k8s.io/v1", "team-a", admittest.WorkspacePod(rung.Shape), false)
+	rung, _ := reviewtest.RungNamed("6KB")
+	body, err := reviewtest.Review("admission.k8s.io/v1", "team-a", reviewtest.WorkspacePod(rung.Shape), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := answerBody(t, h, body)
-	if r.UID != admittest.ReviewUID {
-		t.Fatalf("UID %q, want %q", r.UID, admittest.ReviewUID)
+	if r.UID != reviewtest.ReviewUID {
+		t.Fatalf("UID %q, want %q", r.UID, reviewtest.ReviewUID)
 	}
 	return r
 }

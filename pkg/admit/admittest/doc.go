@@ -1,8 +1,0 @@
-// Package admittest holds what the admission benchmarks and `make loadtest` (hack/loadtest) share
-// with pkg/admit's tests: realistic Coder workspace Pods on a size ladder (2 KB to 89 KB review
-// bodies), AdmissionReview bodies for them, and the naive kubebuilder-style webhook (typed decode,
-// marshal and diff) the admission path is compared with.
-//
-// Contract: test and benchmark support only; nothing under cmd/ imports it, so none of it is in
-// the product binary. Everything here is deterministic: the same Shape gives the same bytes.
-package admittest

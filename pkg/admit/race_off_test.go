@@ -1,5 +1,0 @@
-//go:build !race
-
-package admit
-
-const raceEnabled = false

@@ -1,0 +1,242 @@
+package review
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-logr/logr"
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/decide"
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review/reviewtest"
+)
+
+// controller-runtime's admission.Webhook logs through its global logger, which otherwise
+// complains, with a stack trace, that it was never set.
+func init() { logf.SetLogger(logr.Discard()) }
+
+// journal records every metric and Event call of one path, so two paths can be held to the
+// same decisions, not only the same bytes.
+type journal struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (j *journal) add(format string, args ...any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.calls = append(j.calls, fmt.Sprintf(format, args...))
+}
+
+func (j *journal) Observe(r mutate.Result) {
+	j.add("observe %s %s %d", r.Outcome, r.Reason, len(r.Injected))
+}
+func (j *journal) Error(reason mutate.Reason)   { j.add("error %s", reason) }
+func (j *journal) Skipped(reason mutate.Reason) { j.add("skipped %s", reason) }
+func (j *journal) Emit(ns string, fs []mutate.Finding) {
+	for _, f := range fs {
+		j.add("event %s %s %s", ns, f.Reason, f.Component)
+	}
+}
+
+func (j *journal) take() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	c := j.calls
+	j.calls = nil
+	return c
+}
+
+type mapNamespaces map[string]map[string]string
+
+func (m mapNamespaces) NamespaceAnnotations(_ context.Context, name string) (map[string]string, bool, error) {
+	a, ok := m[name]
+	return a, ok, nil
+}
+
+// env is what both paths decide with.
+type env struct {
+	namespaces mapNamespaces
+	configMaps mutate.ConfigMapLookup
+	selector   labels.Selector
+	synced     bool
+	panics     bool // the namespace lookup panics
+}
+
+type panicking struct{}
+
+func (panicking) NamespaceAnnotations(context.Context, string) (map[string]string, bool, error) {
+	panic("namespace cache exploded")
+}
+
+func defaultEnv() env {
+	return env{
+		namespaces: mapNamespaces{
+			"team-a": {"tilt-lib.platform/version": "v2"},
+			"locked": {"tilt-lib.platform/version": "v2", "tilt-lib.platform/allow-pod-override": "false"},
+		},
+		configMaps: mutate.MapLookup{"team-a/tilt-lib-v2": "2.0.1", "team-a/tilt-templates": "1.1.0", "locked/tilt-lib-v2": "2.0.1"},
+		synced:     true,
+	}
+}
+
+// paths is the old path (controller-runtime's admission.Webhook over reviewtest.ControllerRuntime)
+// and the new one (Handler over Decide), each with its own journal.
+type paths struct {
+	old, new       http.Handler
+	oldLog, newLog *journal
+}
+
+func newPaths(e env) paths {
+	var ns decide.Namespaces = e.namespaces
+	if e.panics {
+		ns = panicking{}
+	}
+	mk := func(j *journal) *decide.Decider {
+		return &decide.Decider{
+			Options: mutate.DefaultOptions(), Namespaces: ns, ConfigMaps: e.configMaps,
+			Metrics: j, Events: j, Log: logr.Discard(), Selector: e.selector,
+			Synced: func() bool { return e.synced },
+		}
+	}
+	p := paths{oldLog: &journal{}, newLog: &journal{}}
+	p.old = &admission.Webhook{Handler: reviewtest.ControllerRuntime(mk(p.oldLog))}
+	p.new = New(mk(p.newLog))
+	return p
+}
+
+// call is one request: body (nil sends no body) and Content-Type.
+type call struct {
+	body        []byte
+	contentType string
+}
+
+func serve(h http.Handler, c call) (int, []byte) {
+	var body *bytes.Reader
+	r := httptest.NewRequest(http.MethodPost, Path, nil)
+	if c.body != nil {
+		body = bytes.NewReader(c.body)
+		r = httptest.NewRequest(http.MethodPost, Path, body)
+	}
+	r.Header.Set("Content-Type", c.contentType)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code, w.Body.Bytes()
+}
+
+// verdict is how a differential comparison ended.
+type verdict int
+
+const (
+	identical      verdict = iota // same bytes, same metrics and Events
+	bothRefused                   // both refused with the same code and UID; messages differ
+	notJSONObject                 // ours refuses a body that is not a JSON object (deliberate, below)
+	unreadTypeOnly                // controller-runtime refused a type error in a field we do not read
+)
+
+// compare sends c through both paths and fails t unless they agree (see verdict).
+func (p paths) compare(t testing.TB, c call) verdict {
+	t.Helper()
+	oldCode, oldBody := serve(p.old, c)
+	newCode, newBody := serve(p.new, c)
+	oldJ, newJ := p.oldLog.take(), p.newLog.take()
+	if oldCode != http.StatusOK || newCode != http.StatusOK {
+		t.Fatalf("HTTP status: controller-runtime %d, ours %d", oldCode, newCode)
+	}
+	ours := mustReview(t, newBody)
+	if bytes.Equal(oldBody, newBody) {
+		if strings.Join(oldJ, "\n") != strings.Join(newJ, "\n") {
+			t.Fatalf("same response, different decisions:\ncontroller-runtime %q\nours %q", oldJ, newJ)
+		}
+		return identical
+	}
+	theirs := mustReview(t, oldBody)
+	// A body that is not a JSON object: controller-runtime tries YAML; ours refuses it with 400
+	// and says so, naming the first non-blank byte. (This answer used to come from a sniff in the
+	// edge, in an AdmissionReview with apiVersion and kind; Handler's refusal carries neither, as
+	// every refusal before the decision does, and comes after the size check.)
+	if first, ok := firstByte(c.body); first != '{' && c.body != nil {
+		want := "tilt-lib-injector: the request body is not a JSON object; "
+		if ok {
+			want = fmt.Sprintf("tilt-lib-injector: the request body is not a JSON object (it starts with %q); ", first)
+		}
+		if r := ours.Response; r.Allowed || r.Result.Code != http.StatusBadRequest || !strings.HasPrefix(r.Result.Message, want) {
+			t.Fatalf("a body that is not a JSON object was not refused with 400 and %q: %s", want, newBody)
+		}
+		return notJSONObject
+	}
+	or, nr := theirs.Response, ours.Response
+	if !or.Allowed && !nr.Allowed && or.Result.Code == nr.Result.Code && or.UID == nr.UID &&
+		theirs.TypeMeta == ours.TypeMeta && or.Result.Code == http.StatusBadRequest &&
+		strings.HasPrefix(nr.Result.Message, "tilt-lib-injector: ") && strings.Join(oldJ, "\n") == strings.Join(newJ, "\n") {
+		return bothRefused
+	}
+	if !or.Allowed && or.Result.Code == http.StatusBadRequest && nr.Allowed && fullyTypedFails(c.body) {
+		return unreadTypeOnly
+	}
+	t.Fatalf("paths differ for %q:\ncontroller-runtime %s\nours               %s\ndecisions %q vs %q", truncateBody(c.body), oldBody, newBody, oldJ, newJ)
+	return identical
+}
+
+func truncateBody(b []byte) []byte {
+	if len(b) > 2000 {
+		return b[:2000]
+	}
+	return b
+}
+
+func mustReview(t testing.TB, b []byte) admissionv1.AdmissionReview {
+	t.Helper()
+	var ar admissionv1.AdmissionReview
+	if err := json.Unmarshal(b, &ar); err != nil || ar.Response == nil || ar.Response.Result == nil {
+		t.Fatalf("not an AdmissionReview response: %v: %s", err, b)
+	}
+	return ar
+}
+
+// fullyTypedFails reports whether the body fails a full typed decode with our JSON semantics
+// (the AdmissionReview, then its object as a Pod): the failures the slim view skips on purpose.
+func fullyTypedFails(body []byte) bool {
+	var ar admissionv1.AdmissionReview
+	if err := jsonv2.Unmarshal(body, &ar, decodeOptions); err != nil {
+		return true
+	}
+	if ar.Request == nil || len(ar.Request.Object.Raw) == 0 {
+		return false
+	}
+	var pod corev1.Pod
+	return jsonv2.Unmarshal(ar.Request.Object.Raw, &pod, decodeOptions) != nil
+}
+
+// reviewOf is an AdmissionReview of apiVersion (admission.k8s.io/v1 or v1beta1) creating pod in
+// namespace, as the API server sends it.
+func reviewOf(t testing.TB, apiVersion, namespace string, pod *corev1.Pod, dryRun bool) []byte {
+	t.Helper()
+	raw, err := json.Marshal(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reviewRaw(t, apiVersion, namespace, raw, dryRun)
+}
+
+func reviewRaw(t testing.TB, apiVersion, namespace string, raw []byte, dryRun bool) []byte {
+	t.Helper()
+	b, err := reviewtest.ReviewRaw(apiVersion, namespace, raw, dryRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
