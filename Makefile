@@ -6,6 +6,7 @@ GO       ?= go
 BIN      ?= bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
+MODULE   := github.com/platform-tools/tilt-lib-injector
 # Control-plane tools (etcd, kube-apiserver, kubectl, helm) are built from the Go module proxy
 # into a cache outside the clone; hack/tools.sh prints their folder.
 TOOLS     = $(shell hack/tools.sh)
@@ -51,14 +52,19 @@ e2e: tools ## End-to-end tests against a real kube-apiserver + etcd (builds them
 	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 5m ./hack/loadtest/...
 
 .PHONY: lint
-lint: ## gofmt check, go vet, no binaries or files over 1 MB tracked, chart README not stale.
+lint: ## gofmt/goimports, go mod tidy, go vet, staticcheck, no binaries or files over 1 MB tracked, chart README not stale.
 	hack/check-tracked.sh $(foreach p,$(TRACKED_ALLOW),'$(p)')
 	$(GO) run ./hack/chartdocs -check
 	@$(MAKE) --no-print-directory manifests-check
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$($(GO) tool goimports -local $(MODULE) -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "goimports needed (standard library, then others, then $(MODULE)): $(GO) tool goimports -local $(MODULE) -w"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@cd hack/image && $(GO) mod tidy -diff >/dev/null || { echo "hack/image/go.mod is not tidy: run go mod tidy there"; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/... ./hack/loadtest/...
 	cd hack/image && $(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(GO) tool staticcheck -tags e2e ./e2e/... ./hack/loadtest/...
 
 .PHONY: bench
 bench: ## Benchmarks: direct JSON patch vs marshal-and-diff; whole reviews per size: empty, naive, old and new path.

@@ -48,7 +48,7 @@ func workspaceMetaJSON(i int) []byte {
 		"linkerd.io/inject": "disabled", "sidecar.istio.io/inject": "false", "karpenter.sh/do-not-disrupt": "true",
 	}
 	fields := func(n int) *metav1.FieldsV1 {
-		return &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{` + strings.Repeat(`"f:com.coder.x":{},`, n) + `"f:y":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"dev\"}":{".":{},"f:image":{},"f:env":{}}}}}`)}
+		return metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{` + strings.Repeat(`"f:com.coder.x":{},`, n) + `"f:y":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"dev\"}":{".":{},"f:image":{},"f:env":{}}}}}`)
 	}
 	m := metav1.PartialObjectMetadata{
 		TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"},

@@ -4,7 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha1" //nolint:gosec // subject key identifiers are SHA-1 by RFC 5280 §4.2.1.2, not a security use
+	"crypto/sha1" // subject key identifiers are SHA-1 by RFC 5280 §4.2.1.2, not a security use
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -133,6 +133,6 @@ func keyID(pub *ecdsa.PublicKey) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the public key: %w", err)
 	}
-	sum := sha1.Sum(der) //nolint:gosec // see import
+	sum := sha1.Sum(der) // SHA-1 by RFC 5280, see the import
 	return sum[:], nil
 }

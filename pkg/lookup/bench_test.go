@@ -18,7 +18,7 @@ import (
 func managedBy(manager, op, body string) metav1.ManagedFieldsEntry {
 	ts := metav1.NewTime(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
 	return metav1.ManagedFieldsEntry{Manager: manager, Operation: metav1.ManagedFieldsOperationType(op), APIVersion: "v1",
-		Time: &ts, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(body)}}
+		Time: &ts, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(body)}
 }
 
 // realisticNamespace is a GitOps-managed, pinned team Namespace: labels, five annotations (one a

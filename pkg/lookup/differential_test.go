@@ -84,14 +84,6 @@ func (s *script) apply(typ watch.EventType, obj *metav1.PartialObjectMetadata) w
 	return watch.Event{Type: typ, Object: obj.DeepCopy()}
 }
 
-// pair is the same script served to the oracle (the controller-runtime cache with the old
-// transforms, read through the old Lookup) and to our stores (fed by a Reflector).
-type pair struct {
-	ns, cm       *script
-	oldNs, oldCm *script
-	watchers     map[*script]*watch.FakeWatcher
-}
-
 const marker = "zz-marker"
 
 var universeNs = []string{"team-a", "team-b", "team-c", "team-d", "team-e", "team-f", marker}

@@ -1,8 +1,9 @@
 package mutate
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // targets returns the indexes of the containers to mount into, in ascending order.

@@ -93,7 +93,7 @@ func WorkspacePod(s Shape) *corev1.Pod {
 			p.ManagedFields = append(p.ManagedFields, metav1.ManagedFieldsEntry{
 				Manager: fmt.Sprintf("kube-controller-manager-%d", i), Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1",
 				Time: ptr.To(metav1.NewTime(time.Date(2026, 11, 1, 0, 0, i, 0, time.UTC))), FieldsType: "FieldsV1",
-				FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)},
+				FieldsV1: metav1.NewFieldsV1(fields),
 			})
 		}
 	}
