@@ -105,6 +105,9 @@ func (c caseOptions) apply(o *mutate.Options) error {
 		}
 		o.Components = append(o.Components, testComponents[i])
 	}
+	if err := mutate.ValidateTable(*o); err != nil {
+		return fmt.Errorf("test-components: %w", err)
+	}
 	used := map[string]bool{}
 	for i := range o.Components {
 		comp := &o.Components[i]

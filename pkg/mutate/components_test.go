@@ -54,42 +54,51 @@ func withTestComponents() mutate.Options {
 }
 
 // TestComponentTableValidate: two rows sharing a name, a key or a flag would write one Pod field
-// twice; Validate refuses such a table as it refuses bad settings.
+// twice; ValidateTable refuses such a table, Validate the settings in its rows.
 func TestComponentTableValidate(t *testing.T) {
 	if err := withTestComponents().Validate(); err != nil {
+		t.Fatalf("product table plus the test-only rows: %v", err)
+	}
+	if err := mutate.ValidateTable(withTestComponents()); err != nil {
 		t.Fatalf("product table plus the test-only rows: %v", err)
 	}
 	for name, tc := range map[string]struct {
 		edit    func(c *mutate.Component)
 		mention string
+		setting bool // an operator's setting, checked by Validate
 	}{
-		"same name":            {func(c *mutate.Component) { c.Name = mutate.LibVolume }, `same name "tilt-lib"`},
-		"same version key":     {func(c *mutate.Component) { c.VersionKey = mutate.KeyTemplatesVersion }, `same key "templates-version"`},
-		"a key of the webhook": {func(c *mutate.Component) { c.VersionKey = mutate.KeyStatus }, `same key "status"`},
-		"named containers":     {func(c *mutate.Component) { c.Name = "containers" }, `same name "containers"`},
-		"same flag":            {func(c *mutate.Component) { c.Flag = "lib" }, `same flag "lib"`},
-		"same default flag":    {func(c *mutate.Component) { c.DefaultVersionFlag = "--default-version" }, `same default version flag`},
-		"same log prefix":      {func(c *mutate.Component) { c.LogPrefix = "" }, `same log prefix ""`},
-		"name not a label":     {func(c *mutate.Component) { c.Name = "Tilt_Extras" }, `component "Tilt_Extras": the name must be a DNS-1123 label`},
-		"key not a label":      {func(c *mutate.Component) { c.VersionKey = "extras/version" }, `version key "extras/version"`},
-		"no flag":              {func(c *mutate.Component) { c.Flag = "" }, `Flag and DefaultVersionFlag must be set`},
-		"base of another":      {func(c *mutate.Component) { c.Base = "tilt-lib-extras" }, `"tilt-lib" and "tilt-lib-extras" overlap`},
+		"same name":            {func(c *mutate.Component) { c.Name = mutate.LibVolume }, `same name "tilt-lib"`, false},
+		"same version key":     {func(c *mutate.Component) { c.VersionKey = mutate.KeyTemplatesVersion }, `same key "templates-version"`, false},
+		"a key of the webhook": {func(c *mutate.Component) { c.VersionKey = mutate.KeyStatus }, `same key "status"`, false},
+		"named containers":     {func(c *mutate.Component) { c.Name = "containers" }, `same name "containers"`, false},
+		"same flag":            {func(c *mutate.Component) { c.Flag = "lib" }, `same flag "lib"`, false},
+		"same default flag":    {func(c *mutate.Component) { c.DefaultVersionFlag = "--default-version" }, `same default version flag`, false},
+		"same log prefix":      {func(c *mutate.Component) { c.LogPrefix = "" }, `same log prefix ""`, false},
+		"name not a label":     {func(c *mutate.Component) { c.Name = "Tilt_Extras" }, `component "Tilt_Extras": the name must be a DNS-1123 label`, false},
+		"key not a label":      {func(c *mutate.Component) { c.VersionKey = "extras/version" }, `version key "extras/version"`, false},
+		"no flag":              {func(c *mutate.Component) { c.Flag = "" }, `Flag and DefaultVersionFlag must be set`, false},
+		"base of another":      {func(c *mutate.Component) { c.Base = "tilt-lib-extras" }, `"tilt-lib" and "tilt-lib-extras" overlap`, true},
 		"mount path of another": {func(c *mutate.Component) { c.MountPath = "/apps/template" },
-			`--extras-mount-path "/apps/template" is also the templates mount path`},
+			`--extras-mount-path "/apps/template" is also the templates mount path`, true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := withTestComponents()
 			tc.edit(&o.Components[len(o.Components)-1])
-			err := o.Validate()
+			// The rows are code: their own checks are ValidateTable's (a test), the operator's
+			// settings in them (base, mount path) Validate's.
+			err := mutate.ValidateTable(o)
+			if tc.setting {
+				err = o.Validate()
+			}
 			if !errors.Is(err, mutate.ErrInvalidOptions) || !strings.Contains(err.Error(), tc.mention) {
-				t.Errorf("Validate() = %v; want an ErrInvalidOptions naming %q", err, tc.mention)
+				t.Errorf("got %v; want an ErrInvalidOptions naming %q", err, tc.mention)
 			}
 		})
 	}
 	o := mutate.DefaultOptions()
 	o.Components = nil
-	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "component table is empty") {
-		t.Errorf("empty table: Validate() = %v", err)
+	if err := mutate.ValidateTable(o); err == nil || !strings.Contains(err.Error(), "component table is empty") {
+		t.Errorf("empty table: ValidateTable() = %v", err)
 	}
 }
 
@@ -151,5 +160,13 @@ func TestRecordJSON(t *testing.T) {
 		if err := json.Unmarshal([]byte(bad), &back); err == nil {
 			t.Errorf("%s: Unmarshal(%s) accepted it", name, bad)
 		}
+	}
+}
+
+// TestProductComponentTable: the table the binary carries passes the row checks the binary does not
+// carry (see validateTable).
+func TestProductComponentTable(t *testing.T) {
+	if err := mutate.ValidateTable(mutate.DefaultOptions()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -73,7 +73,6 @@ func (o Options) Validate() error {
 			}
 		}
 	}
-	o.validateTable(add)
 	paths := map[string]string{}
 	for _, c := range o.Components {
 		if msgs := validation.IsDNS1123Subdomain(c.Base); len(msgs) > 0 {
