@@ -1,17 +1,13 @@
 package harness
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/certs"
 )
 
 // AdmissionClient is what an operator sets up for the webhook's --client-ca (docs/security.md): a
@@ -55,39 +51,15 @@ func WriteAdmissionClient(dir string) (*AdmissionClient, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("admission dir: %w", err)
 	}
-	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	// pkg/certs issues both, as it issues the webhook's own (docs/security.md makes them with
+	// openssl instead); a day is plenty for one suite.
+	ca, err := certs.NewCA(rand.Reader, time.Now(), 24*time.Hour)
 	if err != nil {
-		return nil, fmt.Errorf("client CA key: %w", err)
+		return nil, fmt.Errorf("client CA: %w", err)
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: "tilt-lib-injector e2e admission client CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("client CA certificate: %w", err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("parsing the client CA: %w", err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("client key: %w", err)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: "kube-apiserver-webhook-client"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}, ca, &key.PublicKey, caKey)
+	client, err := certs.NewClientLeaf(rand.Reader, ca, time.Now(), 24*time.Hour, "kube-apiserver-webhook-client")
 	if err != nil {
 		return nil, fmt.Errorf("client certificate: %w", err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the client key: %w", err)
 	}
 	a := &AdmissionClient{
 		CAFile: filepath.Join(dir, "client-ca.crt"), CertFile: filepath.Join(dir, "client.crt"),
@@ -98,9 +70,9 @@ func WriteAdmissionClient(dir string) (*AdmissionClient, error) {
 		path string
 		data []byte
 	}{
-		{a.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})},
-		{a.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})},
-		{a.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})},
+		{a.CAFile, ca.CertPEM},
+		{a.CertFile, client.CertPEM},
+		{a.KeyFile, client.KeyPEM},
 		{kubeconfig, fmt.Appendf(nil, webhookKubeconfig, a.CertFile, a.KeyFile)},
 		{a.ConfigFile, fmt.Appendf(nil, admissionConfig, kubeconfig)},
 	} {
@@ -109,14 +81,4 @@ func WriteAdmissionClient(dir string) (*AdmissionClient, error) {
 		}
 	}
 	return a, nil
-}
-
-// serial is a random 128-bit certificate serial number. pkg/certs issues only server certificates;
-// this client pair is the harness's stand-in for the API server's own client identity.
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	if err != nil {
-		panic(err) // crypto/rand does not fail on Linux
-	}
-	return n
 }
