@@ -168,6 +168,18 @@ func (cp *ControlPlane) checkLoopback() error {
 	return nil
 }
 
+// ServiceAccountSigningKey is the PEM private key the API server signs ServiceAccount tokens with
+// (envtest's, in the API server's cert dir): for minting tokens the TokenRequest API refuses to,
+// such as expired ones.
+func (cp *ControlPlane) ServiceAccountSigningKey() ([]byte, error) {
+	path := filepath.Join(cp.env.ControlPlane.APIServer.CertDir, "sa-signer.key")
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("the ServiceAccount signing key: %w", err)
+	}
+	return key, nil
+}
+
 // KubectlPath is the kubectl built with the control plane.
 func (cp *ControlPlane) KubectlPath() string { return filepath.Join(cp.AssetsDir, "kubectl") }
 

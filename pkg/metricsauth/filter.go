@@ -43,8 +43,8 @@ type Options struct {
 }
 
 type cacheKey struct {
-	token [sha256.Size]byte // a digest: the cache never holds a usable token
-	path  string
+	token      [sha256.Size]byte // a digest: the cache never holds a usable token
+	verb, path string
 }
 
 type decision struct {
@@ -73,29 +73,28 @@ func New(r Reviewer, o Options) *Filter {
 		log: o.Log, inFlight: make(chan struct{}, o.MaxInFlight), cache: map[cacheKey]decision{}}
 }
 
-// Wrap serves next only to callers allowed `get` on the request path.
+// Wrap serves next only to callers allowed the request's verb (its method in lower case, as the
+// API server names verbs on non-resource URLs: GET is get, HEAD head, POST post) on its path. next
+// never sees the caller's Authorization header.
 func (f *Filter) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
 		token, ok := bearer(r.Header.Get("Authorization"))
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
 			http.Error(w, "Unauthorized: a bearer token is required", http.StatusUnauthorized)
 			return
 		}
-		code := f.decide(r.Context(), token, r.URL.Path)
+		verb := strings.ToLower(r.Method)
+		code := f.decide(r.Context(), token, verb, r.URL.Path)
 		switch code {
 		case http.StatusOK:
+			r.Header.Del("Authorization")
 			next.ServeHTTP(w, r)
 		case http.StatusUnauthorized:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
 			http.Error(w, "Unauthorized: the API server does not recognise the token", http.StatusUnauthorized)
 		case http.StatusForbidden:
-			http.Error(w, "Forbidden: needs get on "+r.URL.Path+" (a ClusterRole with that nonResourceURL)", http.StatusForbidden)
+			http.Error(w, "Forbidden: needs "+verb+" on "+r.URL.Path+" (a ClusterRole with that nonResourceURL)", http.StatusForbidden)
 		case http.StatusTooManyRequests:
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, "too many token reviews in flight", http.StatusTooManyRequests)
@@ -105,20 +104,22 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-// bearer extracts the token of an `Authorization: Bearer <token>` header.
+// bearer extracts the token of an Authorization header the way the API server's own bearer-token
+// authenticator does (so that a header means the same here as in kubectl): the header trimmed,
+// split at single spaces, a case-insensitive "Bearer", and the token the second field, which may
+// not be empty ("Bearer  x" has none); a third field is ignored.
 func bearer(h string) (string, bool) {
-	scheme, token, ok := strings.Cut(h, " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+	parts := strings.SplitN(strings.TrimSpace(h), " ", 3)
+	if len(parts) < 2 || !strings.EqualFold(parts[0], "Bearer") || parts[1] == "" {
 		return "", false
 	}
-	return token, true
+	return parts[1], true
 }
 
-// decide returns the cached decision for (token, path) or reviews it: 200, 401 or 403, or 429
-// and 503 (never cached) when no review can run now.
-func (f *Filter) decide(ctx context.Context, token, path string) int {
-	key := cacheKey{sha256.Sum256([]byte(token)), path}
+// decide returns the cached decision for (token, verb, path) or reviews it: 200, 401 or 403, or
+// 429 and 503 (never cached) when no review can run now.
+func (f *Filter) decide(ctx context.Context, token, verb, path string) int {
+	key := cacheKey{sha256.Sum256([]byte(token)), verb, path}
 	if code, ok := f.cached(key); ok {
 		return code
 	}
@@ -130,7 +131,7 @@ func (f *Filter) decide(ctx context.Context, token, path string) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, reviewTimeout)
 	defer cancel()
-	code, err := f.review(ctx, token, path)
+	code, err := f.review(ctx, token, verb, path)
 	if err != nil {
 		f.log.Error(err, "reviewing a metrics scrape's token", "path", path)
 		return http.StatusServiceUnavailable
@@ -139,7 +140,7 @@ func (f *Filter) decide(ctx context.Context, token, path string) int {
 	return code
 }
 
-func (f *Filter) review(ctx context.Context, token, path string) (int, error) {
+func (f *Filter) review(ctx context.Context, token, verb, path string) (int, error) {
 	user, err := f.reviewer.Authenticate(ctx, token)
 	if err != nil {
 		return 0, err
@@ -148,12 +149,12 @@ func (f *Filter) review(ctx context.Context, token, path string) (int, error) {
 		f.log.V(1).Info("metrics scrape with an unknown token", "path", path)
 		return http.StatusUnauthorized, nil
 	}
-	allowed, err := f.reviewer.Authorize(ctx, *user, "get", path)
+	allowed, err := f.reviewer.Authorize(ctx, *user, verb, path)
 	if err != nil {
 		return 0, err
 	}
 	if !allowed {
-		f.log.V(1).Info("metrics scrape refused", "user", user.Username, "path", path)
+		f.log.V(1).Info("metrics scrape refused", "user", user.Username, "verb", verb, "path", path)
 		return http.StatusForbidden, nil
 	}
 	return http.StatusOK, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,8 +46,8 @@ func (f *fakeReviewer) Authorize(_ context.Context, u authenticationv1.UserInfo,
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastVerb = verb
-	for _, p := range f.grants[u.Username] {
-		if p == path {
+	for _, g := range f.grants[u.Username] {
+		if g == verb+" "+path {
 			return true, nil
 		}
 	}
@@ -59,7 +60,14 @@ func (f *fakeReviewer) count() int {
 	return f.calls
 }
 
-var served = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "metrics") })
+// served is the guarded handler; it refuses to serve when the caller's token reaches it.
+var served = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "" {
+		http.Error(w, "the token was passed on", http.StatusTeapot)
+		return
+	}
+	fmt.Fprint(w, "metrics")
+})
 
 func get(h http.Handler, method, path, auth string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, nil)
@@ -74,7 +82,7 @@ func get(h http.Handler, method, path, auth string) *httptest.ResponseRecorder {
 func reviewer() *fakeReviewer {
 	return &fakeReviewer{
 		users:  map[string]string{"scraper-token": "system:serviceaccount:monitoring:prometheus", "other-token": "system:serviceaccount:team-a:default"},
-		grants: map[string][]string{"system:serviceaccount:monitoring:prometheus": {"/metrics"}},
+		grants: map[string][]string{"system:serviceaccount:monitoring:prometheus": {"get /metrics"}},
 	}
 }
 
@@ -85,14 +93,21 @@ func TestOnlyAuthorizedTokensGetMetrics(t *testing.T) {
 	}{
 		{"no token", http.MethodGet, "/metrics", "", http.StatusUnauthorized},
 		{"basic auth", http.MethodGet, "/metrics", "Basic dXNlcjpwYXNz", http.StatusUnauthorized},
+		{"the token as basic auth", http.MethodGet, "/metrics", "Basic scraper-token", http.StatusUnauthorized},
+		{"Bearer alone", http.MethodGet, "/metrics", "Bearer", http.StatusUnauthorized},
 		{"empty bearer", http.MethodGet, "/metrics", "Bearer  ", http.StatusUnauthorized},
+		{"two spaces before the token", http.MethodGet, "/metrics", "Bearer  scraper-token", http.StatusUnauthorized},
+		{"a tab after Bearer", http.MethodGet, "/metrics", "Bearer\tscraper-token", http.StatusUnauthorized},
+		{"text after the token is ignored", http.MethodGet, "/metrics", "Bearer scraper-token more", http.StatusOK},
+		{"spaces around the header", http.MethodGet, "/metrics", "  Bearer scraper-token  ", http.StatusOK},
 		{"unknown token", http.MethodGet, "/metrics", "Bearer made-up", http.StatusUnauthorized},
 		{"known user without the grant", http.MethodGet, "/metrics", "Bearer other-token", http.StatusForbidden},
 		{"granted user, other path", http.MethodGet, "/debug", "Bearer scraper-token", http.StatusForbidden},
 		{"granted user", http.MethodGet, "/metrics", "Bearer scraper-token", http.StatusOK},
 		{"scheme is case-insensitive", http.MethodGet, "/metrics", "bearer scraper-token", http.StatusOK},
-		{"HEAD is a get", http.MethodHead, "/metrics", "Bearer scraper-token", http.StatusOK},
-		{"POST", http.MethodPost, "/metrics", "Bearer scraper-token", http.StatusMethodNotAllowed},
+		{"HEAD is verb head, not granted", http.MethodHead, "/metrics", "Bearer scraper-token", http.StatusForbidden},
+		{"POST is verb post, not granted", http.MethodPost, "/metrics", "Bearer scraper-token", http.StatusForbidden},
+		{"POST without a token", http.MethodPost, "/metrics", "", http.StatusUnauthorized},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := reviewer()
@@ -100,11 +115,11 @@ func TestOnlyAuthorizedTokensGetMetrics(t *testing.T) {
 			if rec.Code != c.want {
 				t.Fatalf("HTTP %d (%s), want %d", rec.Code, rec.Body, c.want)
 			}
-			if (rec.Code == http.StatusOK) != (rec.Body.String() == "metrics" || c.method == http.MethodHead) {
+			if (rec.Code == http.StatusOK) != (rec.Body.String() == "metrics") {
 				t.Fatalf("body %q with HTTP %d", rec.Body, rec.Code)
 			}
-			if rec.Code == http.StatusForbidden && r.lastVerb != "get" {
-				t.Fatalf("asked for verb %q, want get", r.lastVerb)
+			if verb := strings.ToLower(c.method); rec.Code == http.StatusForbidden && r.lastVerb != verb {
+				t.Fatalf("asked for verb %q, want %q", r.lastVerb, verb)
 			}
 		})
 	}
@@ -142,6 +157,18 @@ func TestDecisionsAreCached(t *testing.T) {
 	}
 	if r.count() != 6 {
 		t.Fatalf("%d reviews, want 6: a failed review must not be cached", r.count())
+	}
+}
+
+// A decision is cached per verb: an allowed GET does not let the same token POST.
+func TestCachedDecisionIsPerVerb(t *testing.T) {
+	r := reviewer()
+	h := New(r, Options{}).Wrap(served)
+	if code := get(h, http.MethodGet, "/metrics", "Bearer scraper-token").Code; code != http.StatusOK {
+		t.Fatalf("GET: HTTP %d, want 200", code)
+	}
+	if code := get(h, http.MethodPost, "/metrics", "Bearer scraper-token").Code; code != http.StatusForbidden || r.count() != 2 {
+		t.Fatalf("POST after a cached GET: HTTP %d after %d reviews, want 403 after 2", code, r.count())
 	}
 }
 
