@@ -6,8 +6,8 @@ GO       ?= go
 BIN      ?= bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
-# Control-plane tools (etcd, kube-apiserver, kubectl, helm) are built from the Go module proxy
-# into a cache outside the clone; hack/tools.sh prints their folder.
+# Control-plane and node tools (etcd, kube-apiserver, kubectl, helm, kubelet, containerd, ...) are
+# built from the Go module proxy into a cache outside the clone; hack/tools.sh prints their folder.
 TOOLS     = $(shell hack/tools.sh)
 FUZZTIME ?= 20s
 # Tracked files exempt from `make lint`'s check for executable binaries and files over 1 MB
@@ -105,7 +105,7 @@ manifests-check: tools ## Fail when manifests/ is stale (part of lint).
 ##@ Local control plane
 
 .PHONY: tools
-tools: ## Build etcd, kube-apiserver, kubectl, helm (+ Debian prometheus, promtool) into ~/.cache/tilt-lib-injector (first time ~9 min).
+tools: ## Build etcd, kube-apiserver, kubectl, helm, kubelet, kube-controller-manager, kube-scheduler, containerd (+ Debian prometheus, runc, CNI plugins, busybox) into ~/.cache/tilt-lib-injector.
 	@hack/tools.sh >/dev/null
 
 .PHONY: demo
