@@ -3,7 +3,6 @@
 package node
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"slices"
@@ -11,52 +10,17 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
 )
 
 // updates is how many times TestUpdatesReachRunningWorkspace changes the library.
 const updates = 10
 
-// sighting is a line of the workspace's log: when the container runtime stamped it, and the
-// library's first line it reports.
-type sighting struct {
-	at    time.Time
-	first string
-}
-
-// followLib streams the dev container's log (timestamps from the runtime) and sends each "lib:"
-// line, until ctx ends.
-func followLib(ctx context.Context, t *testing.T, w workspace) <-chan sighting {
-	t.Helper()
-	req := inj.Client.CoreV1().Pods(w.ns).GetLogs(w.pod.Name, &corev1.PodLogOptions{Container: "dev", Follow: true, Timestamps: true})
-	stream, err := req.Stream(ctx)
-	if err != nil {
-		t.Fatalf("following the log of %s/%s: %v", w.ns, w.pod.Name, err)
-	}
-	out := make(chan sighting, 64)
-	go func() {
-		defer close(out)
-		defer stream.Close()
-		sc := bufio.NewScanner(stream)
-		for sc.Scan() {
-			stamp, line, ok := strings.Cut(sc.Text(), " ")
-			at, err := time.Parse(time.RFC3339Nano, stamp)
-			if !ok || err != nil || !strings.HasPrefix(line, "lib: ") {
-				continue
-			}
-			select {
-			case out <- sighting{at: at, first: strings.TrimPrefix(line, "lib: ")}:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out
-}
-
 // TestUpdatesReachRunningWorkspace: the library ConfigMap changes (as an Argo CD sync would) and
-// the running workspace sees each new content without a restart. It measures, for each of
+// the running workspace sees each new content without a restart, and the adoption gauge reports
+// it at the new version label. It measures, for each of
 // `updates` changes, the time from the update call to the moment the container first read the
 // new content (the runtime's timestamp of the line it printed; it checks every 100 ms), and
 // reports p50 and max with kubelet's sync settings.
@@ -64,10 +28,13 @@ func TestUpdatesReachRunningWorkspace(t *testing.T) {
 	w := startExampleWorkspace(t, "team-b.yaml", "team-b-updates", "tilt-lib-v2")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	seen := followLib(ctx, t, w)
+	seen, err := harness.FollowLib(ctx, inj.Client, w.ns, w.pod.Name, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
 	original := w.lib.Data["tilt_lib.star"]
 	_, rest, _ := strings.Cut(original, "\n")
-	if err := awaitFirstLine(seen, firstLine(original), time.Minute); err != nil {
+	if _, err := harness.AwaitLib(seen, firstLine(original), time.Minute); err != nil {
 		t.Fatalf("the workspace never reported the library it started with: %v", err)
 	}
 
@@ -85,11 +52,10 @@ func TestUpdatesReachRunningWorkspace(t *testing.T) {
 		cm.Data["tilt_lib.star"] = first + "\n" + rest
 		cm.Labels["version"] = fmt.Sprintf("2.0.%d", 1+i)
 		sent := time.Now()
-		var err error
 		if cm, err = inj.Client.CoreV1().ConfigMaps(w.ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 			t.Fatalf("update %d: %v", i, err)
 		}
-		at, err := awaitLine(seen, first, time.Minute)
+		at, err := harness.AwaitLib(seen, first, time.Minute)
 		if err != nil {
 			t.Fatalf("update %d never reached the running container: %v", i, err)
 		}
@@ -108,6 +74,7 @@ func TestUpdatesReachRunningWorkspace(t *testing.T) {
 	if got, want := mustExec(t, w, "cat", "/apps/tilt-lib/tilt_lib.star"), cm.Data["tilt_lib.star"]; got != want {
 		t.Errorf("after %d updates the container reads:\n%s\nwant the last update:\n%s", updates, got, want)
 	}
+	assertGaugeFollows(t, w.ns, cm.Name, w.lib.Labels["version"], cm.Labels["version"])
 	p50, max := percentile(latencies, 50), slices.Max(latencies)
 	t.Logf("ConfigMap update → running container sees it, %d updates: p50 %s, max %s (all: %v); kubelet syncFrequency %s, configMapAndSecretChangeDetectionStrategy Watch",
 		updates, p50.Round(time.Millisecond), max.Round(time.Millisecond), rounded(latencies), node.SyncFrequency())
@@ -115,34 +82,29 @@ func TestUpdatesReachRunningWorkspace(t *testing.T) {
 		updates, p50.Round(time.Millisecond), max.Round(time.Millisecond), node.SyncFrequency())
 }
 
-func firstLine(s string) string { first, _, _ := strings.Cut(s, "\n"); return first }
-
-// awaitFirstLine waits for a sighting of first, whenever it was stamped.
-func awaitFirstLine(seen <-chan sighting, first string, timeout time.Duration) error {
-	_, err := awaitLine(seen, first, timeout)
-	return err
-}
-
-// awaitLine waits for the sighting of first and returns its timestamp; sightings of other lines
-// are skipped (the workspace reports every change it notices).
-func awaitLine(seen <-chan sighting, first string, timeout time.Duration) (time.Time, error) {
-	deadline := time.After(timeout)
-	var last string
-	for {
-		select {
-		case s, ok := <-seen:
-			if !ok {
-				return time.Time{}, fmt.Errorf("the log stream ended (last line %q)", last)
-			}
-			if s.first == first {
-				return s.at, nil
-			}
-			last = s.first
-		case <-deadline:
-			return time.Time{}, fmt.Errorf("no %q within %s (last line %q)", first, timeout, last)
+// assertGaugeFollows: the adoption gauge counts the running (never restarted) Pod at the
+// ConfigMap's new version label, and no longer at the old one.
+func assertGaugeFollows(t *testing.T, ns, configMap, oldVersion, newVersion string) {
+	t.Helper()
+	series := func(version string) harness.Series {
+		return harness.Series{Name: "tiltlib_workspace_pods", Labels: map[string]string{
+			"namespace": ns, "component": "tilt-lib", "configmap": configMap, "version": version}}
+	}
+	var last harness.Snapshot
+	err := harness.Poll(context.Background(), 30*time.Second, func(ctx context.Context) (bool, error) {
+		var err error
+		if last, err = inj.Scrape(ctx); err != nil {
+			return false, err
 		}
+		return last.Get(series(newVersion)) == 1 && last.Get(series(oldVersion)) == 0, nil
+	})
+	if err != nil {
+		t.Errorf("tiltlib_workspace_pods: %s = %v and %s = %v, want 1 and 0: %v", series(newVersion).Key(),
+			last.Get(series(newVersion)), series(oldVersion).Key(), last.Get(series(oldVersion)), err)
 	}
 }
+
+func firstLine(s string) string { first, _, _ := strings.Cut(s, "\n"); return first }
 
 // percentile is the nearest-rank percentile p of ds.
 func percentile(ds []time.Duration, p int) time.Duration {

@@ -23,12 +23,6 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
 )
 
-// watchLib is the workspace container's command: it prints the first line of the mounted library
-// whenever it changes (checking every 100 ms), so that the Pod's log, stamped by the container
-// runtime, says when the running container first saw each version.
-const watchLib = `prev=; while :; do cur=$(head -n 1 /apps/tilt-lib/tilt_lib.star 2>/dev/null); ` +
-	`if [ "$cur" != "$prev" ]; then echo "lib: $cur"; prev=$cur; fi; sleep 0.1; done`
-
 // workspace is a running workspace of examples/: its namespace, Deployment and Pod.
 type workspace struct {
 	ns, deployment string
@@ -39,9 +33,9 @@ type workspace struct {
 
 // startExampleWorkspace creates examples/<file> as Argo CD would sync it, in namespace ns instead
 // of the file's own (each test has its own): the Namespace and the ConfigMaps as they are, the
-// Deployment with its dev container running the e2e workspace image
-// (imagePullPolicy Never: nothing is pulled) and watchLib instead of `coder agent`. It waits for
-// the Deployment's Pod to run and returns it.
+// Deployment with its dev container running the e2e workspace image (harness.RunOnNode: no
+// registry, harness.WatchLibCommand instead of `coder agent`). It waits for the Deployment's Pod
+// to run and returns it.
 func startExampleWorkspace(t *testing.T, file, ns, libConfigMap string) workspace {
 	t.Helper()
 	ctx := context.Background()
@@ -78,9 +72,8 @@ func startExampleWorkspace(t *testing.T, file, ns, libConfigMap string) workspac
 	if d == nil {
 		t.Fatalf("%s has no Deployment", file)
 	}
-	dev := devContainer(t, &d.Spec.Template.Spec)
-	dev.Image, dev.ImagePullPolicy = harness.WorkspaceImage, corev1.PullNever
-	dev.Command, dev.Args = []string{"sh", "-c", watchLib}, nil
+	devContainer(t, &d.Spec.Template.Spec)
+	harness.RunOnNode(&d.Spec.Template.Spec)
 	waitDefaultServiceAccount(t, d.Namespace)
 
 	start := time.Now()
@@ -96,7 +89,8 @@ func startExampleWorkspace(t *testing.T, file, ns, libConfigMap string) workspac
 	return workspace{ns: d.Namespace, deployment: d.Name, pod: pod, lib: lib}
 }
 
-// devContainer is the container the injector mounts into (the Coder template's "dev").
+// devContainer is the container the injector mounts into (the Coder template's "dev"); the
+// tests exec into it.
 func devContainer(t *testing.T, spec *corev1.PodSpec) *corev1.Container {
 	t.Helper()
 	for i := range spec.Containers {
