@@ -61,21 +61,21 @@ var nodeBinaries = []string{
 	"ctr", "runc", "busybox", "cni/bridge", "cni/host-local", "cni/loopback",
 }
 
-// NodeUnavailable says in one line why this machine cannot run the e2e node, "" when it can: it
-// needs Linux, root (containerd, kubelet, a bridge, cgroups, mounts) and the node tools.
+// NodeUnavailable says in a few words why this machine cannot run the e2e node, "" when it can:
+// it needs Linux, root (containerd, kubelet, a bridge, cgroups, mounts) and the node tools.
 func NodeUnavailable(assetsDir string) string {
 	if runtime.GOOS != "linux" {
-		return "the e2e node (containerd + kubelet) runs on Linux only"
+		return "a node (containerd + kubelet) runs on Linux only"
 	}
 	if os.Geteuid() != 0 {
-		return "the e2e node (containerd + kubelet) needs root; run `make test` as root (CI does) to include it"
+		return "a node (containerd + kubelet) needs root"
 	}
 	if assetsDir == "" {
 		assetsDir = os.Getenv("KUBEBUILDER_ASSETS")
 	}
 	for _, b := range nodeBinaries {
 		if _, err := os.Stat(filepath.Join(assetsDir, b)); err != nil {
-			return fmt.Sprintf("the e2e node's %s is missing from %q: run `make tools`", b, assetsDir)
+			return fmt.Sprintf("the node's %s is missing from %q (run `make tools`)", b, assetsDir)
 		}
 	}
 	return ""

@@ -2,8 +2,11 @@ package harness
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -91,4 +94,15 @@ func AwaitLib(seen <-chan LibSighting, first string, timeout time.Duration) (tim
 			return time.Time{}, fmt.Errorf("the container did not read %q within %s (last read %q)", first, timeout, last)
 		}
 	}
+}
+
+// Kubectl runs the control plane's kubectl as the admin, with its discovery cache in the work dir
+// (not ~/.kube); a non-zero exit is an *exec.ExitError, returned with the output.
+func (inj *Injector) Kubectl(ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	args = append([]string{"--kubeconfig", inj.Kubeconfig, "--cache-dir", filepath.Join(inj.WorkDir, "kubectl-cache")}, args...)
+	var out, errOut bytes.Buffer
+	cmd := exec.CommandContext(ctx, inj.KubectlPath(), args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
 }

@@ -28,7 +28,7 @@ func logf(format string, args ...any) { fmt.Printf("e2e/node: "+format+"\n", arg
 
 func run(m *testing.M) int {
 	if why := harness.NodeUnavailable(""); why != "" {
-		fmt.Println("e2e/node: skipped: " + why)
+		fmt.Printf("e2e/node: skipped: %s; run `make test` as root (CI does) to include it\n", why)
 		return 0
 	}
 	crlog.SetLogger(logr.Discard()) // controller-runtime's client (creating examples/) logs nothing we read

@@ -3,7 +3,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -185,14 +184,7 @@ func podSummary(p *corev1.Pod) string {
 // server calls kubelet on 127.0.0.1, kubelet the container runtime). A non-zero exit is an
 // error of type *exec.ExitError, with stderr.
 func execIn(ctx context.Context, w workspace, command ...string) (stdout, stderr string, err error) {
-	// --cache-dir: kubectl would otherwise keep its discovery cache in ~/.kube.
-	args := append([]string{"--kubeconfig", inj.Kubeconfig, "--cache-dir", filepath.Join(inj.WorkDir, "kubectl-cache"),
-		"exec", "-n", w.ns, w.pod.Name, "-c", "dev", "--"}, command...)
-	var out, errOut bytes.Buffer
-	cmd := exec.CommandContext(ctx, inj.KubectlPath(), args...)
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
-	return out.String(), errOut.String(), err
+	return inj.Kubectl(ctx, append([]string{"exec", "-n", w.ns, w.pod.Name, "-c", "dev", "--"}, command...)...)
 }
 
 // mustExec is execIn that fails the test on any error.
