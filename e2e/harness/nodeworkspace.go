@@ -18,7 +18,9 @@ import (
 // it prints the first line of the mounted library whenever it changes (checking every 100 ms), so
 // that the Pod's log, stamped by the container runtime, says when the running container first
 // read each version (FollowLib reads it back).
-const WatchLibCommand = `prev=; while :; do cur=$(head -n 1 /apps/tilt-lib/tilt_lib.star 2>/dev/null); ` +
+// As the container's PID 1 it must exit on SIGTERM itself (the kernel ignores the signal for a
+// PID 1 without a handler, and kubelet would wait out the grace period).
+const WatchLibCommand = `trap 'exit 0' TERM; prev=; while :; do cur=$(head -n 1 /apps/tilt-lib/tilt_lib.star 2>/dev/null); ` +
 	`if [ "$cur" != "$prev" ]; then echo "lib: $cur"; prev=$cur; fi; sleep 0.1; done`
 
 // RunOnNode makes a workspace Pod template of examples/ runnable on the e2e node: every container

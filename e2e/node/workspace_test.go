@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
@@ -36,6 +37,13 @@ type workspace struct {
 // registry, harness.WatchLibCommand instead of `coder agent`). It waits for the Deployment's Pod
 // to run and returns it.
 func startExampleWorkspace(t *testing.T, file, ns, libConfigMap string) workspace {
+	t.Helper()
+	return runWorkspace(t, seedExample(t, file, ns), libConfigMap)
+}
+
+// seedExample creates the Namespace and ConfigMaps of examples/<file> in namespace ns and returns
+// the file's Deployment, made runnable on the node, not yet created.
+func seedExample(t *testing.T, file, ns string) *appsv1.Deployment {
 	t.Helper()
 	ctx := context.Background()
 	root, err := harness.RepoRoot()
@@ -74,12 +82,18 @@ func startExampleWorkspace(t *testing.T, file, ns, libConfigMap string) workspac
 	devContainer(t, &d.Spec.Template.Spec)
 	harness.RunOnNode(&d.Spec.Template.Spec)
 	waitDefaultServiceAccount(t, d.Namespace)
+	return d
+}
 
+// runWorkspace creates Deployment d and waits for its Pod to run.
+func runWorkspace(t *testing.T, d *appsv1.Deployment, libConfigMap string) workspace {
+	t.Helper()
+	ctx := context.Background()
 	start := time.Now()
 	if _, err := inj.Client.AppsV1().Deployments(d.Namespace).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating Deployment %s/%s: %v", d.Namespace, d.Name, err)
 	}
-	pod := waitRunningPod(t, d)
+	pod := waitRunningPod(t, d, "")
 	t.Logf("Deployment %s/%s created → Pod %s Running in %s", d.Namespace, d.Name, pod.Name, time.Since(start).Round(time.Millisecond))
 	lib, err := inj.Client.CoreV1().ConfigMaps(d.Namespace).Get(ctx, libConfigMap, metav1.GetOptions{})
 	if err != nil {
@@ -115,16 +129,16 @@ func waitDefaultServiceAccount(t *testing.T, ns string) {
 	}
 }
 
-// waitRunningPod waits until the Deployment d has exactly one Pod, Running with every container
-// ready, and returns it.
-func waitRunningPod(t *testing.T, d *appsv1.Deployment) *corev1.Pod {
+// waitRunningPod waits until the Deployment d has exactly one Pod, other than the one with UID
+// not (a Pod being replaced), Running with every container ready, and returns it.
+func waitRunningPod(t *testing.T, d *appsv1.Deployment, not types.UID) *corev1.Pod {
 	t.Helper()
 	var pod *corev1.Pod
 	last := "no Pod yet"
 	err := harness.Poll(context.Background(), 2*time.Minute, func(ctx context.Context) (bool, error) {
 		sel := metav1.FormatLabelSelector(d.Spec.Selector)
 		pods, err := inj.Client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
-		if err != nil || len(pods.Items) != 1 {
+		if err != nil || len(pods.Items) != 1 || pods.Items[0].UID == not {
 			last = fmt.Sprintf("%d Pods (%v)", len(pods.Items), err)
 			return false, nil
 		}
