@@ -1,17 +1,13 @@
 package harness
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -24,9 +20,12 @@ var nodeSysctls = []string{
 	"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding",
 }
 
-// hostFolders are folders containerd, kubelet and the CNI plugins create by default. The harness
-// points every one of them into the run folder; any that appears anyway is removed, and the
-// teardown check reports it.
+// hostFolders are folders containerd, kubelet, the controller-manager and the CNI plugins create
+// by default. The harness points what it can into the run folder; four cannot be moved and do
+// appear during a run: /var/lib/cni (containerd's CNI result cache), /var/lib/kubelet
+// (kubelet's device-plugin socket), /var/log/containers (kubelet's log symlinks) and, with a long
+// TMPDIR, /run/containerd (shim sockets). One that did not exist before the run is removed at
+// teardown, and the check after it fails if any is left.
 var hostFolders = []string{
 	"/run/containerd", "/var/lib/containerd", "/etc/containerd", "/opt/containerd",
 	"/run/nri", "/etc/nri", "/var/run/cdi", "/etc/cdi",
@@ -37,9 +36,6 @@ var hostFolders = []string{
 
 // nodeCgroups are the top-level cgroups kubelet (kubepods) and containerd (k8s.io) create.
 var nodeCgroups = []string{"kubepods", "k8s.io"}
-
-// trackCgroupName is the cgroup every process of a node run starts in.
-const trackCgroupName = "tilt-lib-injector-e2e-node"
 
 // snapshotHost records the host state a run may change. It fails when the run could not undo
 // what it would do: the bridge or a cgroup already exists (another node, or a leftover this
@@ -189,114 +185,6 @@ func writeSysctl(key, v string) error {
 	return nil
 }
 
-// cgroupHierarchies are the mount points of every cgroup hierarchy (v1 controllers, the named
-// systemd one, and the unified v2 tree).
-func cgroupHierarchies() ([]string, error) {
-	mounts, err := readMountinfo()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, m := range mounts {
-		if m.fstype == "cgroup" || m.fstype == "cgroup2" {
-			out = append(out, m.point)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no cgroup hierarchy is mounted")
-	}
-	return out, nil
-}
-
-// trackHierarchy picks the hierarchy the tracking cgroup lives in: cgroup v1's pids controller
-// (every process is in exactly one of its cgroups), else the v2 tree.
-func trackHierarchy(hier []string) (string, error) {
-	for _, h := range hier {
-		if filepath.Base(h) == "pids" {
-			return h, nil
-		}
-	}
-	for _, h := range hier {
-		if _, err := os.Stat(filepath.Join(h, "cgroup.controllers")); err == nil {
-			return h, nil
-		}
-	}
-	return "", fmt.Errorf("no pids (v1) or unified (v2) cgroup hierarchy among %v", hier)
-}
-
-// killCgroupTree SIGKILLs every process in cg and below, and waits until they are gone.
-func killCgroupTree(cg string) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		pids, err := cgroupPIDs(cg)
-		if err != nil || len(pids) == 0 {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("processes %v in %s survive SIGKILL", pids, cg)
-		}
-		for _, pid := range pids {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		time.Sleep(PollInterval)
-	}
-}
-
-// cgroupPIDs lists the live (non-zombie) processes in cg and its descendants.
-func cgroupPIDs(cg string) ([]int, error) {
-	var pids []int
-	err := filepath.WalkDir(cg, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
-		if err != nil {
-			return nil // removed meanwhile
-		}
-		for _, f := range strings.Fields(string(b)) {
-			if pid, err := strconv.Atoi(f); err == nil && !zombie(pid) {
-				pids = append(pids, pid)
-			}
-		}
-		return nil
-	})
-	return pids, err
-}
-
-// removeCgroupTree removes cg and its descendants, deepest first. A cgroup whose last process is
-// still exiting refuses rmdir (EBUSY) for a moment: retry under a deadline.
-func removeCgroupTree(cg string) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var dirs []string
-		_ = filepath.WalkDir(cg, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		if len(dirs) == 0 {
-			return nil
-		}
-		var last error
-		for i := len(dirs) - 1; i >= 0; i-- {
-			if err := syscall.Rmdir(dirs[i]); err != nil && !errors.Is(err, syscall.ENOENT) {
-				last = fmt.Errorf("removing cgroup %s: %w", dirs[i], err)
-			}
-		}
-		if last == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return last
-		}
-		time.Sleep(PollInterval)
-	}
-}
-
 // removeCreated removes a host folder that did not exist before the run, unless something is
 // mounted below it (removing through a mount would delete what the mount shows).
 func removeCreated(p string) error {
@@ -308,150 +196,6 @@ func removeCreated(p string) error {
 	}
 	if err := os.RemoveAll(p); err != nil {
 		return fmt.Errorf("removing %s (created by the node run): %w", p, err)
-	}
-	return nil
-}
-
-// stopRecorded ends a recorded daemon of this or an earlier run: SIGTERM, then SIGKILL after
-// grace, only while its PID still runs the recorded binary.
-func stopRecorded(p procRecord, grace time.Duration) error {
-	if !alive(p) {
-		return nil
-	}
-	_ = syscall.Kill(p.PID, syscall.SIGTERM)
-	deadline := time.Now().Add(grace)
-	for alive(p) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(p.PID, syscall.SIGKILL)
-			if err := waitGone(p, 10*time.Second); err != nil {
-				return err
-			}
-			return fmt.Errorf("%s (pid %d) ignored SIGTERM for %s and was killed", p.Name, p.PID, grace)
-		}
-		time.Sleep(PollInterval)
-	}
-	return nil
-}
-
-func waitGone(p procRecord, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for alive(p) {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s (pid %d) survives SIGKILL", p.Name, p.PID)
-		}
-		time.Sleep(PollInterval)
-	}
-	return nil
-}
-
-// alive: the PID runs the recorded binary and has not exited (a zombie has).
-func alive(p procRecord) bool {
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.PID))
-	if err != nil {
-		return false
-	}
-	exe = strings.TrimSuffix(exe, " (deleted)")
-	return exe == p.Binary && !zombie(p.PID)
-}
-
-// zombie reports whether pid has exited and waits to be reaped (state Z in /proc/PID/stat).
-func zombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true // gone
-	}
-	// The command name is in parentheses and may contain spaces; the state follows the last ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X'
-}
-
-// mount is one line of /proc/self/mountinfo.
-type mount struct{ point, fstype string }
-
-func readMountinfo() ([]mount, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, fmt.Errorf("reading mounts: %w", err)
-	}
-	defer f.Close()
-	return parseMountinfo(f)
-}
-
-// parseMountinfo reads the mount point and filesystem type of each line of a mountinfo file.
-func parseMountinfo(r io.Reader) ([]mount, error) {
-	var out []mount
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options [optional...] - fstype source superopts
-		fields := strings.Fields(sc.Text())
-		sep := slices.Index(fields, "-")
-		if len(fields) < 5 || sep < 5 || sep+1 >= len(fields) {
-			continue
-		}
-		out = append(out, mount{point: unescapeMount(fields[4]), fstype: fields[sep+1]})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading mounts: %w", err)
-	}
-	return out, nil
-}
-
-// unescapeMount decodes mountinfo's octal escapes (\040 is a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// mountsUnder lists the mount points at or below dir, deepest first.
-func mountsUnder(dir string) ([]string, error) {
-	mounts, err := readMountinfo()
-	if err != nil {
-		return nil, err
-	}
-	return pointsUnder(mounts, dir), nil
-}
-
-// pointsUnder lists the mount points at or below dir, deepest first; a point mounted twice
-// (stacked) appears twice, as it takes two unmounts.
-func pointsUnder(mounts []mount, dir string) []string {
-	var out []string
-	for _, m := range mounts {
-		if m.point == dir || strings.HasPrefix(m.point, dir+"/") {
-			out = append(out, m.point)
-		}
-	}
-	slices.SortStableFunc(out, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
-	return out
-}
-
-// unmountUnder detaches every mount at or below dir (ConfigMap and token volumes, container
-// root filesystems, network namespaces, shm), deepest first, until none is left.
-func unmountUnder(dir string) error {
-	for range 5 {
-		mounts, err := mountsUnder(dir)
-		if err != nil || len(mounts) == 0 {
-			return err
-		}
-		for _, m := range mounts {
-			_ = syscall.Unmount(m, syscall.MNT_DETACH)
-		}
-	}
-	if left, _ := mountsUnder(dir); len(left) > 0 {
-		return fmt.Errorf("cannot unmount %v", left)
 	}
 	return nil
 }
@@ -469,41 +213,4 @@ func diffLines(a, b []string) (added, removed []string) {
 		}
 	}
 	return added, removed
-}
-
-// childrenRunning lists this process's children whose executable is one of binaries: the
-// control plane's etcd and kube-apiserver, which envtest starts without recording them anywhere
-// a later run could find.
-func childrenRunning(binaries ...string) []procRecord {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	self := os.Getpid()
-	var out []procRecord
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: the fields after the last ')'.
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) < 2 || f[1] != strconv.Itoa(self) {
-			continue
-		}
-		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-		if err != nil {
-			continue
-		}
-		for _, bin := range binaries {
-			if bin = realPath(bin); exe == bin {
-				out = append(out, procRecord{Name: filepath.Base(bin), PID: pid, Binary: bin})
-			}
-		}
-	}
-	return out
 }

@@ -163,7 +163,7 @@ func (n *Node) Start(ctx context.Context, cp *ControlPlane) error {
 		args []string
 	}{
 		{"kubelet", kubeletArgs(n.lay, n.lay.path("kubelet.kubeconfig"))},
-		{"kube-controller-manager", controllerManagerArgs(n.lay.path("kube-controller-manager.kubeconfig"), n.lay.pki("apiserver-ca.crt"))},
+		{"kube-controller-manager", controllerManagerArgs(n.lay, n.lay.path("kube-controller-manager.kubeconfig"), n.lay.pki("apiserver-ca.crt"))},
 		{"kube-scheduler", schedulerArgs(n.lay.path("kube-scheduler.kubeconfig"))},
 	}
 	for _, c := range components {

@@ -44,6 +44,19 @@ func (l layout) kubeletRoot() string      { return l.path("kubelet") }
 func (l layout) pki(name string) string   { return l.path("pki", name) }
 func (l layout) log(name string) string   { return l.path("logs", name+".log") }
 
+// maxShimSocketDir is containerd's limit on its shim socket folder (a unix socket path holds 108
+// bytes, the socket's name takes 64 of them).
+const maxShimSocketDir = 42
+
+// shimSocketDir is where containerd's shims put their sockets: in the run folder when its path is
+// short enough, else containerd's default (/run/containerd/s, removed by the teardown).
+func (l layout) shimSocketDir() string {
+	if d := l.path("s"); len(d) <= maxShimSocketDir {
+		return d
+	}
+	return ""
+}
+
 // gateway is the bridge's address: the first of the Pod range. Host-local hands out the rest.
 func (l layout) gateway() net.IP {
 	ip := make(net.IP, len(l.PodCIDR.IP.To4()))
@@ -84,6 +97,9 @@ disabled_plugins = [
 [metrics]
   address = ""
 
+[plugins.'io.containerd.shim.v1.manager']
+  socket_dir = %s
+
 [plugins.'io.containerd.cri.v1.images']
   snapshotter = "overlayfs"
   [plugins.'io.containerd.cri.v1.images'.pinned_images]
@@ -115,6 +131,7 @@ disabled_plugins = [
 `,
 		q(l.containerdRoot()), q(l.containerdState()),
 		q(l.containerdSocket()), q(l.containerdSocket()+".ttrpc"),
+		q(l.shimSocketDir()),
 		q(PauseImage),
 		q(filepath.Join(l.Assets, "runc")), q(l.path("runc")),
 		q(filepath.Join(l.Assets, "cni")), q(l.cniConfDir()))
@@ -210,10 +227,12 @@ func kubeletArgs(l layout, kubeconfig string) []string {
 }
 
 // controllerManagerArgs: each controller with its own ServiceAccount's token (as clusters run
-// it), no leader election, no serving port.
-func controllerManagerArgs(kubeconfig, rootCA string) []string {
+// it), no leader election, no serving port, FlexVolume plugins looked for in the run folder
+// (the default folder under /usr/libexec would be created).
+func controllerManagerArgs(l layout, kubeconfig, rootCA string) []string {
 	return []string{
 		"--kubeconfig=" + kubeconfig,
+		"--flex-volume-plugin-dir=" + l.path("volume-plugins"),
 		"--use-service-account-credentials=true",
 		"--root-ca-file=" + rootCA,
 		"--leader-elect=false",

@@ -63,7 +63,8 @@ func TestNodeFilesUnderRunFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	texts := map[string]string{"containerd config": containerdConfig(l), "kubelet config": string(kubelet),
-		"kubelet args": strings.Join(kubeletArgs(l, l.path("kubelet.kubeconfig")), " ")}
+		"kubelet args":            strings.Join(kubeletArgs(l, l.path("kubelet.kubeconfig")), " "),
+		"controller-manager args": strings.Join(controllerManagerArgs(l, l.path("kcm.kubeconfig"), l.pki("ca.crt")), " ")}
 	abs := regexp.MustCompile(`"(/[^"]*)"|=(/\S+)`)
 	allowed := []string{l.Run + "/", l.Assets + "/", "/etc/resolv.conf"}
 	for what, text := range texts {
@@ -104,5 +105,18 @@ func TestKubeletConfigLoopback(t *testing.T) {
 	}
 	if anon := conf["authentication"].(map[string]any)["anonymous"].(map[string]any)["enabled"]; anon != false {
 		t.Errorf("kubelet allows anonymous requests: %v", anon)
+	}
+}
+
+// TestShimSocketDir: containerd refuses a shim socket folder over 42 characters; a run folder
+// too deep for it falls back to containerd's default (which the teardown removes).
+func TestShimSocketDir(t *testing.T) {
+	l := testLayout(t)
+	if got := l.shimSocketDir(); got != l.Run+"/s" {
+		t.Errorf("shimSocketDir = %q, want it in the run folder", got)
+	}
+	l.Run = "/" + strings.Repeat("x", maxShimSocketDir)
+	if got := l.shimSocketDir(); got != "" {
+		t.Errorf("shimSocketDir = %q for a %d-character run folder, want containerd's default", got, len(l.Run))
 	}
 }

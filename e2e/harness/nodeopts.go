@@ -13,9 +13,11 @@ type NodeOptions struct {
 	// AssetsDir holds kubelet, kube-controller-manager, kube-scheduler, containerd,
 	// containerd-shim-runc-v2, ctr, runc, busybox and cni/; default $KUBEBUILDER_ASSETS.
 	AssetsDir string
-	// Dir is the node's folder: a fixed path (default $TMPDIR/tilt-lib-injector-node), so that a
-	// run finds the state file of an interrupted one and undoes it first. Logs stay in Dir/run
-	// until the next run.
+	// Dir is the node's folder: a fixed path (default $TMPDIR/tli-e2e-node), so that a run finds
+	// the state file of an interrupted one and undoes it first. Short, because containerd's shim
+	// sockets live under it (42 characters at most), and unlike the harness's work dirs
+	// (tilt-lib-injector-*), so that removing those never takes a running node's files. Logs stay
+	// in Dir/run until the next run (then Dir/run.prev).
 	Dir string
 	// SyncFrequency is kubelet's syncFrequency: how often it re-syncs a running Pod, which bounds
 	// how late a changed ConfigMap reaches its volume; default 2s.
@@ -35,7 +37,7 @@ func (o NodeOptions) withDefaults() NodeOptions {
 		o.AssetsDir = os.Getenv("KUBEBUILDER_ASSETS")
 	}
 	if o.Dir == "" {
-		o.Dir = filepath.Join(os.TempDir(), "tilt-lib-injector-node")
+		o.Dir = filepath.Join(os.TempDir(), "tli-e2e-node")
 	}
 	if o.SyncFrequency == 0 {
 		o.SyncFrequency = 2 * time.Second

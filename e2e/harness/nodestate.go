@@ -49,6 +49,9 @@ type procRecord struct {
 
 const stateFile = "state.json"
 
+// trackCgroupName is the cgroup every process of a node run starts in.
+const trackCgroupName = "tilt-lib-injector-e2e-node"
+
 // loadState reads dir's state file; (nil, nil) when there is none (the last run ended cleanly).
 func loadState(dir string) (*nodeState, error) {
 	data, err := os.ReadFile(filepath.Join(dir, stateFile))
