@@ -7,8 +7,8 @@ BIN      ?= bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 MODULE   := github.com/platform-tools/tilt-lib-injector
-# Control-plane tools (etcd, kube-apiserver, kubectl, helm) are built from the Go module proxy
-# into a cache outside the clone; hack/tools.sh prints their folder.
+# Control-plane and node tools (etcd, kube-apiserver, kubectl, helm, kubelet, containerd, ...) are
+# built from the Go module proxy into a cache outside the clone; hack/tools.sh prints their folder.
 TOOLS     = $(shell hack/tools.sh)
 FUZZTIME ?= 20s
 # Tracked files exempt from `make lint`'s check for executable binaries and files over 1 MB
@@ -45,11 +45,14 @@ unit: tools ## Unit, golden, handler, CLI and chart tests (no control plane; the
 	cd hack/image && $(GO) test -count=1 ./...
 
 .PHONY: e2e
-e2e: tools ## End-to-end tests against a real kube-apiserver + etcd (builds them once).
-	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 20m ./e2e/...
+e2e: tools ## End-to-end tests against a real kube-apiserver + etcd, then on a real node (kubelet + containerd; root only).
+	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 20m $$($(GO) list -tags e2e ./e2e/... | grep -v '/e2e/node$$')
 	@# Not in the same `go test`: packages run in parallel, and two control planes can hand out the
 	@# same loopback ClusterIP, on which both webhooks then try to listen.
 	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 5m ./hack/loadtest/...
+	@# The node last and alone (it changes host state and restores it); -v shows its timings, or
+	@# the one line saying why it was skipped (not root).
+	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 15m -v ./e2e/node/
 
 .PHONY: lint
 lint: ## gofmt/goimports, go mod tidy, go vet, staticcheck, no binaries or files over 1 MB tracked, chart README not stale.
@@ -111,7 +114,7 @@ manifests-check: tools ## Fail when manifests/ is stale (part of lint).
 ##@ Local control plane
 
 .PHONY: tools
-tools: ## Build etcd, kube-apiserver, kubectl, helm (+ Debian prometheus, promtool) into ~/.cache/tilt-lib-injector (first time ~9 min).
+tools: ## Build etcd, kube-apiserver, kubectl, helm, kubelet, kube-controller-manager, kube-scheduler, containerd (+ Debian prometheus, runc, CNI plugins, busybox) into ~/.cache/tilt-lib-injector.
 	@hack/tools.sh >/dev/null
 
 .PHONY: demo

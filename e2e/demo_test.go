@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
 )
 
@@ -78,8 +80,42 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	checkAdoption(t, out)
+	checkNode(t, root, out)
 	if t.Failed() {
 		t.Logf("demo output:\n%s\nstderr:\n%s", out, stderr.String())
+	}
+}
+
+// checkNode: as root the workspaces run on a node and the demo ends inside team-b's: the first
+// lines of the library it reads (examples/'s tilt-lib-v2), then a live update arriving there and
+// in the adoption gauge. Without root, one line says why there is no node.
+func checkNode(t *testing.T, root, out string) {
+	t.Helper()
+	if why := harness.NodeUnavailable(""); why != "" {
+		if !strings.Contains(out, "No node in this demo ("+why+")") {
+			t.Errorf("without a node the demo must say why (%q)", why)
+		}
+		return
+	}
+	objs, err := harness.ReadObjects(filepath.Join(root, "examples", "team-b.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	for _, o := range objs {
+		if o.GetKind() == "ConfigMap" && o.GetName() == "tilt-lib-v2" {
+			data, _, _ := unstructured.NestedStringMap(o.Object, "data")
+			first, _, _ = strings.Cut(data["tilt_lib.star"], "\n")
+		}
+	}
+	_, inside, ok := strings.Cut(out, "\nInside team-b's running workspace")
+	if !ok || first == "" || !strings.Contains(inside, "\n  "+first+"\n") {
+		t.Errorf("the demo does not show team-b's library %q from inside its running workspace", first)
+	}
+	_, live, ok := strings.Cut(inside, "\nLive update: ")
+	if !ok || !strings.Contains(live, "without a restart") || !strings.Contains(live, "\n  # tilt-lib 2.0.2 -- a live update from make demo\n") ||
+		!strings.Contains(live, `namespace="team-b",version="2.0.2"} 1`) {
+		t.Errorf("the demo does not show the live update reaching the running workspace and the gauge")
 	}
 }
 

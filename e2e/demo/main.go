@@ -27,6 +27,11 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer, once bool) (err error) {
+	why := harness.NodeUnavailable("")
+	if why == "" {
+		return runOnNode(ctx, out, once)
+	}
+	fmt.Fprintf(out, "No node in this demo (%s): the workspaces below are API objects; as root they run.\n", why)
 	start := time.Now()
 	fmt.Fprintln(out, "Starting etcd + kube-apiserver (loopback only) and building the webhook...")
 	root, err := harness.RepoRoot()
@@ -80,6 +85,21 @@ func run(ctx context.Context, out io.Writer, once bool) (err error) {
 		fmt.Fprintf(out, "Warning: %s\n", w)
 	}
 
+	if err := printMetricsAndAdoption(ctx, out, inj); err != nil {
+		return err
+	}
+	printTryIt(out, inj, "busybox")
+	if once {
+		return nil
+	}
+	fmt.Fprintln(out, "\nRunning until Ctrl-C.")
+	<-ctx.Done()
+	return nil
+}
+
+// printMetricsAndAdoption prints the injection counters, then adoption as the dashboard shows it
+// once the webhook's gauge counts every workspace Pod.
+func printMetricsAndAdoption(ctx context.Context, out io.Writer, inj *harness.Injector) error {
 	sn, err := inj.Scrape(ctx)
 	if err != nil {
 		return err
@@ -88,27 +108,25 @@ func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	for _, l := range sn.Lines(harness.InjectionsTotal, harness.ReviewsTotal) {
 		fmt.Fprintf(out, "  %s\n", l)
 	}
-
 	adoptions, err := waitAdoption(ctx, inj)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nAdoption now, as the dashboard shows it (gauge %s on http://%s/metrics):\n", podsGauge, inj.Webhook.MetricsAddr)
 	fmt.Fprint(out, renderAdoption(adoptions, inj.Service.Name))
+	return nil
+}
 
+// printTryIt prints the commands a newcomer can try against the running demo; image is what
+// `kubectl run` may start there.
+func printTryIt(out io.Writer, inj *harness.Injector, image string) {
 	fmt.Fprintf(out, "\nTry it yourself (kubectl is in %s):\n", inj.AssetsDir)
 	fmt.Fprintf(out, "  export KUBECONFIG=%s\n", inj.Kubeconfig)
 	fmt.Fprintf(out, "  export PATH=%s:$PATH\n", inj.AssetsDir)
 	fmt.Fprintln(out, "  kubectl get pods -A -L tilt-lib.platform/version,tilt-lib.platform/templates-version")
 	fmt.Fprintln(out, "  kubectl annotate namespace team-a tilt-lib.platform/version=v2")
-	fmt.Fprintln(out, "  kubectl -n team-a run try-me --image=busybox --labels=app.kubernetes.io/name=coder-workspace -- sleep infinity")
+	fmt.Fprintf(out, "  kubectl -n team-a run try-me --image=%s --labels=app.kubernetes.io/name=coder-workspace -- sleep infinity\n", image)
 	fmt.Fprintln(out, `  kubectl -n team-a get pod try-me -o jsonpath='{.metadata.annotations.tilt-lib\.platform/injected}'`)
-	if once {
-		return nil
-	}
-	fmt.Fprintln(out, "\nRunning until Ctrl-C.")
-	<-ctx.Done()
-	return nil
 }
 
 // summarize counts the applied objects by kind: "2 Namespace, 6 ConfigMap, 2 Deployment".

@@ -50,6 +50,12 @@ type ControlPlane struct {
 // StartControlPlane starts etcd and kube-apiserver from assetsDir (KUBEBUILDER_ASSETS when
 // empty), logging their output to files in workDir, and writes workDir/kubeconfig.
 func StartControlPlane(assetsDir, workDir string) (*ControlPlane, error) {
+	return StartControlPlaneWith(assetsDir, workDir, nil)
+}
+
+// StartControlPlaneWith is StartControlPlane with API server flags on top of APIServerFlags
+// (a node's, see Node.APIServerFlags); a flag given here wins.
+func StartControlPlaneWith(assetsDir, workDir string, extraFlags map[string]string) (*ControlPlane, error) {
 	if assetsDir == "" {
 		assetsDir = os.Getenv("KUBEBUILDER_ASSETS")
 	}
@@ -69,8 +75,10 @@ func StartControlPlane(assetsDir, workDir string) (*ControlPlane, error) {
 		ControlPlaneStopTimeout:  30 * time.Second,
 	}
 	api := env.ControlPlane.GetAPIServer()
-	for flag, value := range APIServerFlags {
-		api.Configure().Set(flag, value)
+	for _, flags := range []map[string]string{APIServerFlags, extraFlags} {
+		for flag, value := range flags {
+			api.Configure().Set(flag, value)
+		}
 	}
 	admission, err := WriteAdmissionClient(filepath.Join(workDir, "admission"))
 	if err != nil {

@@ -16,7 +16,16 @@
 //     queries and waits (with a deadline) for scrapes and rule evaluations.
 //   - Not safe for concurrent use of one Injector from several goroutines while it restarts the
 //     webhook; read-only helpers (clients, Scrape) are.
+//   - Node (Linux, root) adds a real node beside the control plane: containerd with runc, kubelet,
+//     kube-controller-manager and kube-scheduler, each with its own identity; kubelet serves on
+//     the loopback address that is also the Node's InternalIP, so the API server's exec and logs
+//     stay on loopback. Pods run images imported from OCI tarballs built here (no registry) on a
+//     host-only bridge: no IP forwarding, no masquerade, no default route in Pods. It writes
+//     under one fixed folder; what it changes on the host (sysctls, cgroups, the bridge, mounts,
+//     processes) is recorded in a state file first, restored and verified by Stop, and after a
+//     crash or an interrupt by the next PrepareNode.
 //
-// The binaries (etcd, kube-apiserver, kubectl, helm, prometheus) come from KUBEBUILDER_ASSETS
-// (hack/tools.sh prints the folder).
+// The binaries (etcd, kube-apiserver, kubectl, helm, prometheus, and the node's kubelet,
+// kube-controller-manager, kube-scheduler, containerd, ctr, runc, CNI plugins, busybox) come from
+// KUBEBUILDER_ASSETS (hack/tools.sh prints the folder).
 package harness

@@ -22,6 +22,9 @@ type Options struct {
 	KeepWorkDir bool
 	// Namespace and ServiceName of the injector; default tilt-lib-injector for both.
 	Namespace, ServiceName string
+	// APIServerFlags are kube-apiserver flags on top of the harness's (a node's, see
+	// Node.APIServerFlags).
+	APIServerFlags map[string]string
 	// WebhookArgs are appended to the `serve` flags the harness sets (e.g. --alias stable=v2).
 	WebhookArgs []string
 	// FailurePolicy of the registration; default Ignore (never block a workspace).
@@ -72,7 +75,7 @@ func Start(ctx context.Context, o Options) (inj *Injector, err error) {
 	built := make(chan error, 1)
 	go func() { built <- GoBuild(ctx, root, "./cmd/webhook", binary) }()
 
-	cp, cpErr := StartControlPlane(o.AssetsDir, workDir)
+	cp, cpErr := StartControlPlaneWith(o.AssetsDir, workDir, o.APIServerFlags)
 	if buildErr := <-built; buildErr != nil || cpErr != nil {
 		if cp != nil {
 			inj.ControlPlane = cp

@@ -15,12 +15,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -28,6 +26,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/platform-tools/tilt-lib-injector/hack/image/ocitar"
 )
 
 // User is the numeric user and group the image runs as: non-root, and numeric so the kubelet can check
@@ -38,7 +38,7 @@ const User = "65532:65532"
 const BinaryPath = "webhook"
 
 // epoch is every timestamp in the image: the same inputs give the same digest.
-var epoch = time.Unix(0, 0).UTC()
+var epoch = ocitar.Epoch
 
 // Options describe one image build.
 type Options struct {
@@ -122,7 +122,7 @@ func Build(out string, o Options) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	return tarDir(dir, out)
+	return ocitar.Write(dir, out)
 }
 
 func platformImage(platform, binary string, o Options) (v1.Image, error) {
@@ -179,46 +179,4 @@ func binaryLayer(bin []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// tarDir writes the files of dir into the tar file out, sorted, with fixed times.
-func tarDir(dir, out string) error {
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	tw := tar.NewWriter(f)
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == dir {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		h := &tar.Header{Name: filepath.ToSlash(rel), ModTime: epoch, Format: tar.FormatPAX}
-		if d.IsDir() {
-			h.Typeflag, h.Mode, h.Name = tar.TypeDir, 0o755, h.Name+"/"
-			return tw.WriteHeader(h)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		h.Typeflag, h.Mode, h.Size = tar.TypeReg, 0o644, int64(len(b))
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		_, err = tw.Write(b)
-		return err
-	})
-	if err != nil {
-		f.Close()
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
