@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	// The oracle. Imported here only: it links k8s.io/apiserver, which cmd/webhook must not
 	// (pkg/metricsauth's TestWebhookLinksNoAPIServer).
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"

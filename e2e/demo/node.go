@@ -230,7 +230,7 @@ func runDeployment(ctx context.Context, inj *harness.Injector, d *appsv1.Deploym
 		return true, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("Deployment %s/%s: no running Pod (last: %s): %w", d.Namespace, d.Name, last, err)
+		return nil, fmt.Errorf("deployment %s/%s: no running Pod (last: %s): %w", d.Namespace, d.Name, last, err)
 	}
 	return pod, nil
 }
