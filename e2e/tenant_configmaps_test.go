@@ -55,9 +55,13 @@ func tenantSuffix(i int) string { return fmt.Sprintf("t%04d", i) }
 type tenantAttack struct{ ns string }
 
 // prepareTenant creates the namespace with the published defaults and one reviewed workspace on
-// them.
+// them, and two more namespaces the platform publishes the defaults to: what the platform
+// publishes is in many namespaces, a tenant's own in its own.
 func prepareTenant(t *testing.T) *tenantAttack {
 	t.Helper()
+	for range 2 {
+		namespace(t, "team", nil, "tilt-lib", "tilt-templates")
+	}
 	a := &tenantAttack{ns: namespace(t, "tenant", nil, "tilt-lib", "tilt-templates")}
 	settle(t, a.ns, libDefault, templatesDefault)
 	admitWorkspace(t, a.ns, "ws-legit", nil, libDefault, templatesDefault, "none")
@@ -242,37 +246,143 @@ func versionsSeries(held map[pair]int, limit int) map[string]float64 {
 
 func seriesCount(sn harness.Snapshot, name string) int { return len(seriesOf(sn, name, "")) }
 
-// TestTenantConfigMapsCannotMakeSeries: the 2,000-ConfigMap attack against a replica with the
-// default settings (no --configmap-selector): the cap bounds every metric to seriesCap
-// (configmap, version) pairs, the rest counted as configmap="other".
-func TestTenantConfigMapsCannotMakeSeries(t *testing.T) {
-	ctx := context.Background()
-	a := prepareTenant(t)
-	w := startExtraWebhook(t, "tenant-uncapped")
-	a.launch(t)
-	a.forgeReviews(t, w)
+// injection is one tiltlib_injections_total series key.
+func injection(component, configMap, version, source string) string {
+	return harness.Injection(component, configMap, version, source).Key()
+}
 
+// waitSeries waits until fn's series scraped from w are exactly want (want recomputed each time,
+// from the API server where it depends on it), and returns the last scrape.
+func waitSeries(t *testing.T, w *harness.Webhook, what string, fn func(harness.Snapshot) map[string]float64,
+	want func(context.Context) (map[string]float64, error)) harness.Snapshot {
+	t.Helper()
 	var sn harness.Snapshot
-	var got, want map[string]float64
-	err := harness.Poll(ctx, gaugeDeadline, func(ctx context.Context) (bool, error) {
-		held, err := ourConfigMaps(ctx, "")
-		if err != nil {
+	var got, exp map[string]float64
+	err := harness.Poll(context.Background(), gaugeDeadline, func(ctx context.Context) (bool, error) {
+		var err error
+		if exp, err = want(ctx); err != nil {
 			return false, err
 		}
-		want = versionsSeries(held, seriesCap)
 		if sn, err = harness.Scrape(ctx, w.MetricsAddr); err != nil {
 			return false, err
 		}
-		got = seriesOf(sn, configMapVersions, "")
-		return maps.Equal(got, want), nil
+		got = fn(sn)
+		return maps.Equal(got, exp), nil
 	})
-	if last, scrapeErr := harness.Scrape(ctx, w.MetricsAddr); scrapeErr == nil {
-		sn = last
-	}
-	t.Logf("under attack: %s %d series, %s %d series (%d in the tenant's namespace), %s %d series",
-		configMapVersions, seriesCount(sn, configMapVersions), workspacePods, seriesCount(sn, workspacePods),
-		len(seriesOf(sn, workspacePods, a.ns)), harness.InjectionsTotal, seriesCount(sn, harness.InjectionsTotal))
 	if err != nil {
-		t.Fatalf("%s: %d series, want %d (%v)", configMapVersions, len(got), len(want), err)
+		t.Fatalf("%s: %d series, want %d (%v):\n got  %s\n want %s", what, len(got), len(exp), err, lines(got), lines(exp))
 	}
+	return sn
+}
+
+func fixed(m map[string]float64) func(context.Context) (map[string]float64, error) {
+	return func(context.Context) (map[string]float64, error) { return m, nil }
+}
+
+// TestTenantConfigMapsCannotMakeSeries: the 2,000-ConfigMap attack against two replicas. With
+// --configmap-selector, the tenant's ConfigMaps never reach the process: each metric has exactly the
+// series it had before the attack (and the tenant's pinned Pods are configmap="missing"). Without
+// it (the default), the cap (--max-configmap-series, default 100) bounds each metric to 100
+// (configmap, version) pairs, the rest counted as configmap="other". Before the fix, the same
+// attack gave 2,002 tiltlib_configmap_versions, 153 tiltlib_workspace_pods and 2,001
+// tiltlib_injections_total series.
+func TestTenantConfigMapsCannotMakeSeries(t *testing.T) {
+	ctx := context.Background()
+	a := prepareTenant(t)
+	marked := startExtraWebhook(t, "tenant-marked", "--configmap-selector="+publishedSelector)
+	capped := startExtraWebhook(t, "tenant-capped")
+	versions := func(sn harness.Snapshot) map[string]float64 { return seriesOf(sn, configMapVersions, "") }
+	inTenant := func(sn harness.Snapshot) map[string]float64 { return seriesOf(sn, workspacePods, a.ns) }
+	injections := func(sn harness.Snapshot) map[string]float64 { return seriesOf(sn, harness.InjectionsTotal, "") }
+	publishedOnly := func(ctx context.Context) (map[string]float64, error) {
+		held, err := ourConfigMaps(ctx, publishedSelector)
+		return versionsSeries(held, seriesCap), err
+	}
+	legit := map[string]float64{
+		pods(a.ns, "tilt-lib", "tilt-lib", "1.4.0"):             1,
+		pods(a.ns, "tilt-templates", "tilt-templates", "1.1.0"): 1,
+	}
+	before := waitSeries(t, marked, "before the attack, "+configMapVersions, versions, publishedOnly)
+	waitSeries(t, marked, "before the attack, "+workspacePods, inTenant, fixed(legit))
+
+	a.launch(t)
+	a.forgeReviews(t, marked)
+	a.forgeReviews(t, capped)
+
+	t.Run("SelectorOn", func(t *testing.T) {
+		sn := waitSeries(t, marked, configMapVersions, versions, fixed(versions(before)))
+		wantPods := maps.Clone(legit)
+		wantPods[pods(a.ns, "tilt-lib", "missing", "")] = tenantPods
+		wantPods[pods(a.ns, "tilt-templates", "none", "")] = tenantPods
+		waitSeries(t, marked, workspacePods, inTenant, fixed(wantPods))
+		// The tenant's pins fall back to the published default, whatever the version asked.
+		waitSeries(t, marked, harness.InjectionsTotal, injections, fixed(map[string]float64{
+			injection("tilt-lib", "tilt-lib", "1.4.0", "fallback"):            tenantConfigMaps,
+			injection("tilt-templates", "tilt-templates", "1.1.0", "default"): tenantConfigMaps,
+		}))
+		t.Logf("selector on, under attack: %s %d series (as before it), %s %d, %s %d",
+			configMapVersions, seriesCount(sn, configMapVersions), workspacePods, seriesCount(sn, workspacePods),
+			harness.InjectionsTotal, len(injections(sn)))
+	})
+
+	t.Run("SelectorOff", func(t *testing.T) {
+		var keep map[pair]bool
+		sn := waitSeries(t, capped, configMapVersions, versions, func(ctx context.Context) (map[string]float64, error) {
+			held, err := ourConfigMaps(ctx, "")
+			keep = kept(held, seriesCap)
+			return versionsSeries(held, seriesCap), err
+		})
+		// The platform's pairs are in at least three namespaces: kept, whatever the tenant names.
+		for _, p := range []pair{{"tilt-lib", "tilt-lib", "1.4.0"}, {"tilt-templates", "tilt-templates", "1.1.0"}} {
+			if !keep[p] {
+				t.Errorf("the published %v lost its series to the tenant's", p)
+			}
+		}
+		wantPods := maps.Clone(legit)
+		wantPods[pods(a.ns, "tilt-templates", "none", "")] = tenantPods
+		for i := range tenantPods {
+			p := pair{"tilt-lib", "tilt-lib-" + tenantSuffix(i), tenantVersion(i)}
+			if !keep[p] {
+				p = pair{"tilt-lib", "other", ""}
+			}
+			wantPods[pods(a.ns, p.component, p.configMap, p.version)]++
+		}
+		waitSeries(t, capped, workspacePods, inTenant, fixed(wantPods))
+		// The counter keeps the first pairs it sees: review i brings tilt-lib-t<i>, then tilt-templates.
+		wantInjections := map[string]float64{injection("tilt-templates", "tilt-templates", "1.1.0", "default"): tenantConfigMaps}
+		for i := range tenantConfigMaps {
+			if i < seriesCap-1 {
+				wantInjections[injection("tilt-lib", "tilt-lib-"+tenantSuffix(i), tenantVersion(i), "pod")] = 1
+			} else {
+				wantInjections[injection("tilt-lib", "other", "", "pod")]++
+			}
+		}
+		waitSeries(t, capped, harness.InjectionsTotal, injections, fixed(wantInjections))
+		t.Logf("selector off, under attack: %s %d series (cap %d), %s %d (%d in the tenant's namespace), %s %d",
+			configMapVersions, seriesCount(sn, configMapVersions), seriesCap, workspacePods, seriesCount(sn, workspacePods),
+			len(inTenant(sn)), harness.InjectionsTotal, len(injections(sn)))
+	})
+
+	// The marker is a label: a ConfigMap that gains it is added by the watch, one that loses it
+	// deleted. (So a tenant can forge it: the cap bounds what that buys, as without the selector.)
+	t.Run("MarkerFollowsTheWatch", func(t *testing.T) {
+		last := tenantConfigMaps - 1
+		name := "tilt-lib-" + tenantSuffix(last)
+		forged := maps.Clone(versions(before))
+		forged[harness.Series{Name: configMapVersions, Labels: map[string]string{
+			"component": "tilt-lib", "configmap": name, "version": tenantVersion(last),
+		}}.Key()] = 1
+		for _, c := range []struct {
+			patch string
+			want  map[string]float64
+		}{
+			{fmt.Sprintf(`{"metadata":{"labels":{%q:"true"}}}`, markerLabel), forged},
+			{fmt.Sprintf(`{"metadata":{"labels":{%q:null}}}`, markerLabel), versions(before)},
+		} {
+			if _, err := inj.Client.CoreV1().ConfigMaps(a.ns).Patch(ctx, name, types.MergePatchType, []byte(c.patch), metav1.PatchOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			waitSeries(t, marked, configMapVersions+" after "+c.patch, versions, fixed(c.want))
+		}
+	})
 }
