@@ -2,7 +2,6 @@ package adoption
 
 import (
 	"cmp"
-	"maps"
 	"slices"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
@@ -26,13 +25,21 @@ func kept(held map[versionSeries]int, limit int) map[versionSeries]bool {
 	if len(held) <= limit {
 		return nil
 	}
-	ranked := slices.SortedFunc(maps.Keys(held), func(a, b versionSeries) int {
-		return cmp.Or(cmp.Compare(held[b], held[a]), cmp.Compare(a.configMap, b.configMap),
-			cmp.Compare(a.version, b.version), cmp.Compare(a.component, b.component))
+	type counted struct {
+		p versionSeries
+		n int
+	}
+	ranked := make([]counted, 0, len(held))
+	for p, n := range held {
+		ranked = append(ranked, counted{p, n})
+	}
+	slices.SortFunc(ranked, func(a, b counted) int {
+		return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.p.configMap, b.p.configMap),
+			cmp.Compare(a.p.version, b.p.version), cmp.Compare(a.p.component, b.p.component))
 	})
 	keep := make(map[versionSeries]bool, limit)
-	for _, p := range ranked[:limit] {
-		keep[p] = true
+	for _, r := range ranked[:limit] {
+		keep[r.p] = true
 	}
 	return keep
 }
