@@ -38,14 +38,22 @@ var (
 	templatesDefault = want{ConfigMap: "tilt-templates", Version: "1.1.0", Source: "default"}
 )
 
-// configMap is a published ConfigMap as ArgoCD would sync it.
+// The platform's marker (--configmap-selector) the GitOps repo sets on what it publishes, as
+// examples/ does: the suite's webhook runs without the selector (the default), the replicas of
+// TestTenantConfigMapsCannotMakeSeries with it.
+const (
+	markerLabel       = harness.Prefix + "published"
+	publishedSelector = markerLabel + "=true"
+)
+
+// configMap is a published ConfigMap as ArgoCD would sync it, marker included.
 func configMap(name string) *corev1.ConfigMap {
 	data := map[string]string{"tilt_lib.star": "# " + name + "\ndef tilt_lib_version():\n    return \"" + published[name] + "\"\n"}
 	if strings.HasPrefix(name, "tilt-templates") {
 		data = map[string]string{"Tiltfile": "# " + name + "\nload('/apps/tilt-lib/tilt_lib.star', 'tilt_lib_version')\n"}
 	}
 	return &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"version": published[name]}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"version": published[name], markerLabel: "true"}},
 		Data:       data,
 	}
 }

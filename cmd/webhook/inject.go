@@ -36,6 +36,7 @@ func inject(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		Mutate:            cfg.MutateOptions(),
 		VersionLabel:      cfg.VersionLabel,
 		WorkspaceSelector: cfg.WorkspaceSelector,
+		ConfigMapSelector: cfg.ConfigMapSelector,
 		Filenames:         files,
 		Recursive:         recursive,
 		NamespaceFile:     nsFile,

@@ -112,6 +112,24 @@ func TestInjectWorkspaceSelectorPassedThrough(t *testing.T) {
 	}
 }
 
+// --configmap-selector (and TILTLIB_CONFIGMAP_SELECTOR) reach inject: a ConfigMap without the
+// marker is treated as absent, as serve's cache never holds it.
+func TestInjectConfigMapSelectorPassedThrough(t *testing.T) {
+	cms := write(t, "cms.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tilt-lib, namespace: team-a, labels: {version: 1.0.0}}\n")
+	code, out, errOut := runCmd(t, pod, "inject", "-f", "-", "--configmaps-file", cms)
+	if code != 0 || !strings.Contains(out, `"configMap":"tilt-lib","version":"1.0.0"`) {
+		t.Fatalf("without a selector: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, pod, "inject", "-f", "-", "--configmaps-file", cms, "--configmap-selector", "tilt-lib.platform/published=true")
+	if code != 0 || strings.Contains(out, `"version":"1.0.0"`) || !strings.Contains(errOut, "--configmap-selector") {
+		t.Errorf("with a selector the unmarked tilt-lib must be absent: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	t.Setenv("TILTLIB_CONFIGMAP_SELECTOR", "a in (b")
+	if code, _, errOut := runCmd(t, pod, "inject", "-f", "-"); code == 0 || !strings.Contains(errOut, "--configmap-selector") {
+		t.Errorf("an unparseable TILTLIB_CONFIGMAP_SELECTOR: exit %d, stderr %s", code, errOut)
+	}
+}
+
 // -o patch names the object of every patch, one JSON object per line.
 func TestInjectPatchLinesNameTheirObject(t *testing.T) {
 	code, out, errOut := runCmd(t, "", "inject", "-f", teamA, "-f", teamB, "-o", "patch")

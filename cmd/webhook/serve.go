@@ -105,9 +105,10 @@ func newLogger(cfg tlconfig.Config, w io.Writer) (logr.Logger, error) {
 // ctx is cancelled (SIGTERM) and in-flight reviews have finished.
 func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *certSetup, log logr.Logger) error {
 	settings := lookup.Settings{
-		AnnotationPrefix: cfg.AnnotationPrefix,
-		Bases:            cfg.MutateOptions().Bases(),
-		VersionLabel:     cfg.VersionLabel,
+		AnnotationPrefix:  cfg.AnnotationPrefix,
+		Bases:             cfg.MutateOptions().Bases(),
+		VersionLabel:      cfg.VersionLabel,
+		ConfigMapSelector: cfg.ConfigMapSelector,
 	}
 	tlsOpts := append(serverTLS(cfg), cs.tlsOpt)
 	if cfg.ClientCA != "" {
@@ -125,7 +126,8 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	}
 	// The manager's cache holds only the workspace Pods (the adoption gauges); Namespaces and
 	// ConfigMaps live in pkg/lookup's stores, which keep only what admission reads.
-	adopt := adoption.Settings{Options: cfg.MutateOptions(), VersionLabel: cfg.VersionLabel, Selector: selector}
+	adopt := adoption.Settings{Options: cfg.MutateOptions(), VersionLabel: cfg.VersionLabel, Selector: selector,
+		MaxConfigMapSeries: cfg.MaxConfigMapSeries}
 	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{adoption.PodObject(): adopt.PodCache()}}
 	shutdown := 30 * time.Second
 	mgr, err := ctrl.NewManager(rc, manager.Options{
@@ -171,7 +173,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err := adoption.NewReady(ctrlmetrics.Registry, ready.ready); err != nil {
 		return err
 	}
-	m, err := metrics.New(ctrlmetrics.Registry, version)
+	m, err := metrics.NewWithOptions(ctrlmetrics.Registry, version, metrics.Options{MaxConfigMapSeries: cfg.MaxConfigMapSeries})
 	if err != nil {
 		return err
 	}
@@ -187,7 +189,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err := mgr.Add(emitter); err != nil {
 		return fmt.Errorf("adding the event emitter: %w", err)
 	}
-	if err := mgr.Add(warnMissingTargets{caches.ConfigMaps, cfg.MutateOptions(), log}); err != nil {
+	if err := mgr.Add(warnMissingTargets{caches.ConfigMaps, cfg.MutateOptions(), cfg.ConfigMapSelector, log}); err != nil {
 		return fmt.Errorf("adding the ConfigMap check: %w", err)
 	}
 	h := &decide.Decider{

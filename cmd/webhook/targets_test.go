@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/go-logr/logr/funcr"
@@ -61,7 +62,7 @@ func TestWarnMissingTargetsLogsAfterSync(t *testing.T) {
 		if !synced {
 			cancel() // the server stops before the store syncs: Start returns without a word
 		}
-		err := (warnMissingTargets{configMapStore(t, synced, names), o, log}).Start(ctx)
+		err := (warnMissingTargets{configMaps: configMapStore(t, synced, names), options: o, log: log}).Start(ctx)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
@@ -79,5 +80,33 @@ func TestWarnMissingTargetsLogsAfterSync(t *testing.T) {
 	}
 	if !reflect.DeepEqual(missingTargets(o, seen("tilt-lib-stabel", "tilt-templates")), []string(nil)) {
 		t.Error("a present target still warned")
+	}
+}
+
+// With --configmap-selector the warning says where it looked: after turning the selector on, an
+// unmarked default (the store never sees it) is the likelier cause than a typo.
+func TestWarnMissingTargetsNamesTheSelector(t *testing.T) {
+	o := mutate.DefaultOptions()
+	var logged []string
+	log := funcr.NewJSON(func(obj string) {
+		var line struct{ Msg string }
+		if err := json.Unmarshal([]byte(obj), &line); err != nil {
+			t.Fatal(err)
+		}
+		logged = append(logged, line.Msg)
+	}, funcr.Options{})
+	const sel = "tilt-lib.platform/published=true"
+	w := warnMissingTargets{configMaps: configMapStore(t, true, nil), options: o, selector: sel, log: log}
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Neither default is in the (filtered) store: one warning each, both naming the selector.
+	if len(logged) != 2 {
+		t.Fatalf("logged %q, want two warnings", logged)
+	}
+	for _, l := range logged {
+		if !strings.Contains(l, `any namespace among the ConfigMaps matching --configmap-selector "`+sel+`"`) {
+			t.Errorf("warning %q does not name the selector", l)
+		}
 	}
 }

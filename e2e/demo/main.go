@@ -26,6 +26,9 @@ func main() {
 	}
 }
 
+// publishedSelector is the platform's marker the examples' ConfigMaps carry.
+const publishedSelector = "tilt-lib.platform/published=true"
+
 func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	why := harness.NodeUnavailable("")
 	if why == "" {
@@ -42,7 +45,8 @@ func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	var straggler *corev1.Pod
 	// The cluster had its teams, ConfigMaps and one running workspace before the injector was
 	// installed: examples/ and the straggler are created while the webhook runs unregistered.
-	inj, err := harness.Start(ctx, harness.Options{BeforeRegister: func(ctx context.Context, inj *harness.Injector) error {
+	// The recommended setup (examples/argocd): only the ConfigMaps the GitOps repo marks count.
+	inj, err := harness.Start(ctx, harness.Options{WebhookArgs: []string{"--configmap-selector=" + publishedSelector}, BeforeRegister: func(ctx context.Context, inj *harness.Injector) error {
 		var err error
 		if objs, err = inj.ApplyDir(ctx, filepath.Join(root, "examples")); err != nil {
 			return fmt.Errorf("applying examples/: %w", err)
@@ -68,6 +72,7 @@ func run(ctx context.Context, out io.Writer, once bool) (err error) {
 		time.Since(start).Round(100*time.Millisecond), inj.Webhook.PID(), inj.Service.Addr(), inj.Service.Namespace, inj.Service.Name)
 
 	fmt.Fprintf(out, "Applied examples/ before registering the webhook: %s.\n", summarize(objs))
+	fmt.Fprintf(out, "The webhook counts only ConfigMaps matching --configmap-selector %s: the ones examples/ publishes.\n", publishedSelector)
 	fmt.Fprintf(out, "Also created then: Pod %s/%s, a workspace that was running before the injector was\n", straggler.Namespace, straggler.Name)
 	fmt.Fprintln(out, "installed. The webhook never saw it, so it has no mounts: a straggler (configmap=\"none\") below.")
 	fmt.Fprintln(out)

@@ -42,6 +42,9 @@ func TestSchemaRejects(t *testing.T) {
 		{"Events QPS below the binary's bound", []string{"--set", "events.qps=0.05"}, "/events/qps"},
 		{"Events QPS above the binary's bound", []string{"--set", "events.qps=1001"}, "/events/qps"},
 		{"no Events burst", []string{"--set", "events.burst=0"}, "/events/burst"},
+		{"no ConfigMap series", []string{"--set", "metrics.maxConfigMapSeries=0"}, "/metrics/maxConfigMapSeries"},
+		{"ConfigMap series above the binary's bound", []string{"--set", "metrics.maxConfigMapSeries=10001"}, "/metrics/maxConfigMapSeries"},
+		{"ConfigMap selector not a string", []string{"--set-json", `configMapSelector={"matchLabels":{"a":"b"}}`}, "/configMapSelector"},
 		{"metrics reader of an unknown kind", []string{"--set-json", `metrics.readers=[{"kind":"Pod","name":"x"}]`}, "/metrics/readers/0/kind"},
 		{"ServiceAccount reader without its namespace", []string{"--set-json", `metrics.readers=[{"kind":"ServiceAccount","name":"prometheus"}]`}, "/metrics/readers/0"},
 	} {

@@ -142,7 +142,10 @@ func (r storeReader) List(_ context.Context, list client.ObjectList, _ ...client
 // BenchmarkCollect is one scrape (Gather of the registry) at 10,000 workspace Pods in 1,000
 // namespaces, each namespace holding tilt-lib, tilt-lib-v2, tilt-templates and ten unrelated
 // ConfigMaps.
-func BenchmarkCollect(b *testing.B) {
+// collectRegistry is BenchmarkCollect's cluster (1,000 namespaces, benchPods workspaces) plus a
+// tenant namespace holding tenant ConfigMaps tilt-lib-t<i>, each with a 63-character version
+// label, registered on a fresh registry.
+func collectRegistry(b *testing.B, tenant int) *prometheus.Registry {
 	s := testSettings()
 	pods, cms := newIndexer(), newIndexer()
 	add := func(idx toolscache.Indexer, ns, name string, l map[string]string) {
@@ -171,11 +174,31 @@ func BenchmarkCollect(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	for i := range tenant {
+		add(cms, "tenant", fmt.Sprintf("tilt-lib-t%05d", i), map[string]string{"version": tenantVersion(i)})
+	}
 	reg := prometheus.NewRegistry()
 	r := storeReader{"PodList": pods, "ConfigMapList": cms}
 	if _, err := New(reg, r, listedConfigMaps{r, s.VersionLabel, b}, s, nil, logr.Discard()); err != nil {
 		b.Fatal(err)
 	}
+	return reg
+}
+
+func BenchmarkCollect(b *testing.B) {
+	gather(b, collectRegistry(b, 0))
+}
+
+// BenchmarkCollectUnderAttack: a tenant's ConfigMaps beyond --max-configmap-series cost one sort
+// of the distinct pairs per scrape, and add one series ("other") instead of one each.
+func BenchmarkCollectUnderAttack(b *testing.B) {
+	for _, n := range []int{2000, 20000} {
+		b.Run(fmt.Sprintf("tenant ConfigMaps %d", n), func(b *testing.B) { gather(b, collectRegistry(b, n)) })
+	}
+}
+
+// gather scrapes reg in a loop and reports the series of the last scrape.
+func gather(b *testing.B, reg *prometheus.Registry) {
 	series := 0
 	b.ReportAllocs()
 	for b.Loop() {

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -30,6 +31,16 @@ type Settings struct {
 	VersionLabel string
 	// Selector picks the workspace Pods (--workspace-selector); the API server filters the watch.
 	Selector labels.Selector
+	// MaxConfigMapSeries is the most (configmap, version) pairs with a series of their own in
+	// each gauge (--max-configmap-series); 0 means metrics.DefaultMaxConfigMapSeries.
+	MaxConfigMapSeries int
+}
+
+func (s Settings) maxConfigMapSeries() int {
+	if s.MaxConfigMapSeries <= 0 {
+		return metrics.DefaultMaxConfigMapSeries
+	}
+	return s.MaxConfigMapSeries
 }
 
 // PodCache is the cache entry of the Pod informer: watch only workspace Pods, store them trimmed.

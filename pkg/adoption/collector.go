@@ -112,21 +112,23 @@ type versionSeries struct{ component, configMap, version string }
 
 type nsName struct{ namespace, name string }
 
-// count reads both caches once and tallies the two gauges.
+// count reads both caches once and tallies the two gauges, with the (configmap, version) pairs
+// beyond Settings.MaxConfigMapSeries folded into configmap="other" (see kept).
 func (c *Collector) count() (map[podSeries]int, map[versionSeries]int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 	defer cancel()
 	ours := map[nsName]string{} // our ConfigMaps -> version label
-	versions := map[versionSeries]int{}
+	held := map[versionSeries]int{}
 	add := func(k lookup.ConfigMapKey, v string) {
 		comp, ok := c.settings.owner(k.Name)
 		if !ok {
 			return
 		}
 		ours[nsName{k.Namespace, k.Name}] = v
-		versions[versionSeries{comp.name, k.Name, v}]++
+		held[versionSeries{comp.name, k.Name, v}]++
 	}
 	c.configMaps.Range(add)
+	keep := kept(held, c.settings.maxConfigMapSeries())
 	pods := list("PodList")
 	if err := c.pods.List(ctx, pods); err != nil {
 		return nil, nil, fmt.Errorf("listing workspace Pods from the cache: %w", err)
@@ -137,11 +139,14 @@ func (c *Collector) count() (map[podSeries]int, map[versionSeries]int, error) {
 		p := &pods.Items[i]
 		for _, comp := range comps {
 			label, has := p.Labels[comp.labelKey]
-			configMap, version := resolve(comp, label, has, p.Namespace, ours)
+			configMap, version, exists := resolve(comp, label, has, p.Namespace, ours)
+			if exists && keep != nil && !keep[versionSeries{comp.name, configMap, version}] {
+				configMap, version = Other, ""
+			}
 			counts[podSeries{p.Namespace, comp.name, configMap, version}]++
 		}
 	}
-	return counts, versions, nil
+	return counts, capVersions(held, keep), nil
 }
 
 // resolve maps a Pod's version label for comp to the configmap and version label values:
@@ -149,13 +154,13 @@ func (c *Collector) count() (map[podSeries]int, map[versionSeries]int, error) {
 //	absent -> none; "none" -> skipped; "default" -> <base>; "<v>" -> <base>-<v>;
 //	a name that is not a ConfigMap in the namespace -> missing
 //
-// Only an existing ConfigMap's name and version label ever become label values.
-func resolve(comp component, label string, has bool, namespace string, ours map[nsName]string) (configMap, version string) {
+// Only an existing ConfigMap's name and version label ever become label values (exists).
+func resolve(comp component, label string, has bool, namespace string, ours map[nsName]string) (configMap, version string, exists bool) {
 	switch {
 	case !has:
-		return NotInjected, ""
+		return NotInjected, "", false
 	case label == mutate.NoneLabel:
-		return Skipped, ""
+		return Skipped, "", false
 	}
 	name := comp.base
 	if label != mutate.DefaultVersionName {
@@ -163,9 +168,9 @@ func resolve(comp component, label string, has bool, namespace string, ours map[
 	}
 	v, exists := ours[nsName{namespace, name}]
 	if !exists {
-		return Missing, ""
+		return Missing, "", false
 	}
-	return name, v
+	return name, v, true
 }
 
 func list(kind string) *metav1.PartialObjectMetadataList {

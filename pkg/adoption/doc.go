@@ -21,9 +21,14 @@
 //	                        namespace: configmap=<name>, version=<its version label now>;
 //	                        else configmap="missing", version=""
 //
-// so every label value is bounded by objects the platform team controls: a forged Pod label
-// never becomes a configmap value unless that ConfigMap exists. Cardinality is at most
-// workspace namespaces x 2 components x (our ConfigMaps in the namespace + 3).
+// so a forged Pod label never becomes a configmap value unless that ConfigMap exists (with
+// --configmap-selector, the store holds only the marked ones). Existing is not published: without
+// the selector a tenant's own tilt-lib-<x> exists too, so the distinct (configmap, version) pairs
+// are capped (Settings.MaxConfigMapSeries, --max-configmap-series): the pairs held by the most
+// namespaces keep their series (ties: configmap, then version, in byte order; the same pairs on both
+// gauges and every replica), every other pair is configmap="other", version="", its counts summed.
+// Cardinality is at most workspace namespaces x 2 components x (our ConfigMaps in the namespace +
+// 4), with at most MaxConfigMapSeries distinct pairs.
 //
 // Beware the two meanings of "none": configmap="none" is a Pod with NO version label (never
 // reviewed), while a Pod whose version label is "none" (reviewed, not mounted) is counted as

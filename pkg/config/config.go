@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/events"
+	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -50,6 +51,10 @@ type Config struct {
 	TemplatesMountPath      string            `flag:"templates-mount-path"`
 	VersionLabel            string            `flag:"version-label"`
 	WorkspaceSelector       string            `flag:"workspace-selector"`
+	// ConfigMapSelector is the platform's marker: a label selector our ConfigMaps must match to
+	// count (server-side on the watch, and in inject's ConfigMaps). Empty: every ConfigMap named
+	// like ours counts. docs/design.md ("Which ConfigMaps count") says why the default is empty.
+	ConfigMapSelector string `flag:"configmap-selector"`
 	// ConfigFile is the --config YAML file this Config was read from, if any.
 	ConfigFile string `flag:"config"`
 
@@ -82,6 +87,9 @@ type Config struct {
 	// MetricsSecure serves /metrics over HTTPS to callers the API server authenticates
 	// (TokenReview) and authorizes (SubjectAccessReview: get on the /metrics non-resource URL).
 	MetricsSecure bool `flag:"metrics-secure"`
+	// MaxConfigMapSeries caps the distinct (configmap, version) label pairs of each metric that
+	// carries them; the rest share configmap="other" (pkg/metrics, pkg/adoption).
+	MaxConfigMapSeries int `flag:"max-configmap-series"`
 }
 
 // Default returns the defaults of docs/design.md.
@@ -120,6 +128,8 @@ func Default() Config {
 		EventsPerMinute: events.DefaultBudget,
 		EventsQPS:       5,
 		EventsBurst:     10,
+
+		MaxConfigMapSeries: metrics.DefaultMaxConfigMapSeries,
 	}
 }
 
@@ -142,6 +152,7 @@ func (c *Config) AddSharedFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.TemplatesMountPath, "templates-mount-path", c.TemplatesMountPath, "mount path of tilt-templates")
 	fs.StringVar(&c.VersionLabel, "version-label", c.VersionLabel, "ConfigMap label holding the semantic version")
 	fs.StringVar(&c.WorkspaceSelector, "workspace-selector", c.WorkspaceSelector, "label selector of workspace Pods")
+	fs.StringVar(&c.ConfigMapSelector, "configmap-selector", c.ConfigMapSelector, "label selector our ConfigMaps must match to count (the platform's marker, e.g. tilt-lib.platform/published=true); others are treated as absent. Empty: every ConfigMap named like ours")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "YAML file with any of these flags as keys (serve's and inject's: one file serves both)")
 }
 
@@ -169,6 +180,7 @@ func (c *Config) addServeOnlyFlags(fs *pflag.FlagSet) {
 	fs.Float32Var(&c.EventsQPS, "events-qps", c.EventsQPS, "requests per second of the Events client to the API server (0.1-1000)")
 	fs.IntVar(&c.EventsBurst, "events-burst", c.EventsBurst, "burst of the Events client above --events-qps (1-10000)")
 	fs.BoolVar(&c.MetricsSecure, "metrics-secure", c.MetricsSecure, "serve /metrics over HTTPS, only to bearer tokens the API server authenticates and allows get on /metrics (needs create on tokenreviews and subjectaccessreviews)")
+	fs.IntVar(&c.MaxConfigMapSeries, "max-configmap-series", c.MaxConfigMapSeries, "most (configmap, version) label pairs with a series of their own in each metric (1-10000); the rest are counted as configmap=\"other\"")
 }
 
 // MutateOptions derives the options of the pure core: the product's component table with each
@@ -218,6 +230,9 @@ func (c Config) sharedProblems() []error {
 	}
 	if _, err := labels.Parse(c.WorkspaceSelector); err != nil {
 		errs = append(errs, invalid("--workspace-selector %q: %v", c.WorkspaceSelector, err))
+	}
+	if _, err := labels.Parse(c.ConfigMapSelector); err != nil {
+		errs = append(errs, invalid("--configmap-selector %q: %v", c.ConfigMapSelector, err))
 	}
 	if err := c.MutateOptions().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
@@ -284,6 +299,9 @@ func (c Config) serveOnlyProblems() []error {
 	}
 	if c.MetricsSecure && c.MetricsBindAddress == "0" {
 		add("--metrics-secure with --metrics-bind-address 0: there is no metrics endpoint to secure")
+	}
+	if c.MaxConfigMapSeries < 1 || c.MaxConfigMapSeries > metrics.MaxConfigMapSeriesLimit {
+		add("--max-configmap-series %d: must be 1-%d", c.MaxConfigMapSeries, metrics.MaxConfigMapSeriesLimit)
 	}
 	return errs
 }

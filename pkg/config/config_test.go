@@ -108,6 +108,9 @@ func TestInvalidConfigurationsReportEveryProblem(t *testing.T) {
 		{"bad default version", nil, map[string]string{"TILTLIB_DEFAULT_VERSION": "V2!"}, "", []string{`default lib version "V2!"`}},
 		{"bad env value type", nil, map[string]string{"TILTLIB_PORT": "https"}, "", []string{"TILTLIB_PORT"}},
 		{"bad selector", []string{"--workspace-selector", "a in (b"}, nil, "", []string{"--workspace-selector"}},
+		{"bad ConfigMap selector", nil, map[string]string{"TILTLIB_CONFIGMAP_SELECTOR": "published in (true"}, "", []string{`--configmap-selector "published in (true"`}},
+		{"no ConfigMap series", []string{"--max-configmap-series", "0"}, nil, "", []string{"--max-configmap-series 0: must be 1-10000"}},
+		{"ConfigMap series above the bound", nil, nil, "max-configmap-series: 10001\n", []string{"--max-configmap-series 10001"}},
 		{"bad mount path", []string{"--lib-mount-path", "apps/x"}, nil, "", []string{"--lib-mount-path"}},
 		{"same mount path", []string{"--templates-mount-path", "/apps/tilt-lib"}, nil, "", []string{"also the lib mount path"}},
 		{"bad bind address", []string{"--bind-address", "localhost"}, nil, "", []string{"--bind-address"}},
@@ -200,7 +203,7 @@ func TestEveryFieldHasItsFlag(t *testing.T) {
 func TestInjectRegistersOnlyTheSharedSection(t *testing.T) {
 	want := []string{"annotation-prefix", "default-version", "default-templates-version", "alias", "containers",
 		"lib-configmap", "templates-configmap", "lib-mount-path", "templates-mount-path", "version-label",
-		"workspace-selector", "config"}
+		"workspace-selector", "configmap-selector", "config"}
 	fs := pflag.NewFlagSet("inject", pflag.ContinueOnError)
 	fs.SortFlags = false
 	if _, err := loadInject(t, fs, nil, nil); err != nil {
@@ -320,5 +323,36 @@ func TestEventsAndMetricsDefaultsAndBounds(t *testing.T) {
 	c, err = load(t, nil, map[string]string{"TILTLIB_EVENTS_QPS": "2.5", "TILTLIB_METRICS_SECURE": "true"})
 	if err != nil || c.EventsQPS != 2.5 || !c.MetricsSecure {
 		t.Fatalf("from the environment: qps=%g secure=%v err=%v", c.EventsQPS, c.MetricsSecure, err)
+	}
+}
+
+// The platform's marker and the series cap: off and 100 by default (docs/design.md says why),
+// from a flag, the environment or the file, each bound accepted at its edge; inject takes the
+// selector (it reads ConfigMaps) and rejects one that does not parse, but not the cap (no metrics).
+func TestConfigMapSelectorAndSeriesCap(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ConfigMapSelector != "" || c.MaxConfigMapSeries != 100 {
+		t.Fatalf("defaults: configmap-selector %q, max-configmap-series %d", c.ConfigMapSelector, c.MaxConfigMapSeries)
+	}
+	for _, args := range [][]string{{"--max-configmap-series", "1"}, {"--max-configmap-series", "10000"}} {
+		if _, err := load(t, args, nil); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	c, err = load(t, []string{"--config", writeFile(t, "configmap-selector: tilt-lib.platform/published=true\nmax-configmap-series: 7\n")}, nil)
+	if err != nil || c.ConfigMapSelector != "tilt-lib.platform/published=true" || c.MaxConfigMapSeries != 7 {
+		t.Fatalf("from the file: selector %q, cap %d, err %v", c.ConfigMapSelector, c.MaxConfigMapSeries, err)
+	}
+	fs := pflag.NewFlagSet("inject", pflag.ContinueOnError)
+	c, err = loadInject(t, fs, nil, map[string]string{"TILTLIB_CONFIGMAP_SELECTOR": "team in (platform)", "TILTLIB_MAX_CONFIGMAP_SERIES": "0"})
+	if err != nil || c.ConfigMapSelector != "team in (platform)" {
+		t.Fatalf("inject from the environment: selector %q, err %v", c.ConfigMapSelector, err)
+	}
+	if _, err := loadInject(t, pflag.NewFlagSet("inject", pflag.ContinueOnError), []string{"--configmap-selector", "a in (b"}, nil); err == nil ||
+		!errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "--configmap-selector") {
+		t.Errorf("inject with a bad selector: err = %v", err)
 	}
 }

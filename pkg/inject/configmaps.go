@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -35,10 +37,10 @@ func (c configMaps) Version(namespace, name string) (string, bool) {
 }
 
 // missingTargets warns, as serve does at start, about every configured default version and alias
-// target (mutate.Options.MissingTargets) whose ConfigMap is in no namespace of known; where names
-// the known set in the message.
+// target (mutate.Options.MissingTargets) whose ConfigMap is in no namespace of known; where says
+// where they were looked for.
 func missingTargets(o mutate.Options, known configMaps, where string) []string {
-	missing := o.MissingTargets(known.existsAnywhere, "any namespace of "+where)
+	missing := o.MissingTargets(known.existsAnywhere, where)
 	for i, m := range missing {
 		missing[i] = warning(ReasonConfigMapMissing, "%s", m)
 	}
@@ -90,8 +92,9 @@ func (c inputConfigMaps) Version(namespace, name string) (string, bool) {
 // loadConfigMaps reads the ConfigMaps of a List, a ConfigMapList or a multi-document stream;
 // objects of other kinds are ignored, so the output of `kustomize build` can be used as is. A file
 // with no ConfigMap is an error unless it is an empty List: it more likely names the wrong file
-// than says that no ConfigMap exists.
-func loadConfigMaps(file, versionLabel string) (configMaps, error) {
+// than says that no ConfigMap exists. Only ConfigMaps matching published (the platform's marker)
+// exist, as only those reach the server's cache.
+func loadConfigMaps(file, versionLabel string, published labels.Selector) (configMaps, error) {
 	cms := newConfigMaps()
 	docs, err := readObjects("configmaps file", file)
 	if err != nil {
@@ -108,8 +111,10 @@ func loadConfigMaps(file, versionLabel string) (configMaps, error) {
 			if err != nil {
 				return cms, err
 			}
-			cms.add(m.Namespace, m.Name, m.Labels[versionLabel])
 			found++
+			if published.Matches(labels.Set(m.Labels)) {
+				cms.add(m.Namespace, m.Name, m.Labels[versionLabel])
+			}
 		}
 	}
 	if found == 0 && !emptyList {
@@ -120,8 +125,10 @@ func loadConfigMaps(file, versionLabel string) (configMaps, error) {
 }
 
 // collectConfigMaps returns the ConfigMaps of the input, each in the namespace it would be
-// created in, and whether any is named like ours.
-func collectConfigMaps(input []parsed, ns namespaces, o Options) (inputConfigMaps, bool, error) {
+// created in, and whether any is named like ours. A ConfigMap that does not match published (the
+// platform's marker) does not exist, as for the server; named like ours, it still makes its
+// namespace one whose ConfigMaps the input holds: the server, too, would find ours absent there.
+func collectConfigMaps(input []parsed, ns namespaces, o Options, published labels.Selector) (inputConfigMaps, bool, error) {
 	cms := inputConfigMaps{newConfigMaps(), map[string]bool{}}
 	for _, d := range input {
 		for _, it := range d.items {
@@ -133,7 +140,9 @@ func collectConfigMaps(input []parsed, ns namespaces, o Options) (inputConfigMap
 				return cms, false, err
 			}
 			namespace := ns.namespaceOf(m.Namespace)
-			cms.add(namespace, m.Name, m.Labels[o.VersionLabel])
+			if published.Matches(labels.Set(m.Labels)) {
+				cms.add(namespace, m.Name, m.Labels[o.VersionLabel])
+			}
 			if ours(o.Mutate, m.Name) {
 				cms.known[namespace] = true
 			}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -31,7 +33,7 @@ metadata: {name: not-core, namespace: team-a}
 	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cms, err := loadConfigMaps(file, "release")
+	cms, err := loadConfigMaps(file, "release", labels.Everything())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,10 @@ type Options struct {
 	// (templates) whose labels match are mutated, the others pass through untouched. "" selects
 	// every Pod.
 	WorkspaceSelector string
+	// ConfigMapSelector is the platform's marker (--configmap-selector, a label selector): only
+	// ConfigMaps matching it exist, in --configmaps-file and in the input alike, as only those
+	// reach the server's cache. "" (the default): every ConfigMap named like ours counts.
+	ConfigMapSelector string
 	// Filenames are the inputs, in order: files, directories (their .yaml, .yml and .json files)
 	// and Stdin ("-", at most once) for the reader given to Run. Empty: only that reader.
 	Filenames []string
@@ -78,6 +82,8 @@ var (
 	ErrInvalidDocument = errors.New("invalid document")
 	// ErrSelector is returned for a WorkspaceSelector that does not parse.
 	ErrSelector = errors.New("invalid workspace selector")
+	// ErrConfigMapSelector is returned for a ConfigMapSelector that does not parse.
+	ErrConfigMapSelector = errors.New("invalid ConfigMap selector")
 	// ErrFilenames is returned when Filenames name Stdin more than once (it can be read once).
 	ErrFilenames = errors.New("invalid -f")
 )
@@ -95,14 +101,24 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// validate checks o and returns the parsed workspace selector.
-func (o Options) validate() (labels.Selector, error) {
+// selectors are the parsed label selectors of Options.
+type selectors struct {
+	workspaces labels.Selector // WorkspaceSelector
+	published  labels.Selector // ConfigMapSelector
+}
+
+// validate checks o and returns its parsed selectors.
+func (o Options) validate() (selectors, error) {
 	if o.Output != OutputYAML && o.Output != OutputPatch {
-		return nil, fmt.Errorf("%w %q: want %q or %q", ErrOutputFormat, o.Output, OutputYAML, OutputPatch)
+		return selectors{}, fmt.Errorf("%w %q: want %q or %q", ErrOutputFormat, o.Output, OutputYAML, OutputPatch)
 	}
-	sel, err := labels.Parse(o.WorkspaceSelector)
+	ws, err := labels.Parse(o.WorkspaceSelector)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %w", ErrSelector, o.WorkspaceSelector, err)
+		return selectors{}, fmt.Errorf("%w %q: %w", ErrSelector, o.WorkspaceSelector, err)
 	}
-	return sel, o.Mutate.Validate()
+	pub, err := labels.Parse(o.ConfigMapSelector)
+	if err != nil {
+		return selectors{}, fmt.Errorf("%w %q: %w", ErrConfigMapSelector, o.ConfigMapSelector, err)
+	}
+	return selectors{ws, pub}, o.Mutate.Validate()
 }

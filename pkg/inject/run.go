@@ -7,8 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/labels"
-
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
@@ -67,28 +65,28 @@ func Run(o Options, in io.Reader, out, errOut io.Writer) error {
 
 // newEnv gathers what the cluster would know when the input is applied: its Namespaces and
 // ConfigMaps, unless files say otherwise (see Options). The warnings concern no single object.
-func (o Options) newEnv(sel labels.Selector, docs []parsed) (env, []string, error) {
-	e := env{o: o, selector: sel, configMaps: mutate.AllExist{}, warnedNamespaces: map[string]bool{}}
+func (o Options) newEnv(sel selectors, docs []parsed) (env, []string, error) {
+	e := env{o: o, selector: sel.workspaces, configMaps: mutate.AllExist{}, warnedNamespaces: map[string]bool{}}
 	var warnings []string
 	var err error
 	if e.ns, warnings, err = loadNamespaces(o.NamespaceFile, docs); err != nil {
 		return e, nil, err
 	}
 	if o.ConfigMapsFile != "" {
-		cms, err := loadConfigMaps(o.ConfigMapsFile, o.VersionLabel)
+		cms, err := loadConfigMaps(o.ConfigMapsFile, o.VersionLabel, sel.published)
 		if err != nil {
 			return e, nil, err
 		}
 		e.configMaps = cms
-		return e, append(warnings, missingTargets(o.Mutate, cms, o.ConfigMapsFile)...), nil
+		return e, append(warnings, missingTargets(o.Mutate, cms, mutate.AmongMarked("any namespace of "+o.ConfigMapsFile, o.ConfigMapSelector))...), nil
 	}
-	cms, found, err := collectConfigMaps(docs, e.ns, o)
+	cms, found, err := collectConfigMaps(docs, e.ns, o, sel.published)
 	if err != nil {
 		return e, nil, err
 	}
 	if found {
 		e.configMaps = cms
-		warnings = append(warnings, missingTargets(o.Mutate, cms.configMaps, "the input")...)
+		warnings = append(warnings, missingTargets(o.Mutate, cms.configMaps, mutate.AmongMarked("any namespace of the input", o.ConfigMapSelector))...)
 	}
 	return e, warnings, nil
 }

@@ -23,6 +23,7 @@ type Caches struct {
 	Namespaces *NamespaceStore
 	ConfigMaps *ConfigMapStore
 	client     metadata.Interface
+	selector   string // of ConfigMaps, applied by the API server
 }
 
 // NewCaches returns the caches for settings, listing and watching through client. Nothing is
@@ -32,6 +33,7 @@ func NewCaches(settings Settings, client metadata.Interface) *Caches {
 		Namespaces: NewNamespaceStore(settings.AnnotationPrefix),
 		ConfigMaps: NewConfigMapStore(settings),
 		client:     client,
+		selector:   settings.ConfigMapSelector,
 	}
 }
 
@@ -40,9 +42,9 @@ func (c *Caches) Start(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		reflector("namespaces", c.client, namespacesResource, c.Namespaces).RunWithContext(ctx)
+		reflector("namespaces", c.client, namespacesResource, "", c.Namespaces).RunWithContext(ctx)
 	}()
-	reflector("configmaps", c.client, configMapsResource, c.ConfigMaps).RunWithContext(ctx)
+	reflector("configmaps", c.client, configMapsResource, c.selector, c.ConfigMaps).RunWithContext(ctx)
 	<-done
 	return nil
 }
@@ -73,12 +75,25 @@ type trimmingStore interface {
 	trim(*metav1.PartialObjectMetadata) bool
 }
 
-// reflector lists and watches resource through client into store.
-func reflector(name string, client metadata.Interface, resource schema.GroupVersionResource, store trimmingStore) *toolscache.Reflector {
+// reflector lists and watches resource through client into store, only objects matching the
+// label selector ("" for all).
+func reflector(name string, client metadata.Interface, resource schema.GroupVersionResource, selector string, store trimmingStore) *toolscache.Reflector {
 	rc := client.Resource(resource)
-	lw := trimmingListWatch(rc.List, rc.Watch, store.trim)
+	lw := trimmingListWatch(withSelector(selector, rc.List), withSelector(selector, rc.Watch), store.trim)
 	return toolscache.NewReflectorWithOptions(toolscache.ToListWatcherWithWatchListSemantics(lw, client),
 		&metav1.PartialObjectMetadata{}, store, toolscache.ReflectorOptions{Name: "tilt-lib-injector " + name})
+}
+
+// withSelector makes every call of f ask the API server for the objects matching selector only:
+// the others never reach the process (the list, the watch-list stream and the watch alike).
+func withSelector[T any](selector string, f func(context.Context, metav1.ListOptions) (T, error)) func(context.Context, metav1.ListOptions) (T, error) {
+	if selector == "" {
+		return f
+	}
+	return func(ctx context.Context, opts metav1.ListOptions) (T, error) {
+		opts.LabelSelector = selector
+		return f(ctx, opts)
+	}
 }
 
 // trimmingListWatch lists with list and watches with watch. Each listed page is trimmed as it

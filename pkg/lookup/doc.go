@@ -10,7 +10,10 @@
 //     name is kept so that "found" keeps its meaning: the Namespace exists.
 //   - ConfigMapStore: only our ConfigMaps ("<base>" and "<base>-<v>" for the configured bases),
 //     each with its version label. Every other ConfigMap (kube-root-ca.crt in every namespace) is
-//     never retained; mutate only ever asks about ours.
+//     never retained; mutate only ever asks about ours. With Settings.ConfigMapSelector (the
+//     platform's marker, --configmap-selector) the API server filters the ConfigMap list and
+//     watch: a ConfigMap without the marker never reaches the process, so it does not exist for
+//     the decision nor for the adoption gauges.
 //
 // Listed pages are trimmed as they arrive and the stores trim the watch-list buffer
 // (TransformingStore), so managedFields are never held for more than a page. Measured

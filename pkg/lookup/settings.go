@@ -11,6 +11,12 @@ type Settings struct {
 	Bases []string
 	// VersionLabel is the ConfigMap label kept.
 	VersionLabel string
+	// ConfigMapSelector is a label selector (--configmap-selector, the platform's marker) our
+	// ConfigMaps must match. The API server applies it to the list and the watch, so a ConfigMap
+	// without the marker is never sent, let alone kept: to the decision it does not exist. A
+	// ConfigMap that loses the marker is a deletion on the watch, one that gains it an addition.
+	// Empty: every ConfigMap named like ours. It must parse (pkg/config checks).
+	ConfigMapSelector string
 }
 
 // Ours reports whether a ConfigMap name belongs to one of the configured bases.

@@ -16,11 +16,29 @@ const ResultError = "error"
 type Metrics struct {
 	injections *prometheus.CounterVec
 	reviews    *prometheus.CounterVec
+	pairs      *pairs
 }
 
-// New creates the metrics on reg and sets tiltlib_build_info for version.
+// Options tune the metrics.
+type Options struct {
+	// MaxConfigMapSeries is the most (configmap, version) pairs of tiltlib_injections_total with
+	// a series of their own (--max-configmap-series); 0 means DefaultMaxConfigMapSeries.
+	MaxConfigMapSeries int
+}
+
+// New creates the metrics on reg, with the default Options, and sets tiltlib_build_info for
+// version.
 func New(reg prometheus.Registerer, version string) (*Metrics, error) {
+	return NewWithOptions(reg, version, Options{})
+}
+
+// NewWithOptions is New with o.
+func NewWithOptions(reg prometheus.Registerer, version string, o Options) (*Metrics, error) {
+	if o.MaxConfigMapSeries <= 0 {
+		o.MaxConfigMapSeries = DefaultMaxConfigMapSeries
+	}
 	m := &Metrics{
+		pairs: newPairs(o.MaxConfigMapSeries),
 		injections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tiltlib_injections_total",
 			Help: "Components injected into workspace Pods, by the ConfigMap and semantic version mounted and which precedence level chose it. Dry-run requests are not counted.",
@@ -50,13 +68,16 @@ const MissingConfigMap = "missing"
 //
 // A ConfigMap that does not exist is counted as configmap="missing", version="": its name comes
 // from a developer's annotation value, and fresh values would each make a new series that is never
-// freed. Existing ConfigMaps are a set the platform team controls. (Even a configured default that
-// does not exist is "missing": what matters on a dashboard is that the mount is empty.)
+// freed. (Even a configured default that does not exist is "missing": what matters on a dashboard
+// is that the mount is empty.) An existing ConfigMap is one the platform publishes only with
+// --configmap-selector; without it (or if a tenant forges the marker) a tenant's own ConfigMaps
+// exist too, so existing pairs are capped as well: the first MaxConfigMapSeries pairs seen keep
+// their series, every later one is configmap="other", version="".
 func (m *Metrics) Observe(r mutate.Result) {
 	for _, in := range r.Injected {
-		configMap, version := in.ConfigMap, in.Version
-		if !in.Exists {
-			configMap, version = MissingConfigMap, ""
+		configMap, version := MissingConfigMap, ""
+		if in.Exists {
+			configMap, version = m.pairs.label(in.ConfigMap, in.Version)
 		}
 		m.injections.WithLabelValues(in.Component, configMap, version, string(in.Source)).Inc()
 	}

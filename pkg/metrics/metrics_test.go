@@ -86,3 +86,73 @@ func TestNewRefusesADuplicateRegistration(t *testing.T) {
 		t.Fatalf("second New on one registry: err = %v", err)
 	}
 }
+
+// existing is a review that mounted the existing ConfigMap tilt-lib-<v>, version label
+// "<v>-label" (a tenant's own, say), and nothing else.
+func existing(v string) mutate.Result {
+	return mutate.Result{Outcome: mutate.OutcomeInjected, Reason: mutate.ReasonNone, Injected: []mutate.Injection{
+		{Component: "tilt-lib", Choice: mutate.Choice{ConfigMap: "tilt-lib-" + v, Label: v, Version: v + "-label", Source: mutate.SourcePod, Exists: true}},
+	}}
+}
+
+// TestInjectionsCapAtTheBound: existing ConfigMaps are a tenant's own too (no --configmap-selector,
+// or a forged marker), so the distinct (configmap, version) pairs with a series of their own are
+// capped, at the default cap and a configured one, tested at cap-1, cap and cap+1 pairs: the
+// first pairs seen keep their series (and stay exact after the cap is reached), every later one
+// is configmap="other", version="".
+func TestInjectionsCapAtTheBound(t *testing.T) {
+	for _, limit := range []int{0, 1, 7} { // 0: the default
+		capped := limit
+		if capped == 0 {
+			capped = DefaultMaxConfigMapSeries
+		}
+		for _, pairs := range []int{capped - 1, capped, capped + 1} {
+			t.Run(fmt.Sprintf("cap %d, %d pairs", capped, pairs), func(t *testing.T) {
+				reg := prometheus.NewRegistry()
+				m, err := NewWithOptions(reg, "t", Options{MaxConfigMapSeries: limit})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range pairs {
+					m.Observe(existing(fmt.Sprintf("v%d", i)))
+				}
+				kept := min(pairs, capped)
+				wantSeries := kept
+				if pairs > capped {
+					wantSeries++ // other
+				}
+				if n := testutil.CollectAndCount(m.injections); n != wantSeries {
+					t.Fatalf("%d pairs under a cap of %d made %d series, want %d", pairs, capped, n, wantSeries)
+				}
+				other := m.injections.WithLabelValues("tilt-lib", OtherConfigMap, "", string(mutate.SourcePod))
+				if got, want := testutil.ToFloat64(other), float64(pairs-kept); got != want {
+					t.Errorf("other = %g, want %g", got, want)
+				}
+				if pairs <= 1 {
+					return
+				}
+				// A pair kept before the cap was reached is still counted exactly after it.
+				m.Observe(existing("v0"))
+				if got := testutil.ToFloat64(m.injections.WithLabelValues("tilt-lib", "tilt-lib-v0", "v0-label", string(mutate.SourcePod))); got != 2 {
+					t.Errorf("tilt-lib-v0 = %g after a second review, want 2", got)
+				}
+			})
+		}
+	}
+}
+
+// TestInjectionsCapIsPerPairNotPerSource: one pair reached by several sources is one pair.
+func TestInjectionsCapIsPerPairNotPerSource(t *testing.T) {
+	m, err := NewWithOptions(prometheus.NewRegistry(), "t", Options{MaxConfigMapSeries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []mutate.Source{mutate.SourcePod, mutate.SourceNamespace, mutate.SourceDefault, mutate.SourceFallback} {
+		m.Observe(mutate.Result{Outcome: mutate.OutcomeInjected, Reason: mutate.ReasonNone, Injected: []mutate.Injection{
+			{Component: "tilt-lib", Choice: mutate.Choice{ConfigMap: "tilt-lib", Version: "1.4.0", Source: src, Exists: true}},
+		}})
+	}
+	if n := testutil.CollectAndCount(m.injections); n != 4 {
+		t.Fatalf("one pair from four sources made %d series, want 4 (none of them other)", n)
+	}
+}

@@ -68,6 +68,16 @@ func (o Options) MissingTargets(exists func(configMap string) bool, in string) [
 	return warnings
 }
 
+// AmongMarked narrows in, the "where" of MissingTargets, to the ConfigMaps matching selector
+// (--configmap-selector) when there is one: right after the selector is turned on, an unmarked
+// ConfigMap is a likelier cause of the warning than a typo. serve and inject both use it.
+func AmongMarked(in, selector string) string {
+	if selector == "" {
+		return in
+	}
+	return fmt.Sprintf("%s among the ConfigMaps matching --configmap-selector %q", in, selector)
+}
+
 // missing words the warning of a Target whose ConfigMaps are in none of in.
 func (t Target) missing(in string) string {
 	if t.Name == "" {
