@@ -23,16 +23,20 @@ import (
 // webhook: the ResponseWriter the edge sees is promhttp's delegator, as in production.
 func served(t testing.TB, h http.Handler) *httptest.Server {
 	t.Helper()
-	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "latency"}, []string{"code"})
-	cnt := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "requests"}, []string{"code"})
-	inflight := prometheus.NewGauge(prometheus.GaugeOpts{Name: "in_flight"})
-	srv := httptest.NewUnstartedServer(promhttp.InstrumentHandlerDuration(lat,
-		promhttp.InstrumentHandlerCounter(cnt, promhttp.InstrumentHandlerInFlight(inflight, h))))
+	srv := httptest.NewUnstartedServer(instrumented(h))
 	srv.Config.ReadHeaderTimeout = 32 * time.Second
 	srv.Config.IdleTimeout = 90 * time.Second
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// instrumented wraps h the way controller-runtime's webhook server's Register does.
+func instrumented(h http.Handler) http.Handler {
+	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "latency"}, []string{"code"})
+	cnt := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "requests"}, []string{"code"})
+	inflight := prometheus.NewGauge(prometheus.GaugeOpts{Name: "in_flight"})
+	return promhttp.InstrumentHandlerDuration(lat, promhttp.InstrumentHandlerCounter(cnt, promhttp.InstrumentHandlerInFlight(inflight, h)))
 }
 
 // reasons collects Options.Rejected calls.
