@@ -73,7 +73,8 @@ func (r *reasons) list() []mutate.Reason {
 	return append([]mutate.Reason(nil), r.got...)
 }
 
-// slowLoris announces a 7 MB AdmissionReview body and then sends one byte every `every`. It
+// slowLoris announces the largest AdmissionReview body the edge reads (MaxBodyBytes-1) and then
+// sends one byte every `every`. It
 // returns how long after its headers the server kept the connection open, the HTTP status line
 // if any came back, and whether it gave up (after giveUp) with the connection still open.
 func slowLoris(addr string, every, giveUp time.Duration) (held time.Duration, status string, gaveUp bool, err error) {
@@ -82,7 +83,7 @@ func slowLoris(addr string, every, giveUp time.Duration) (held time.Duration, st
 		return 0, "", false, err
 	}
 	defer conn.Close()
-	if _, err := fmt.Fprintf(conn, "POST /mutate-v1-pod HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\nContent-Length: 7000000\r\n\r\n{"); err != nil {
+	if _, err := fmt.Fprintf(conn, "POST /mutate-v1-pod HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", MaxBodyBytes-1); err != nil {
 		return 0, "", false, err
 	}
 	start := time.Now()

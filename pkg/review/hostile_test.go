@@ -5,15 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"net/http/httptest"
+	"os"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,9 +28,6 @@ const (
 	hostilePerKind = 64 / 3 // 21 of each kind, plus one more header-only: 64 connections
 	maxHeapGrowth  = 32 << 20
 	realReviews    = 20
-	// hostileBody is the Content-Length the reviewer's attack announced: just under the 7 MiB
-	// limit controller-runtime (and this package, before) accepted.
-	hostileBody = 7<<20 - 1
 )
 
 // TestHostileConnectionsDoNotStarveReviews holds 64 hostile connections open against the
@@ -43,6 +39,11 @@ const (
 func TestHostileConnectionsDoNotStarveReviews(t *testing.T) {
 	if testing.Short() {
 		t.Skip("holds 64 connections and measures the heap")
+	}
+	if raceEnabled {
+		// `make unit` runs it in its second, race-free line: under -race the 64 connections
+		// take a minute of two cores, and full bodies miss the body deadline for CPU.
+		t.Skip("measured without -race")
 	}
 	srv, reads := servedTLS(t, NewEdge(New(quietDecider()), EdgeOptions{}))
 	client := srv.Client()
@@ -61,11 +62,9 @@ func TestHostileConnectionsDoNotStarveReviews(t *testing.T) {
 		if i == 63 {
 			kind = reviewtest.HeaderOnly
 		}
+		// Each announces the largest body the server would read.
 		a := &reviewtest.Attacker{Kind: kind, Addr: srv.Listener.Addr().String(), TLS: client.Transport.(*http.Transport).TLSClientConfig,
-			BodyBytes: hostileBody, Settle: reads.settle}
-		if kind == reviewtest.FullBody {
-			a.BodyBytes = MaxBodyBytes - 1 // the largest body the server would read
-		}
+			BodyBytes: MaxBodyBytes - 1, Settle: reads.settle}
 		attackers = append(attackers, a)
 		wg.Add(1)
 		go func() { defer wg.Done(); a.Run(ctx) }()
@@ -79,7 +78,7 @@ func TestHostileConnectionsDoNotStarveReviews(t *testing.T) {
 		}
 	}
 	t.Cleanup(stop)
-	deadline := time.After(time.Minute)
+	deadline := time.After(2 * time.Minute)
 	for i, a := range attackers {
 		select {
 		case <-a.Held():
@@ -89,15 +88,35 @@ func TestHostileConnectionsDoNotStarveReviews(t *testing.T) {
 	}
 
 	held := liveHeap()
+	// Real reviews go on until every attacker has been answered or cut at least once and has
+	// come back (so the deadlines have acted), and at least realReviews were sent.
 	peak := held
 	outcomes := map[string]int{}
-	for i := 0; i < realReviews; i++ {
+	reconnected := func() bool {
+		for _, a := range attackers {
+			if a.Opened() < 2 {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 0; n < realReviews || !reconnected(); n++ {
+		select {
+		case <-deadline:
+			t.Fatalf("after %d real reviews, not every attacker has reconnected: %s", n, describe(attackers))
+		default:
+		}
 		code, answer := postReview(client, srv.URL, body)
 		outcomes[code]++
-		if code != "injected" {
-			t.Logf("real review %d: %s %s", i, code, answer)
+		if code != "injected" && outcomes[code] <= 3 {
+			t.Logf("real review %d: %s %s", n, code, answer)
 		}
-		peak = max(peak, liveHeap())
+		if h := liveHeap(); h > peak {
+			peak = h
+			if f := os.Getenv("HOSTILE_HEAP_PROFILE"); f != "" {
+				writeHeapProfile(t, f)
+			}
+		}
 	}
 	stop()
 
@@ -111,8 +130,8 @@ func TestHostileConnectionsDoNotStarveReviews(t *testing.T) {
 			t.Fatalf("the %s attack did not connect: %v", a.Kind, s)
 		}
 	}
-	if outcomes["injected"] != realReviews {
-		t.Errorf("%d of %d real reviews were answered with an injection: %v", outcomes["injected"], realReviews, outcomes)
+	if len(outcomes) != 1 || outcomes["injected"] == 0 {
+		t.Errorf("real reviews were answered %v, want every one injected", outcomes)
 	}
 	if growth >= maxHeapGrowth {
 		t.Errorf("live heap grew by %.1f MiB while the hostile connections were held, want < %d MiB", float64(growth)/(1<<20), maxHeapGrowth>>20)
@@ -128,8 +147,8 @@ func quietDecider() *decide.Decider {
 
 type noMetrics struct{}
 
-func (noMetrics) Observe(mutate.Result)  {}
-func (noMetrics) Error(mutate.Reason)    {}
+func (noMetrics) Observe(mutate.Result) {}
+func (noMetrics) Error(mutate.Reason)   {}
 func (noMetrics) Skipped(mutate.Reason) {}
 
 // postReview sends one review and says how it was answered: "injected" (200, allowed, with a
@@ -150,13 +169,25 @@ func postReview(c *http.Client, url string, body []byte) (outcome string, detail
 	return "review", string(b)
 }
 
-// liveHeap is the heap in use after a full collection.
+func writeHeapProfile(t *testing.T, file string) {
+	out, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if err := pprof.Lookup("heap").WriteTo(out, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// liveHeap is the heap the garbage collector found live: what the last of two full collections
+// marked (runtime/metrics' /gc/heap/live:bytes), not what was allocated since.
 func liveHeap() uint64 {
 	runtime.GC()
 	runtime.GC() // the second one frees what the first one's finalizers released
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
@@ -194,96 +225,4 @@ func describe(as []*reviewtest.Attacker) string {
 		}
 	}
 	return strings.Join(parts, "; ")
-}
-
-// servedTLS is served over loopback TLS (HTTP/1.1, as serve runs it), with the bytes the server
-// reads from each connection counted, so a test can wait until a client's bytes have arrived.
-func servedTLS(t testing.TB, h http.Handler) (*httptest.Server, *readCounter) {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(instrumented(h))
-	srv.Config.ReadHeaderTimeout = 32 * time.Second
-	srv.Config.IdleTimeout = 90 * time.Second
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // every cut connection is logged otherwise
-	rc := &readCounter{changed: make(chan struct{})}
-	srv.Listener = &countingListener{Listener: srv.Listener, rc: rc}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	return srv, rc
-}
-
-// readCounter holds, per client address, the bytes the server read and whether it closed.
-type readCounter struct {
-	mu      sync.Mutex
-	conns   map[string]*serverConn
-	changed chan struct{} // closed and replaced on every change
-}
-
-func (rc *readCounter) notify() {
-	rc.mu.Lock()
-	close(rc.changed)
-	rc.changed = make(chan struct{})
-	rc.mu.Unlock()
-}
-
-// settle returns once the server has read written bytes from the client at local, or closed
-// that connection, or ctx is done.
-func (rc *readCounter) settle(ctx context.Context, local string, written int64) {
-	for {
-		rc.mu.Lock()
-		c, ch := rc.conns[local], rc.changed
-		rc.mu.Unlock()
-		if c != nil && (c.read.Load() >= written || c.closed.Load()) {
-			return
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-type countingListener struct {
-	net.Listener
-	rc *readCounter
-}
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	conn, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	c := &serverConn{Conn: conn, rc: l.rc}
-	l.rc.mu.Lock()
-	if l.rc.conns == nil {
-		l.rc.conns = map[string]*serverConn{}
-	}
-	l.rc.conns[conn.RemoteAddr().String()] = c
-	l.rc.mu.Unlock()
-	l.rc.notify()
-	return c, nil
-}
-
-type serverConn struct {
-	net.Conn
-	rc     *readCounter
-	read   atomic.Int64
-	closed atomic.Bool
-}
-
-func (c *serverConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.read.Add(int64(n))
-		c.rc.notify()
-	}
-	return n, err
-}
-
-func (c *serverConn) Close() error {
-	err := c.Conn.Close()
-	if !c.closed.Swap(true) {
-		c.rc.notify()
-	}
-	return err
 }
