@@ -92,9 +92,6 @@ func NewEdge(next http.Handler, o EdgeOptions) *Edge {
 		budget: NewBudget(o.MaxBodyBytesInFlight), slots: make(chan struct{}, o.MaxConcurrent), rejected: o.Rejected}
 }
 
-// Budget is the edge's budget for bodies, to watch it.
-func (e *Edge) Budget() *Budget { return e.budget }
-
 // ServeHTTP implements http.Handler: deadlines, the body, a slot, then the wrapped handler.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Deadlines first, before anything is written: a kept-alive connection still carries the

@@ -45,17 +45,60 @@ func TestHostileConnectionsDoNotStarveReviews(t *testing.T) {
 		// take a minute of two cores, and full bodies miss the body deadline for CPU.
 		t.Skip("measured without -race")
 	}
-	srv, reads := servedTLS(t, NewEdge(New(quietDecider()), EdgeOptions{}))
+	r := hostile(t)
+	t.Logf("64 hostile connections (%d header-only, %d trickle, %d full-body, each announcing %d bytes): %s",
+		hostilePerKind+1, hostilePerKind, hostilePerKind, MaxBodyBytes-1, describe(r.attackers))
+	t.Logf("real reviews: %v; live heap %.1f MiB before, %.1f MiB held, peak %.1f MiB: growth %.1f MiB (goal < %d MiB)",
+		r.outcomes, mib(r.base), mib(r.held), mib(r.peak), r.growthMiB(), maxHeapGrowth>>20)
+	if len(r.outcomes) != 1 || r.outcomes["injected"] == 0 {
+		t.Errorf("real reviews were answered %v, want every one injected", r.outcomes)
+	}
+	if r.growthMiB() >= maxHeapGrowth>>20 {
+		t.Errorf("live heap grew by %.1f MiB while the hostile connections were held, want < %d MiB", r.growthMiB(), maxHeapGrowth>>20)
+	}
+}
+
+// BenchmarkHostileConnections is the same attack, reported for docs/benchmarks.md: real reviews
+// not injected, and the live heap's growth. Run with -benchtime 1x: one iteration is one attack.
+func BenchmarkHostileConnections(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		r := hostile(b)
+		failed := 0
+		for code, n := range r.outcomes {
+			if code != "injected" {
+				failed += n
+			}
+		}
+		b.ReportMetric(float64(failed), "failed-reviews")
+		b.ReportMetric(float64(r.outcomes["injected"]), "injected-reviews")
+		b.ReportMetric(r.growthMiB(), "heap-growth-MiB")
+	}
+}
+
+type hostileRun struct {
+	attackers        []*reviewtest.Attacker
+	outcomes         map[string]int
+	base, held, peak uint64
+}
+
+func (r hostileRun) growthMiB() float64 { return float64(int64(r.peak)-int64(r.base)) / (1 << 20) }
+
+// hostile runs the attack: serve's stack with its defaults, one real review to warm it, 64
+// attackers held, then real reviews until every attacker has been answered or cut at least once
+// and has come back (so the deadlines have acted), and at least realReviews were sent. The live
+// heap is read after each review.
+func hostile(tb testing.TB) hostileRun {
+	tb.Helper()
+	srv, reads := servedTLS(tb, NewEdge(New(quietDecider()), EdgeOptions{}))
 	client := srv.Client()
 	client.Timeout = 10 * time.Second // the longest the API server would wait (timeoutSeconds ≤ 30)
-	body := reviewOf(t, v1, "team-a", reviewtest.WorkspacePod(reviewtest.Ladder[1].Shape), false)
+	body := reviewOf(tb, v1, "team-a", reviewtest.WorkspacePod(reviewtest.Ladder[1].Shape), false)
 	if code, answer := postReview(client, srv.URL, body); code != "injected" {
-		t.Fatalf("before the attack: %s %s", code, answer)
+		tb.Fatalf("before the attack: %s %s", code, answer)
 	}
-	base := liveHeap()
+	r := hostileRun{outcomes: map[string]int{}, base: liveHeap()}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var attackers []*reviewtest.Attacker
 	var wg sync.WaitGroup
 	for i := 0; i < 64; i++ {
 		kind := reviewtest.Hostile(i % 3)
@@ -65,35 +108,32 @@ func TestHostileConnectionsDoNotStarveReviews(t *testing.T) {
 		// Each announces the largest body the server would read.
 		a := &reviewtest.Attacker{Kind: kind, Addr: srv.Listener.Addr().String(), TLS: client.Transport.(*http.Transport).TLSClientConfig,
 			BodyBytes: MaxBodyBytes - 1, Settle: reads.settle}
-		attackers = append(attackers, a)
+		r.attackers = append(r.attackers, a)
 		wg.Add(1)
 		go func() { defer wg.Done(); a.Run(ctx) }()
 	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			wg.Wait()
-		}
-	}
-	t.Cleanup(stop)
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	deadline := time.After(2 * time.Minute)
-	for i, a := range attackers {
+	for i, a := range r.attackers {
 		select {
 		case <-a.Held():
 		case <-deadline:
-			t.Fatalf("only %d of 64 hostile connections were ever held", i)
+			tb.Fatalf("only %d of 64 hostile connections were ever held", i)
+		}
+	}
+	for _, a := range r.attackers {
+		if s := a.Statuses(); s["dial"]+s["tls"] > 0 {
+			tb.Fatalf("the %s attack did not connect: %v", a.Kind, s)
 		}
 	}
 
-	held := liveHeap()
-	// Real reviews go on until every attacker has been answered or cut at least once and has
-	// come back (so the deadlines have acted), and at least realReviews were sent.
-	peak := held
-	outcomes := map[string]int{}
+	r.held = liveHeap()
+	r.peak = r.held
 	reconnected := func() bool {
-		for _, a := range attackers {
+		for _, a := range r.attackers {
 			if a.Opened() < 2 {
 				return false
 			}
@@ -103,39 +143,22 @@ func TestHostileConnectionsDoNotStarveReviews(t *testing.T) {
 	for n := 0; n < realReviews || !reconnected(); n++ {
 		select {
 		case <-deadline:
-			t.Fatalf("after %d real reviews, not every attacker has reconnected: %s", n, describe(attackers))
+			tb.Fatalf("after %d real reviews, not every attacker has reconnected: %s", n, describe(r.attackers))
 		default:
 		}
 		code, answer := postReview(client, srv.URL, body)
-		outcomes[code]++
-		if code != "injected" && outcomes[code] <= 3 {
-			t.Logf("real review %d: %s %s", n, code, answer)
+		r.outcomes[code]++
+		if code != "injected" && r.outcomes[code] <= 3 {
+			tb.Logf("real review %d: %s %s", n, code, answer)
 		}
-		if h := liveHeap(); h > peak {
-			peak = h
+		if h := liveHeap(); h > r.peak {
+			r.peak = h
 			if f := os.Getenv("HOSTILE_HEAP_PROFILE"); f != "" {
-				writeHeapProfile(t, f)
+				writeHeapProfile(tb, f)
 			}
 		}
 	}
-	stop()
-
-	growth := int64(peak) - int64(base)
-	t.Logf("64 hostile connections (%d header-only, %d trickle, %d full-body of %d bytes): %s",
-		hostilePerKind+1, hostilePerKind, hostilePerKind, MaxBodyBytes-1, describe(attackers))
-	t.Logf("real reviews: %v; live heap %.1f MiB before, %.1f MiB held, peak %.1f MiB: growth %.1f MiB (goal < %d MiB)",
-		outcomes, mib(base), mib(held), mib(peak), float64(growth)/(1<<20), maxHeapGrowth>>20)
-	for _, a := range attackers {
-		if s := a.Statuses(); s["dial"]+s["tls"] > 0 {
-			t.Fatalf("the %s attack did not connect: %v", a.Kind, s)
-		}
-	}
-	if len(outcomes) != 1 || outcomes["injected"] == 0 {
-		t.Errorf("real reviews were answered %v, want every one injected", outcomes)
-	}
-	if growth >= maxHeapGrowth {
-		t.Errorf("live heap grew by %.1f MiB while the hostile connections were held, want < %d MiB", float64(growth)/(1<<20), maxHeapGrowth>>20)
-	}
+	return r
 }
 
 // quietDecider decides with the differential tests' environment and records nothing.
@@ -169,7 +192,7 @@ func postReview(c *http.Client, url string, body []byte) (outcome string, detail
 	return "review", string(b)
 }
 
-func writeHeapProfile(t *testing.T, file string) {
+func writeHeapProfile(t testing.TB, file string) {
 	out, err := os.Create(file)
 	if err != nil {
 		t.Fatal(err)

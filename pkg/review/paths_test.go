@@ -159,7 +159,7 @@ func (p paths) compare(t testing.TB, c call) verdict {
 	// Status, so failurePolicy decides (Ignore admits the Pod as it is), and decides nothing.
 	// controller-runtime reads up to its own 7 MiB: below that it decides; at it, it denies the
 	// Pod with an AdmissionReview of code 413. Deliberate (issue 23): 3 MiB fits the largest plain
-	// Pod the API server stores twice over (docs/design.md, Bounds), and a denial is never ours.
+	// Pod the API server stores (1.50 MiB, docs/design.md, Bounds), and a denial is never ours.
 	if len(c.body) >= MaxBodyBytes {
 		var st metav1.Status
 		if err := json.Unmarshal(newBody, &st); err != nil || newCode != http.StatusRequestEntityTooLarge ||
