@@ -41,7 +41,7 @@ test: lint unit e2e ## Everything CI runs: lint, unit tests, then the e2e suite 
 .PHONY: unit
 unit: tools ## Unit, golden, handler, CLI and chart tests (no control plane; the chart tests run helm).
 	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run '^TestAllocations' -bench . -benchtime 1x ./pkg/... # every benchmark once, so they stay correct; allocation counts without -race
+	$(GO) test -count=1 -run '^(TestAllocations|TestHostile)' -bench . -benchtime 1x ./pkg/... # every benchmark once, so they stay correct; allocation counts and the heap under hostile connections without -race
 	cd hack/image && $(GO) test -count=1 ./...
 
 .PHONY: e2e

@@ -203,9 +203,11 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Synced:     func() bool { return allSynced(synced) },
 	}
 	mgr.GetWebhookServer().Register(review.Path, review.NewEdge(review.New(h), review.EdgeOptions{
-		Timeout:       cfg.RequestTimeout,
-		MaxConcurrent: cfg.MaxConcurrentReviews,
-		Rejected:      m.Error, // tiltlib_admission_reviews_total{result="error"}, reason overloaded or request_timeout
+		Timeout:              cfg.RequestTimeout,
+		BodyTimeout:          cfg.BodyReadTimeout,
+		MaxConcurrent:        cfg.MaxConcurrentReviews,
+		MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight,
+		Rejected:             m.Error, // tiltlib_admission_reviews_total{result="error"}, with the edge's reasons
 	}))
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

@@ -16,12 +16,20 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/pkg/events"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/review"
 )
 
 // Cert modes.
 const (
 	CertModeFiles = "files"
 	CertModeSelf  = "self"
+)
+
+// Bounds of --max-body-bytes-in-flight: big bodies share half of it, which must hold one body of
+// review.MaxBodyBytes.
+const (
+	MinMaxBodyBytesInFlight = 2 * review.MaxBodyBytes
+	MaxMaxBodyBytesInFlight = 4 << 30
 )
 
 // MinCertLifetime is the shortest --cert-lifetime: short enough for tests to rotate in
@@ -78,6 +86,10 @@ type Config struct {
 	// The HTTP edge of serve (pkg/review's Edge): per-request deadline, concurrency limit, client CA.
 	RequestTimeout       time.Duration `flag:"request-timeout"`
 	MaxConcurrentReviews int           `flag:"max-concurrent-reviews"`
+	// Bodies (issue 23): a deadline for the body alone, and a budget for the bytes of all bodies
+	// in flight, so connections that announce or trickle bodies hold neither memory nor slots.
+	BodyReadTimeout      time.Duration `flag:"body-read-timeout"`
+	MaxBodyBytesInFlight int64         `flag:"max-body-bytes-in-flight"`
 	ClientCA             string        `flag:"client-ca"`
 	// Events (pkg/events): a cluster-wide budget, and the Events client's own rate limit (the
 	// other clients have none: the informers list and watch once).
@@ -122,8 +134,10 @@ func Default() Config {
 		TLSMinVersion:     "1.2",
 		LogLevel:          "info",
 
-		RequestTimeout:       10 * time.Second,
-		MaxConcurrentReviews: 32,
+		RequestTimeout:       review.DefaultTimeout,
+		MaxConcurrentReviews: review.DefaultMaxConcurrent,
+		BodyReadTimeout:      review.DefaultBodyTimeout,
+		MaxBodyBytesInFlight: review.DefaultMaxBodyBytesInFlight,
 
 		EventsPerMinute: events.DefaultBudget,
 		EventsQPS:       5,
@@ -174,7 +188,9 @@ func (c *Config) addServeOnlyFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.EnableHTTP2, "enable-http2", c.EnableHTTP2, "serve HTTP/2 (off by default: CVE-2023-44487 rapid reset)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "info, debug (logs every admission), or a number: the logr verbosity")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "deadline to read, handle and answer one admission request (at most 30s, the API server's longest webhook timeout)")
-	fs.IntVar(&c.MaxConcurrentReviews, "max-concurrent-reviews", c.MaxConcurrentReviews, "admission requests handled at once; more are answered 429 with Retry-After")
+	fs.IntVar(&c.MaxConcurrentReviews, "max-concurrent-reviews", c.MaxConcurrentReviews, "admission requests decided at once (counted from when their body is in); more are answered 429 with Retry-After")
+	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", c.BodyReadTimeout, "deadline to receive one review body, from the end of its headers (at most --request-timeout); a body still arriving is cut with 408")
+	fs.Int64Var(&c.MaxBodyBytesInFlight, "max-body-bytes-in-flight", c.MaxBodyBytesInFlight, "bytes all review bodies being received or decided may hold together; a body that does not fit is answered 503 with Retry-After")
 	fs.StringVar(&c.ClientCA, "client-ca", c.ClientCA, "PEM CA bundle: when set, clients must present a certificate it signed (the API server's, from its --admission-control-config-file)")
 	fs.IntVar(&c.EventsPerMinute, "events-per-minute", c.EventsPerMinute, "most Warning Events recorded per minute across all namespaces (1-10000), on top of one per namespace, reason and component")
 	fs.Float32Var(&c.EventsQPS, "events-qps", c.EventsQPS, "requests per second of the Events client to the API server (0.1-1000)")
@@ -286,6 +302,14 @@ func (c Config) serveOnlyProblems() []error {
 	}
 	if c.MaxConcurrentReviews < 1 || c.MaxConcurrentReviews > 10000 {
 		add("--max-concurrent-reviews %d: must be 1-10000", c.MaxConcurrentReviews)
+	}
+	if c.BodyReadTimeout <= 0 || c.BodyReadTimeout > c.RequestTimeout {
+		add("--body-read-timeout %s: must be positive and at most --request-timeout (%s)", c.BodyReadTimeout, c.RequestTimeout)
+	}
+	// Big bodies share half of the budget: it must hold one body of the largest size.
+	if c.MaxBodyBytesInFlight < MinMaxBodyBytesInFlight || c.MaxBodyBytesInFlight > MaxMaxBodyBytesInFlight {
+		add("--max-body-bytes-in-flight %d: must be %d-%d (twice the %d-byte body limit, up to 4 GiB)",
+			c.MaxBodyBytesInFlight, MinMaxBodyBytesInFlight, MaxMaxBodyBytesInFlight, review.MaxBodyBytes)
 	}
 	if c.EventsPerMinute < 1 || c.EventsPerMinute > 10000 {
 		add("--events-per-minute %d: must be 1-10000", c.EventsPerMinute)

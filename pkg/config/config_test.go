@@ -122,6 +122,10 @@ func TestInvalidConfigurationsReportEveryProblem(t *testing.T) {
 		{"request timeout zero", []string{"--request-timeout", "0s"}, nil, "", []string{"--request-timeout 0s"}},
 		{"request timeout above the API server's 30s", []string{"--request-timeout", "31s"}, nil, "", []string{"--request-timeout 31s"}},
 		{"no concurrent reviews", nil, map[string]string{"TILTLIB_MAX_CONCURRENT_REVIEWS": "0"}, "", []string{"--max-concurrent-reviews 0"}},
+		{"body read timeout zero", []string{"--body-read-timeout", "0s"}, nil, "", []string{"--body-read-timeout 0s"}},
+		{"body read timeout beyond the request's", []string{"--request-timeout", "5s", "--body-read-timeout", "5001ms"}, nil, "", []string{"--body-read-timeout 5.001s"}},
+		{"body budget below two bodies", nil, map[string]string{"TILTLIB_MAX_BODY_BYTES_IN_FLIGHT": "6291455"}, "", []string{"--max-body-bytes-in-flight 6291455"}},
+		{"body budget above 4 GiB", nil, nil, "max-body-bytes-in-flight: 4294967297\n", []string{"--max-body-bytes-in-flight 4294967297"}},
 		{"no Events budget", []string{"--events-per-minute", "0"}, nil, "", []string{"--events-per-minute 0"}},
 		{"Events budget above the bound", nil, map[string]string{"TILTLIB_EVENTS_PER_MINUTE": "10001"}, "", []string{"--events-per-minute 10001"}},
 		{"Events QPS below the bound", []string{"--events-qps", "0.09"}, nil, "", []string{"--events-qps 0.09"}},
@@ -298,6 +302,34 @@ func TestEdgeDefaultsAndBounds(t *testing.T) {
 	}
 	if c.RequestTimeout != 30*time.Second || c.MaxConcurrentReviews != 1 || c.ClientCA != "/tls/ca.crt" {
 		t.Fatalf("edge flags: %+v", c)
+	}
+}
+
+// Bodies (issue 23): 2s and 16 MiB by default; each bound accepted at its edge (the cases just
+// beyond are in TestInvalidConfigurationsReportEveryProblem).
+func TestBodyDefaultsAndBounds(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BodyReadTimeout != 2*time.Second || c.MaxBodyBytesInFlight != 16<<20 {
+		t.Fatalf("defaults: body-read-timeout=%s max-body-bytes-in-flight=%d", c.BodyReadTimeout, c.MaxBodyBytesInFlight)
+	}
+	for _, args := range [][]string{
+		{"--body-read-timeout", "1ms", "--max-body-bytes-in-flight", "6291456"},
+		{"--request-timeout", "5s", "--body-read-timeout", "5s", "--max-body-bytes-in-flight", "4294967296"},
+	} {
+		if _, err := load(t, args, nil); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	c, err = load(t, nil, map[string]string{"TILTLIB_BODY_READ_TIMEOUT": "500ms", "TILTLIB_MAX_BODY_BYTES_IN_FLIGHT": "33554432"})
+	if err != nil || c.BodyReadTimeout != 500*time.Millisecond || c.MaxBodyBytesInFlight != 32<<20 {
+		t.Fatalf("from the environment: %s %d %v", c.BodyReadTimeout, c.MaxBodyBytesInFlight, err)
+	}
+	c, err = load(t, []string{"--config", writeFile(t, "max-body-bytes-in-flight: 8388608\nbody-read-timeout: 3s\n")}, nil)
+	if err != nil || c.BodyReadTimeout != 3*time.Second || c.MaxBodyBytesInFlight != 8<<20 {
+		t.Fatalf("from the file: %s %d %v", c.BodyReadTimeout, c.MaxBodyBytesInFlight, err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -110,7 +111,10 @@ func flagValue(v any) (string, error) {
 		return "", nil
 	case string:
 		return v, nil
-	case bool, float64, int64, int:
+	case float64:
+		// 'f', not %v: a byte count such as 8388608 must not become 8.388608e+06.
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
+	case bool, int64, int:
 		return fmt.Sprint(v), nil
 	case []any:
 		parts := make([]string, 0, len(v))

@@ -287,7 +287,6 @@ func TestBadRequestsGetClearErrors(t *testing.T) {
 		{"wrong content type", "text/plain", notJSON, http.StatusBadRequest, "contentType=text/plain"},
 		{"wrong kind", "application/json", reviewBytes(t, admissionv1.Create, svc, false), http.StatusBadRequest, "not a decodable v1 Pod"},
 		{"pod is garbage", "application/json", []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","operation":"CREATE","namespace":"team-a","resource":{"version":"v1","resource":"pods"},"object":{"apiVersion":"v1","kind":"Pod","spec":{"containers":"dev"}}}}`), http.StatusBadRequest, "not a decodable v1 Pod"},
-		{"oversized", "application/json", bytes.Repeat([]byte(" "), 8<<20), http.StatusRequestEntityTooLarge, "too large"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -309,6 +308,16 @@ func TestBadRequestsGetClearErrors(t *testing.T) {
 	}
 	if v := f.reviews("error", "decode_error"); v != 2 {
 		t.Fatalf("reviews{error,decode_error} = %v, want 2 (wrong kind, bad pod)", v)
+	}
+	// An oversized body is a failed call (HTTP 413): failurePolicy decides, the Pod is never denied.
+	resp, err := http.Post(f.server.URL, "application/json", bytes.NewReader(bytes.Repeat([]byte(" "), 8<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), `"kind":"Status"`) || !strings.Contains(string(b), "too large") {
+		t.Fatalf("oversized: HTTP %d %s", resp.StatusCode, b)
 	}
 }
 

@@ -179,8 +179,10 @@ func TestDifferentialRequests(t *testing.T) {
 	}
 }
 
-// TestDifferentialBodyLimit sends bodies one byte under and exactly at MaxBodyBytes: the first is
-// decided (the same way on both paths), the second refused with 413 by both.
+// TestDifferentialBodyLimit sends bodies one byte under and exactly at MaxBodyBytes, and at
+// controller-runtime's own 7 MiB limit: the first is decided the same way on both paths; the
+// others get a failed call (HTTP 413) from ours, where controller-runtime decides the second and
+// denies the third (verdict overCap: the deliberate difference of issue 23).
 func TestDifferentialBodyLimit(t *testing.T) {
 	pod := reviewOf(t, v1, "team-a", reviewtest.WorkspacePod(reviewtest.Shape{Name: "ws"}), false)
 	pad := func(n int) []byte { // blanks before the closing brace keep the review valid
@@ -199,10 +201,18 @@ func TestDifferentialBodyLimit(t *testing.T) {
 	}
 	p.newLog.take()
 	at := call{pad(MaxBodyBytes), "application/json"}
-	if v := p.compare(t, at); v != identical {
+	if v := p.compare(t, at); v != overCap {
 		t.Fatalf("at the limit: verdict %d", v)
 	}
-	if _, b := serve(p.new, at); !strings.Contains(string(b), `"code":413`) {
-		t.Fatalf("a body at the limit was not refused with 413: %s", b)
+	if _, b := serve(p.old, at); !bytes.Contains(b, []byte(`"patchType":"JSONPatch"`)) {
+		t.Fatalf("controller-runtime did not decide a body at our limit: %.300s", b)
+	}
+	p.oldLog.take()
+	const theirLimit = 7 << 20
+	if v := p.compare(t, call{pad(theirLimit), "application/json"}); v != overCap {
+		t.Fatalf("at controller-runtime's limit: verdict %d", v)
+	}
+	if _, b := serve(p.old, call{pad(theirLimit), "application/json"}); !strings.Contains(string(b), `"code":413`) {
+		t.Fatalf("controller-runtime did not refuse a body at its own limit: %.300s", b)
 	}
 }

@@ -6,9 +6,12 @@
 // Handler serves a review with its own http.Handler instead of controller-runtime's
 // admission.Webhook, so that one review costs one read of the body, one decode and one write:
 //
-//   - The body is read once, bounded like controller-runtime's (MaxBodyBytes, 7 MiB: a body that
-//     reaches it is answered 413) with the same order of checks (empty body, read error, size,
-//     Content-Type exactly application/json), each answered with the same code.
+//   - The body is read once, with controller-runtime's order of checks (empty body, read error,
+//     size, Content-Type exactly application/json), each answered with the same code, into a
+//     pooled buffer that grows only as bytes arrive (body.go). Its size is bounded by MaxBodyBytes,
+//     3 MiB (the largest plain Pod the API server stores gives a 1.50 MiB review): a body that
+//     reaches it is a failed call, HTTP 413 with a metav1.Status, where controller-runtime allows
+//     7 MiB and denies with an AdmissionReview.
 //   - The AdmissionReview is decoded in one pass (github.com/go-json-experiment/json, with
 //     encoding/json's v1 semantics for duplicate names, null and invalid UTF-8, and
 //     case-sensitive names like Kubernetes' own decoder) into a slim view: the request fields the
@@ -26,28 +29,36 @@
 // Deliberate differences from controller-runtime (the API server never sends such requests):
 // a body that is not a JSON object is refused with code 400 and a message naming its first
 // non-blank byte (controller-runtime would try YAML and answer with the YAML parser's error), and
-// a field of the wrong type that the webhook does not read does not fail the review. The differential tests (differential_test.go) hold the two paths to the
-// same decisions and the same response bytes everywhere else.
+// a field of the wrong type that the webhook does not read does not fail the review; and a body of
+// MaxBodyBytes or more gets a failed call (verdict overCap). The differential tests
+// (differential_test.go) hold the two paths to the same decisions and the same response bytes
+// everywhere else.
 //
-// Edge, in front of Handler, bounds what controller-runtime's webhook server does not:
+// Edge, in front of Handler, bounds what controller-runtime's webhook server does not (issue 23:
+// anyone who reaches the port can open connections, so nothing a connection announces is trusted):
 //
-//   - Time: controller-runtime's server sets only a 32 s header timeout, so a client that
-//     announces a 7 MiB body and sends a byte every few seconds holds a connection (and a growing
-//     buffer) for as long as it likes. Edge sets a read and a write deadline on the connection for
-//     each request (EdgeOptions.Timeout, default 10 s, measured from when the request reaches it)
-//     and gives the handler a context with the same deadline.
-//   - Concurrency: at most EdgeOptions.MaxConcurrent requests (default 32) are handled at once;
-//     with a 7 MiB body limit that caps request buffers at 224 MiB. One more is answered at once
-//     with HTTP 429, a Retry-After of 1 s and a metav1.Status body. A non-200 answer is a failed
-//     webhook call for the API server: its client retries 429 after Retry-After within the
-//     webhook's timeoutSeconds, then failurePolicy applies. An AdmissionReview with an error
-//     would instead be a denial, which rejects the Pod whatever the failurePolicy.
+//   - Bodies: the edge reads each body itself (readBody), in a buffer charged, before it grows,
+//     to one Budget for all bodies in flight (EdgeOptions.MaxBodyBytesInFlight, default 16 MiB);
+//     of each body, the bytes beyond 64 KiB may use only half of it, so big bodies never crowd out
+//     ordinary reviews. A Content-Length of MaxBodyBytes or more is answered 413 unread; a body
+//     that does not fit the budget, 503 with Retry-After. The wrapped handler gets the complete
+//     body (Handler takes its bytes without a copy).
+//   - Time: a short deadline for the body (EdgeOptions.BodyTimeout, default 2 s from the end of the
+//     headers: the API server sends a review at once, so a trickle is cut with 408), and one for
+//     the whole request (EdgeOptions.Timeout, default 10 s): the handler's context carries it.
+//   - Concurrency: a slot is taken once the body is complete, so connections still sending hold
+//     none; at most EdgeOptions.MaxConcurrent (default 32) are decided at once. One more is
+//     answered at once with HTTP 429, a Retry-After of 1 s and a metav1.Status.
 //   - Identity (optional): ClientCA makes the TLS server require a client certificate signed by
 //     a given CA, the one the API server presents from its --admission-control-config-file
 //     kubeconfig.
 //
-// Rejections and cut-off requests are reported through EdgeOptions.Rejected with a reason of the
-// one closed set (ReasonOverloaded, ReasonRequestTimeout).
+// Every refusal is a non-200 answer: a failed webhook call for the API server, whose client
+// retries 429 and 503 after Retry-After within the webhook's timeoutSeconds, then failurePolicy
+// applies. An AdmissionReview with an error would instead be a denial, which rejects the Pod
+// whatever the failurePolicy. Refusals and cut-off requests are reported through
+// EdgeOptions.Rejected with a reason of the one closed set (ReasonOverloaded,
+// ReasonRequestTimeout, ReasonBodyTooLarge, ReasonBodyBudget).
 //
 // Handler and Edge are safe for concurrent use and keep no per-request state beyond the request;
 // a panic in the decision is answered with code 500 and the request's UID, as controller-runtime

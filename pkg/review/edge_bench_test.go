@@ -8,7 +8,7 @@ import (
 )
 
 // BenchmarkSlowLoris200 replays the slow-loris attack the edge bounds (docs/design.md, HTTP edge):
-// 200 connections each announce a 7 MB body and send one byte every 100 ms. It reports how long
+// 200 connections each announce a MaxBodyBytes-1 body and send one byte every 100 ms. It reports how long
 // the server held the connections (max, in seconds; the clients give up after 5 s) and how many
 // were refused at once with 429.
 // Run with -benchtime 1x: one iteration is one attack.

@@ -23,16 +23,20 @@ import (
 // webhook: the ResponseWriter the edge sees is promhttp's delegator, as in production.
 func served(t testing.TB, h http.Handler) *httptest.Server {
 	t.Helper()
-	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "latency"}, []string{"code"})
-	cnt := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "requests"}, []string{"code"})
-	inflight := prometheus.NewGauge(prometheus.GaugeOpts{Name: "in_flight"})
-	srv := httptest.NewUnstartedServer(promhttp.InstrumentHandlerDuration(lat,
-		promhttp.InstrumentHandlerCounter(cnt, promhttp.InstrumentHandlerInFlight(inflight, h))))
+	srv := httptest.NewUnstartedServer(instrumented(h))
 	srv.Config.ReadHeaderTimeout = 32 * time.Second
 	srv.Config.IdleTimeout = 90 * time.Second
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// instrumented wraps h the way controller-runtime's webhook server's Register does.
+func instrumented(h http.Handler) http.Handler {
+	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "latency"}, []string{"code"})
+	cnt := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "requests"}, []string{"code"})
+	inflight := prometheus.NewGauge(prometheus.GaugeOpts{Name: "in_flight"})
+	return promhttp.InstrumentHandlerDuration(lat, promhttp.InstrumentHandlerCounter(cnt, promhttp.InstrumentHandlerInFlight(inflight, h)))
 }
 
 // reasons collects Options.Rejected calls.
@@ -69,7 +73,8 @@ func (r *reasons) list() []mutate.Reason {
 	return append([]mutate.Reason(nil), r.got...)
 }
 
-// slowLoris announces a 7 MB AdmissionReview body and then sends one byte every `every`. It
+// slowLoris announces the largest AdmissionReview body the edge reads (MaxBodyBytes-1) and then
+// sends one byte every `every`. It
 // returns how long after its headers the server kept the connection open, the HTTP status line
 // if any came back, and whether it gave up (after giveUp) with the connection still open.
 func slowLoris(addr string, every, giveUp time.Duration) (held time.Duration, status string, gaveUp bool, err error) {
@@ -78,7 +83,7 @@ func slowLoris(addr string, every, giveUp time.Duration) (held time.Duration, st
 		return 0, "", false, err
 	}
 	defer conn.Close()
-	if _, err := fmt.Fprintf(conn, "POST /mutate-v1-pod HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\nContent-Length: 7000000\r\n\r\n{"); err != nil {
+	if _, err := fmt.Fprintf(conn, "POST /mutate-v1-pod HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", MaxBodyBytes-1); err != nil {
 		return 0, "", false, err
 	}
 	start := time.Now()

@@ -4,22 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"sync"
 
 	"github.com/go-json-experiment/json"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	admissionmetrics "sigs.k8s.io/controller-runtime/pkg/webhook/admission/metrics"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/decide"
 )
-
-// MaxBodyBytes bounds a review body: controller-runtime's limit (two objects of at most 3 MiB
-// each plus the rest of the request). A body that reaches it is refused with code 413.
-const MaxBodyBytes = 7 << 20
 
 // Path is where the admission review is served.
 const Path = "/mutate-v1-pod"
@@ -34,8 +29,13 @@ func New(h *decide.Decider) *Handler { return &Handler{decider: h} }
 
 // ServeHTTP implements http.Handler. The checks before the decision come in controller-runtime's
 // order (empty body, read error, size, content type, decode), with its codes, so a request gets
-// the same code on either path.
+// the same code on either path; but a body that reaches MaxBodyBytes is a failed call (HTTP 413),
+// as the Edge answers it, where controller-runtime denies with an AdmissionReview.
 func (a *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if eb, ok := r.Body.(*edgeBody); ok { // read by the Edge, which owns the buffer
+		a.serve(w, r, eb.buf, *eb.buf)
+		return
+	}
 	buf := getBuffer()
 	defer putBuffer(buf)
 	if r.Body == nil || r.Body == http.NoBody {
@@ -43,16 +43,20 @@ func (a *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer r.Body.Close()
-	body, tooLarge, err := readBody(*buf, r)
-	*buf = body[:0]
+	body, _, err := readBody(buf, r, nil)
 	switch {
+	case errors.Is(err, errTooLarge):
+		failedCall(w, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, false, "tilt-lib-injector: "+err.Error())
+		return
 	case err != nil:
 		a.refuse(w, buf, http.StatusBadRequest, err)
 		return
-	case tooLarge:
-		a.refuse(w, buf, http.StatusRequestEntityTooLarge, fmt.Errorf("request entity is too large; limit is %d bytes", MaxBodyBytes))
-		return
 	}
+	a.serve(w, r, buf, body)
+}
+
+// serve answers the complete body, which buf holds; the answer is written over it.
+func (a *Handler) serve(w http.ResponseWriter, r *http.Request, buf *[]byte, body []byte) {
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		a.refuse(w, buf, http.StatusBadRequest, fmt.Errorf("contentType=%s, expected application/json", ct))
 		return
@@ -169,40 +173,4 @@ func (a *Handler) write(w http.ResponseWriter, buf *[]byte, out []byte) {
 	*buf = out
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out) // the client may be gone; nothing left to tell it
-}
-
-// readBody reads at most MaxBodyBytes into buf's storage; tooLarge when the body reaches it.
-func readBody(buf []byte, r *http.Request) (body []byte, tooLarge bool, err error) {
-	if n := r.ContentLength; n > 0 && n < MaxBodyBytes && int(n) >= cap(buf) {
-		buf = make([]byte, 0, n+1) // +1: the read that sees EOF needs room
-	}
-	lr := &io.LimitedReader{R: r.Body, N: MaxBodyBytes}
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := lr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, lr.N <= 0, nil
-		}
-		if err != nil {
-			return buf, false, err
-		}
-	}
-}
-
-// Buffers hold a body, then the response written over it. Only buffers up to maxPooled are
-// kept, so a few 7 MiB bodies do not stay in memory.
-const maxPooled = 256 << 10
-
-var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
-func getBuffer() *[]byte { return buffers.Get().(*[]byte) }
-
-func putBuffer(b *[]byte) {
-	if cap(*b) <= maxPooled {
-		buffers.Put(b)
-	}
 }

@@ -56,16 +56,31 @@ objectSelector is rendered from: matchLabels k=v, then In/NotIn/Exists/DoesNotEx
 {{- join "," $parts -}}
 {{- end -}}
 
-{{/* 90% of resources.limits.memory in bytes (GOMEMLIMIT): headroom for what the Go runtime does not count. */}}
-{{- define "tli.goMemLimit" -}}
-{{- $m := toString .Values.resources.limits.memory -}}
+{{/* resources.limits.memory in bytes (Ki, Mi, Gi or plain bytes); 0 without a limit. */}}
+{{- define "tli.memoryLimitBytes" -}}
+{{- $m := toString (.Values.resources.limits.memory | default "0") -}}
 {{- $bytes := 0 -}}
 {{- if hasSuffix "Gi" $m -}}{{- $bytes = mul (trimSuffix "Gi" $m | int64) 1073741824 -}}
 {{- else if hasSuffix "Mi" $m -}}{{- $bytes = mul (trimSuffix "Mi" $m | int64) 1048576 -}}
 {{- else if hasSuffix "Ki" $m -}}{{- $bytes = mul (trimSuffix "Ki" $m | int64) 1024 -}}
 {{- else -}}{{- $bytes = $m | int64 -}}
 {{- end -}}
-{{- div (mul $bytes 9) 10 -}}
+{{- $bytes -}}
+{{- end -}}
+
+{{/* 90% of resources.limits.memory in bytes (GOMEMLIMIT): headroom for what the Go runtime does not count. */}}
+{{- define "tli.goMemLimit" -}}
+{{- div (mul (include "tli.memoryLimitBytes" . | int64) 9) 10 -}}
+{{- end -}}
+
+{{/* --max-body-bytes-in-flight: the value, else a sixteenth of the memory limit (at least the binary's
+minimum, 6 MiB), else the binary's default (16 MiB). */}}
+{{- define "tli.maxBodyBytesInFlight" -}}
+{{- $limit := include "tli.memoryLimitBytes" . | int64 -}}
+{{- if .Values.maxBodyBytesInFlight -}}{{- .Values.maxBodyBytesInFlight | int64 -}}
+{{- else if $limit -}}{{- max (div $limit 16) 6291456 -}}
+{{- else -}}16777216
+{{- end -}}
 {{- end -}}
 
 {{/* Files mode: the serving certificate comes from a mounted Secret. */}}
