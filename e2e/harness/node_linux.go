@@ -270,7 +270,7 @@ func (n *Node) ctr(ctx context.Context, args ...string) (string, error) {
 	return runTool(ctx, filepath.Join(n.o.AssetsDir, "ctr"), append([]string{"--address", n.lay.containerdSocket()}, args...)...)
 }
 
-// waitReady waits for the Node object to report Ready, and the components to keep running.
+// waitReady waits for the Node object to report Ready without a NoSchedule or NoExecute taint, and the components to keep running.
 func (n *Node) waitReady(ctx context.Context, cp *ControlPlane) error {
 	var last string
 	err := Poll(ctx, n.o.Timeout, func(ctx context.Context) (bool, error) {
@@ -283,6 +283,15 @@ func (n *Node) waitReady(ctx context.Context, cp *ControlPlane) error {
 		if err != nil {
 			last = err.Error()
 			return false, nil
+		}
+		// Ready is not enough: the node lifecycle controller removes the not-ready taint a moment
+		// later, and a Pod the scheduler meets while the taint is on waits for its unschedulable
+		// backoff (a demo's straggler stayed Pending past its 2-minute deadline once).
+		for _, t := range node.Spec.Taints {
+			if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
+				last = fmt.Sprintf("taint %s:%s", t.Key, t.Effect)
+				return false, nil
+			}
 		}
 		for _, c := range node.Status.Conditions {
 			if c.Type == corev1.NodeReady {
