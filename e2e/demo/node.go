@@ -219,6 +219,11 @@ func runDeployment(ctx context.Context, inj *harness.Injector, d *appsv1.Deploym
 		}
 		pod = &list.Items[0]
 		last = fmt.Sprintf("%s %s", pod.Name, pod.Status.Phase)
+		for _, c := range pod.Status.Conditions {
+			if c.Status != corev1.ConditionTrue && c.Message != "" {
+				last += fmt.Sprintf("; %s: %s", c.Type, c.Message)
+			}
+		}
 		if pod.Status.Phase != corev1.PodRunning {
 			return false, nil
 		}

@@ -33,8 +33,7 @@ var workspaceShape = reviewtest.Shape{Sidecars: 1, InitContainers: 1, Volumes: 1
 
 // WorkspacePod is reviewtest's workspace Pod (the one builder of every suite) in workspaceShape,
 // named name (empty: generateName only) with annotations, as a test creates it itself: in the
-// namespace it is created in, owned by nothing. Pods need no node here: they are stored and stay
-// Pending.
+// namespace it is created in, owned by nothing.
 func WorkspacePod(name string, annotations map[string]string) *corev1.Pod {
 	s := workspaceShape
 	s.Name, s.Annotations = name, annotations
@@ -43,6 +42,14 @@ func WorkspacePod(name string, annotations map[string]string) *corev1.Pod {
 	}
 	p := reviewtest.WorkspacePod(s)
 	p.Namespace, p.OwnerReferences = "", nil
+	// On the e2e node these Pods (and Deployments of this spec) really run, and no
+	// PersistentVolumeClaim exists there: the scheduler would leave them Pending. An emptyDir keeps
+	// the volume (and every mount of it) with nothing to provision.
+	for i := range p.Spec.Volumes {
+		if p.Spec.Volumes[i].PersistentVolumeClaim != nil {
+			p.Spec.Volumes[i].VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
+		}
+	}
 	return p
 }
 
