@@ -15,7 +15,7 @@ func TestNewClientLeaf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewClientLeaf(rand.Reader, ca, now, time.Hour, "kube-apiserver-webhook-client")
+	c, err := NewClientLeaf(rand.Reader, ca, now, time.Hour, "kube-apiserver-webhook-client", "system:masters")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +33,9 @@ func TestNewClientLeaf(t *testing.T) {
 	}
 	if c.Cert.Subject.CommonName != "kube-apiserver-webhook-client" || len(c.Cert.DNSNames) != 0 {
 		t.Errorf("subject %q, DNS names %v; want the common name only", c.Cert.Subject.CommonName, c.Cert.DNSNames)
+	}
+	if got := c.Cert.Subject.Organization; len(got) != 1 || got[0] != "system:masters" {
+		t.Errorf("organizations %v, want the group system:masters", got)
 	}
 	if got, want := c.Cert.NotAfter, now.Add(time.Hour); !got.Equal(want) {
 		t.Errorf("NotAfter %v, want %v", got, want)
