@@ -210,34 +210,7 @@ func runDeployment(ctx context.Context, inj *harness.Injector, d *appsv1.Deploym
 	if _, err := inj.Client.AppsV1().Deployments(d.Namespace).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		return nil, fmt.Errorf("creating Deployment %s/%s: %w", d.Namespace, d.Name, err)
 	}
-	var pod *corev1.Pod
-	last := "no Pod yet"
-	err = harness.Poll(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
-		list, err := inj.Client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: metav1.FormatLabelSelector(d.Spec.Selector)})
-		if err != nil || len(list.Items) != 1 {
-			return false, nil
-		}
-		pod = &list.Items[0]
-		last = fmt.Sprintf("%s %s", pod.Name, pod.Status.Phase)
-		for _, c := range pod.Status.Conditions {
-			if c.Status != corev1.ConditionTrue && c.Message != "" {
-				last += fmt.Sprintf("; %s: %s", c.Type, c.Message)
-			}
-		}
-		if pod.Status.Phase != corev1.PodRunning {
-			return false, nil
-		}
-		for _, cs := range pod.Status.ContainerStatuses {
-			if !cs.Ready {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("deployment %s/%s: no running Pod (last: %s): %w", d.Namespace, d.Name, last, err)
-	}
-	return pod, nil
+	return harness.WaitRunningPod(ctx, inj.Client, d, "", 2*time.Minute)
 }
 
 // showLibrary prints the first lines of the library inside the running workspace, read through

@@ -133,30 +133,9 @@ func waitDefaultServiceAccount(t *testing.T, ns string) {
 // not (a Pod being replaced), Running with every container ready, and returns it.
 func waitRunningPod(t *testing.T, d *appsv1.Deployment, not types.UID) *corev1.Pod {
 	t.Helper()
-	var pod *corev1.Pod
-	last := "no Pod yet"
-	err := harness.Poll(context.Background(), 2*time.Minute, func(ctx context.Context) (bool, error) {
-		sel := metav1.FormatLabelSelector(d.Spec.Selector)
-		pods, err := inj.Client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
-		if err != nil || len(pods.Items) != 1 || pods.Items[0].UID == not {
-			last = fmt.Sprintf("%d Pods (%v)", len(pods.Items), err)
-			return false, nil
-		}
-		pod = &pods.Items[0]
-		last = podSummary(pod)
-		if pod.Status.Phase != corev1.PodRunning {
-			return false, nil
-		}
-		for _, cs := range pod.Status.ContainerStatuses {
-			if !cs.Ready {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
+	pod, err := harness.WaitRunningPod(context.Background(), inj.Client, d, not, 2*time.Minute)
 	if err != nil {
-		t.Fatalf("Deployment %s/%s: no running Pod (last: %s; events: %s; node logs in %s): %v",
-			d.Namespace, d.Name, last, events(d.Namespace), node.LogDir(), err)
+		t.Fatalf("%v (events: %s; node logs in %s)", err, events(d.Namespace), node.LogDir())
 	}
 	return pod
 }
@@ -173,25 +152,6 @@ func events(ns string) string {
 		out = append(out, fmt.Sprintf("%s %s/%s %s: %s", e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message))
 	}
 	return strings.Join(out, "; ")
-}
-
-// podSummary is a Pod's phase, node and container states, for failure messages.
-func podSummary(p *corev1.Pod) string {
-	s := fmt.Sprintf("%s phase=%s node=%q", p.Name, p.Status.Phase, p.Spec.NodeName)
-	for _, c := range p.Status.Conditions {
-		if c.Status != corev1.ConditionTrue && c.Message != "" {
-			s += fmt.Sprintf(" %s: %s", c.Type, c.Message)
-		}
-	}
-	for _, cs := range p.Status.ContainerStatuses {
-		switch {
-		case cs.State.Waiting != nil:
-			s += fmt.Sprintf(" %s waiting (%s: %s)", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message)
-		case cs.State.Terminated != nil:
-			s += fmt.Sprintf(" %s terminated (%s, exit %d)", cs.Name, cs.State.Terminated.Reason, cs.State.Terminated.ExitCode)
-		}
-	}
-	return s
 }
 
 // execIn runs a command in a running container through the API server (kubectl exec: the API
