@@ -9,6 +9,10 @@
 //     a file (webhook inject) or a map (tests).
 //   - The input Pod is never modified.
 //   - Idempotent: mutating a Pod that already carries the patch yields an empty patch.
+//   - Re-decides its own earlier output (ours.go): a volume of a component's name that is ours (a
+//     Pod pre-rendered by `webhook inject`, or copied from an injected Pod) is pointed at this
+//     decision's ConfigMap ("add" on its configMap's name and optional); only a volume that is not
+//     ours is a volume_conflict.
 //   - User mistakes (bad annotation values, conflicting volumes or mounts, missing ConfigMaps) never
 //     fail the mutation: they become Reasons and human-readable Warnings, and the workspace Pod is
 //     still admitted.

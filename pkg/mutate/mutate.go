@@ -1,6 +1,8 @@
 package mutate
 
 import (
+	"strconv"
+
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
@@ -95,14 +97,18 @@ func considered(pod *corev1.Pod) []corev1.Container {
 	return pod.Spec.Containers[:min(len(pod.Spec.Containers), MaxContainers)]
 }
 
-// addVolumesAndMounts appends the new volumes (component order), then each container's new mounts
-// (container order, component order within a container).
+// addVolumesAndMounts rewrites our earlier volumes (component order), appends the new volumes
+// (component order), then each container's new mounts (container order, component order within a
+// container).
 func addVolumesAndMounts(p *patch, pod *corev1.Pod, plans []componentPlan) {
 	var volumes []corev1.Volume
 	mounts := make([][]corev1.VolumeMount, len(considered(pod)))
 	for _, pl := range plans {
 		if !pl.carried() {
 			continue
+		}
+		if pl.rewrite {
+			rewriteVolume(p, pod, pl)
 		}
 		if pl.newVolume {
 			volumes = append(volumes, corev1.Volume{Name: pl.Name, VolumeSource: corev1.VolumeSource{
@@ -118,6 +124,17 @@ func addVolumesAndMounts(p *patch, pod *corev1.Pod, plans []componentPlan) {
 	appendAll(p, "/spec/volumes", len(pod.Spec.Volumes), volumes)
 	for i, ms := range mounts {
 		appendAll(p, containerPath(i), len(pod.Spec.Containers[i].VolumeMounts), ms)
+	}
+}
+
+// rewriteVolume points our earlier volume at the chosen ConfigMap and makes it optional, as a new
+// one would be. Only those two members change ("add" on an object member that exists replaces
+// it): a defaultMode the Pod set stays, and the mounts follow the volume by name.
+func rewriteVolume(p *patch, pod *corev1.Pod, pl componentPlan) {
+	at := "/spec/volumes/" + strconv.Itoa(pl.volume) + "/configMap/"
+	p.add(at+"name", pl.ConfigMap)
+	if cm := pod.Spec.Volumes[pl.volume].ConfigMap; cm.Optional == nil || !*cm.Optional {
+		p.add(at+"optional", true)
 	}
 }
 
