@@ -23,9 +23,11 @@
 //     one summary, every quoted developer value truncated, and the Pod's annotations never pushed
 //     over the API server's MaxAnnotationsBytes.
 //   - Every warning ends with "(reason: <reason>)", a Reason of reasons.go.
-//   - The webhook owns its keys: the status annotation (size permitting) and every component's version label are always written
-//     (NoneLabel for a component not mounted); an injected annotation the Pod brought is replaced,
-//     or removed when nothing is injected. That removal is the only non-"add" operation.
+//   - The webhook owns its keys: the status annotation (size permitting) and every component's
+//     version label (the ConfigMap mounted) and requested-version label (the version asked for)
+//     are always written (NoneLabel for a component not mounted); an injected annotation the
+//     Pod brought is replaced, or removed when nothing is injected. That removal is the only
+//     non-"add" operation.
 //
 // The contract (annotations, precedence, reasons) is docs/design.md. The admission handler
 // (pkg/decide) and the offline `webhook inject` command both call Mutate,

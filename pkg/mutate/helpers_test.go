@@ -74,6 +74,9 @@ func tmpl(o *mutate.Options) *mutate.Component { return o.Component(mutate.Templ
 
 type componentSpec struct {
 	volume, base, mountPath, versionKey string
+	// requestedKey is the requested-version label's key after the prefix: docs/design.md's
+	// "requested-" + the version key, written down again here on purpose.
+	requestedKey string
 }
 
 // componentSpecs are the components of o as the invariants and the oracle see them: every row of
@@ -81,7 +84,7 @@ type componentSpec struct {
 func componentSpecs(o mutate.Options) []componentSpec {
 	var specs []componentSpec
 	for _, c := range o.Components {
-		specs = append(specs, componentSpec{c.Name, c.Base, c.MountPath, c.VersionKey})
+		specs = append(specs, componentSpec{c.Name, c.Base, c.MountPath, c.VersionKey, "requested-" + c.VersionKey})
 	}
 	return specs
 }
@@ -158,7 +161,7 @@ func checkInvariants(t testing.TB, o mutate.Options, in, out *corev1.Pod) {
 	ownAnn := []string{o.AnnotationPrefix + mutate.KeyStatus, o.AnnotationPrefix + mutate.KeyInjected}
 	var ownLabels []string
 	for _, s := range specs {
-		ownLabels = append(ownLabels, o.AnnotationPrefix+s.versionKey)
+		ownLabels = append(ownLabels, o.AnnotationPrefix+s.versionKey, o.AnnotationPrefix+s.requestedKey)
 	}
 	strip := func(p *corev1.Pod, like *corev1.Pod) *corev1.Pod {
 		p = p.DeepCopy()

@@ -43,7 +43,8 @@ const WarningPrefix = "tilt-lib-injector: "
 func Mutate(o Options, r Request) Result {
 	r = r.withDefaults()
 	var fs findings
-	plans := plan(o, r, &fs)
+	keys := keysOf(o)
+	plans := plan(o, r, keys, &fs)
 
 	// Room for a typical injection (two volumes, their mounts, annotations, two labels): growing
 	// the slice would cost more allocations on the admission path than building the patch.
@@ -51,8 +52,8 @@ func Mutate(o Options, r Request) Result {
 	addVolumesAndMounts(&p, r.Pod, plans)
 	rec := recordOf(considered(r.Pod), plans)
 	res := Result{Status: status(rec, fs)}
-	ownAnnotations(&p, o, r.Pod.Annotations, res.Status, rec, &fs)
-	ownLabels(&p, o, r.Pod.Labels, plans)
+	ownAnnotations(&p, keys, r.Pod.Annotations, res.Status, rec, &fs)
+	ownLabels(&p, keys, r.Pod.Labels, plans)
 
 	res.Patch = p.ops
 	for _, pl := range plans {
@@ -76,7 +77,7 @@ func (r Request) withDefaults() Request {
 }
 
 // plan decides every component: nothing when the Pod is opted out or has no target container.
-func plan(o Options, r Request, fs *findings) []componentPlan {
+func plan(o Options, r Request, keys ownedKeys, fs *findings) []componentPlan {
 	forbidden := overridesForbidden(o, r, fs)
 	if optedOut(o, r, forbidden, fs) {
 		return nil
@@ -86,8 +87,8 @@ func plan(o Options, r Request, fs *findings) []componentPlan {
 		return nil
 	}
 	var plans []componentPlan
-	for _, c := range o.Components {
-		plans = append(plans, planComponent(o, c, r, r.ConfigMaps, forbidden, idx, fs))
+	for i, c := range o.Components {
+		plans = append(plans, planComponent(o, c, keys.version[i], r, r.ConfigMaps, forbidden, idx, fs))
 	}
 	return plans
 }

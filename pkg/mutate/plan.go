@@ -37,8 +37,8 @@ func (p componentPlan) added() bool { return len(p.newMounts) > 0 || p.newVolume
 //	any other volume of that name:                     component skipped (volume_conflict)
 //	target already mounts another volume at the path: that container skipped (mountpath_conflict,
 //	                                                  one finding per component however many)
-func planComponent(o Options, c Component, r Request, lookup ConfigMapLookup, forbidden bool, idx []int, fs *findings) componentPlan {
-	pl := componentPlan{Component: c, Choice: resolve(o, c, r, lookup, forbidden, fs)}
+func planComponent(o Options, c Component, key string, r Request, lookup ConfigMapLookup, forbidden bool, idx []int, fs *findings) componentPlan {
+	pl := componentPlan{Component: c, Choice: resolve(o, c, key, r, lookup, forbidden, fs)}
 	pod := r.Pod
 	pl.volume = findVolume(pod.Spec.Volumes, c.Name)
 	switch {
