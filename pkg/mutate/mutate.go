@@ -46,9 +46,9 @@ func Mutate(o Options, r Request) Result {
 	keys := keysOf(o)
 	plans := plan(o, r, keys, &fs)
 
-	// Room for a typical injection (two volumes, their mounts, annotations, two labels): growing
-	// the slice would cost more allocations on the admission path than building the patch.
-	p := patch{ops: make([]jsonpatch.Operation, 0, 8)}
+	// Room for a typical injection (two volumes, their mounts, two annotations, each component's
+	// two labels): growing the slice would cost more on the admission path than building the patch.
+	p := patch{ops: make([]jsonpatch.Operation, 0, 6+2*len(o.Components))}
 	addVolumesAndMounts(&p, r.Pod, plans)
 	rec := recordOf(considered(r.Pod), plans)
 	res := Result{Status: status(rec, fs)}
