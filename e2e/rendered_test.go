@@ -49,6 +49,32 @@ func TestPreRenderedPodGetsTheCurrentPin(t *testing.T) {
 		Add(harness.Review("injected", "none"), 1))
 }
 
+// TestCopiedPodGetsTheCurrentPin: a workspace spec copied from a running injected Pod (what the
+// API server stored: defaultMode defaulted, status, record and labels of its admission), created
+// after the namespace moved from v2 to v3, gets tilt-lib-v3: the copied volume is ours.
+func TestCopiedPodGetsTheCurrentPin(t *testing.T) {
+	ns := namespace(t, "copied", map[string]string{harness.KeyVersion: "v2"}, "tilt-lib", "tilt-lib-v2", "tilt-lib-v3", "tilt-templates")
+	settle(t, ns, libV2Namespace, templatesDefault)
+	running := admitWorkspace(t, ns, "ws-running", nil, libV2Namespace, templatesDefault, "none")
+
+	move := []byte(`{"metadata":{"annotations":{"` + harness.KeyVersion + `":"v3"}}}`)
+	if _, err := inj.Client.CoreV1().Namespaces().Patch(context.Background(), ns, types.MergePatchType, move, metav1.PatchOptions{}); err != nil {
+		t.Fatalf("moving %s to v3: %v", ns, err)
+	}
+	settle(t, ns, libV3Namespace, templatesDefault)
+	before := scrape(t)
+
+	copied := running.DeepCopy()
+	copied.ObjectMeta = metav1.ObjectMeta{Name: "ws-copied", Labels: running.Labels, Annotations: running.Annotations}
+	copied.Status = corev1.PodStatus{}
+	pod, warnings := createPod(t, ns, copied)
+	assertInjected(t, pod, libV3Namespace, templatesDefault)
+	assertNoWarnings(t, warnings)
+	expectDelta(t, before, harness.Expect{}.
+		Add(harness.Injection("tilt-lib", libV3Namespace.ConfigMap, libV3Namespace.Version, string(libV3Namespace.Source)), 1).
+		Add(harness.Review("injected", "none"), 1))
+}
+
 // renderOffline writes pod into a gitops folder and renders it with the suite's webhook binary,
 // `webhook inject -R -f <folder>`, as the README suggests; it returns the rendered Pod.
 func renderOffline(t *testing.T, ns string, pod *corev1.Pod) *corev1.Pod {
