@@ -206,8 +206,8 @@ func checkInvariants(t testing.TB, o mutate.Options, in, out *corev1.Pod) {
 // own earlier output: a ConfigMap volume of the component's name, without items, naming one of
 // the component's ConfigMaps ("<base>", "<base>-<x>") or the one the Pod's injected record names
 // for it, pointed at another of the component's ConfigMaps and made optional, nothing else
-// changed. Which volumes are ours is written down again here ON PURPOSE (docs/design.md,
-// "Conflicts"), independently of pkg/mutate's ours.go.
+// changed. Which volumes are ours is written down again here ON PURPOSE (docs/design.md, "Which
+// Pods, which containers"), independently of pkg/mutate's ours.go.
 func checkRewrites(t testing.TB, o mutate.Options, in, out *corev1.Pod) {
 	t.Helper()
 	recorded := map[string]string{}
