@@ -81,7 +81,7 @@ func (r *readThrough) annotations(ctx context.Context, name string) (map[string]
 		if res.Err != nil {
 			return nil, false, res.Err
 		}
-		a := res.Val.(readAnswer) //nolint:forcetypeassert // read returns nothing else
+		a, _ := res.Val.(readAnswer) // read returns nothing else
 		return a.ann, a.found, nil
 	case <-ctx.Done():
 		return nil, false, fmt.Errorf("waiting for Namespace %s from the API server: %w", name, ctx.Err())

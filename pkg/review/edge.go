@@ -174,7 +174,7 @@ func (e *Edge) recoverPanic(w http.ResponseWriter) {
 	if v == nil {
 		return
 	}
-	if v == http.ErrAbortHandler { //nolint:errorlint // net/http's own sentinel, re-panicked as is
+	if v == http.ErrAbortHandler { // net/http's own way to abort a response: left to it
 		panic(v)
 	}
 	e.rejected(ReasonPanic)

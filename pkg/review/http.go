@@ -112,7 +112,7 @@ func (a *Handler) recoverPanic(w http.ResponseWriter, uid *string) {
 	if v == nil {
 		return
 	}
-	if v == http.ErrAbortHandler { //nolint:errorlint // net/http's own sentinel, re-panicked as is
+	if v == http.ErrAbortHandler { // net/http's own way to abort a response: left to it
 		panic(v)
 	}
 	admissionmetrics.WebhookPanics.WithLabelValues().Inc()
