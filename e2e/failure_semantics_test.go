@@ -41,7 +41,8 @@ const (
 // TestFailureSemantics proves, on the real API server, that every internal failure is a failed
 // call and never a denial: under failurePolicy Fail the Pod is refused with the webhook's own
 // message (and the API server says "failed calling webhook", not "denied the request"); under
-// Ignore the Pod is created un-injected. One cause per subtest, each counted by the replica with
+// Ignore the Pod is created un-injected (and, on a replica whose caches synced, shows in the
+// adoption gauge as configmap="none"). One cause per subtest, each counted by the replica with
 // its reason:
 //   - not_ready: a replica whose identity may not list Namespaces, so its caches never sync;
 //   - decode_error: a Pod the slim decoder cannot read — the API server only ever sends a typed
@@ -109,8 +110,9 @@ func TestFailureSemantics(t *testing.T) {
 // label, which is also its --workspace-selector: neither it nor the suite's webhook sees the
 // other's Pods.
 type faultReplica struct {
-	w   *harness.Webhook
-	cfg string // its MutatingWebhookConfiguration
+	w     *harness.Webhook
+	cfg   string // its MutatingWebhookConfiguration
+	ready bool   // its caches synced (its adoption gauges work)
 }
 
 var faultBuild struct {
@@ -189,7 +191,7 @@ func startReplica(t *testing.T, binary, name, kubeconfig, label string, ready bo
 		}
 	}
 
-	r := &faultReplica{w: w, cfg: "e2e-failures-" + name}
+	r := &faultReplica{w: w, cfg: "e2e-failures-" + name, ready: ready}
 	reg := &regv1.MutatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: r.cfg},
 		Webhooks: []regv1.MutatingWebhook{{
@@ -229,7 +231,7 @@ func startReplica(t *testing.T, binary, name, kubeconfig, label string, ready bo
 func (r *faultReplica) prove(t *testing.T, ns, reason, msg string) {
 	t.Helper()
 	ctx := context.Background()
-	pods := inj.Client.CoreV1().Pods(ns)
+	podsAPI := inj.Client.CoreV1().Pods(ns)
 	r.setPolicy(t, regv1.Fail)
 	var last error
 	err := harness.Poll(ctx, policyDeadline, func(ctx context.Context) (bool, error) {
@@ -243,7 +245,7 @@ func (r *faultReplica) prove(t *testing.T, ns, reason, msg string) {
 	}
 
 	before := r.scrape(t)
-	_, err = pods.Create(ctx, failurePod("ws-fail"), metav1.CreateOptions{})
+	_, err = podsAPI.Create(ctx, failurePod("ws-fail"), metav1.CreateOptions{})
 	switch {
 	case err == nil:
 		t.Fatalf("Fail: the Pod was created although the webhook failed (%s)", reason)
@@ -252,7 +254,7 @@ func (r *faultReplica) prove(t *testing.T, ns, reason, msg string) {
 	case strings.Contains(err.Error(), "denied the request"):
 		t.Errorf("Fail: the webhook denied the Pod: %v", err)
 	}
-	if _, getErr := pods.Get(ctx, "ws-fail", metav1.GetOptions{}); !apierrors.IsNotFound(getErr) {
+	if _, getErr := podsAPI.Get(ctx, "ws-fail", metav1.GetOptions{}); !apierrors.IsNotFound(getErr) {
 		t.Errorf("Fail: the refused Pod exists (get: %v)", getErr)
 	}
 	t.Logf("%s under Fail, the user sees: %v", reason, err)
@@ -267,7 +269,7 @@ func (r *faultReplica) prove(t *testing.T, ns, reason, msg string) {
 		t.Fatalf("failurePolicy Ignore never admitted a probe (last: %v): %v", last, err)
 	}
 	before = r.scrape(t)
-	pod, err := pods.Create(ctx, failurePod("ws-ignore"), metav1.CreateOptions{})
+	pod, err := podsAPI.Create(ctx, failurePod("ws-ignore"), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("Ignore: the Pod was refused (%s): %v", reason, err)
 	}
@@ -275,6 +277,14 @@ func (r *faultReplica) prove(t *testing.T, ns, reason, msg string) {
 	assertNoneOf(t, pod, "label", pod.Labels, harness.KeyVersion, harness.KeyTemplatesVersion)
 	assertUntouchedSpec(t, pod)
 	r.expectErrors(t, before, reason)
+	if r.ready {
+		// What an operator sees of it: an un-injected workspace in the adoption gauge, which
+		// TiltLibWorkspacesNotInjected watches (an unsynced replica has no gauges to show).
+		waitWorkspacePods(t, r.w.MetricsAddr, map[string]float64{
+			pods(ns, "tilt-lib", "none", ""):       1,
+			pods(ns, "tilt-templates", "none", ""): 1,
+		}, ns)
+	}
 }
 
 // expectErrors waits until the replica counted exactly one more review, an error with reason.
