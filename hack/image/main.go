@@ -6,8 +6,9 @@
 //	image webhook -out dist/tilt-lib-injector.oci.tar -ref REPO:TAG -version V -source URL \
 //	    -binary linux/amd64=bin/linux-amd64/webhook -binary linux/arm64=bin/linux-arm64/webhook
 //
-// is `make image`: the webhook's static binary at /webhook, run as a non-root numeric user with
-// entrypoint `webhook serve`. The e2e node builds the same image for its own platform, and
+// is `make image`: the webhook's static binary at /webhook, run as a non-root numeric user,
+// entrypoint /webhook and command `serve` (the chart's args, which start with `serve`, replace the
+// command; an entrypoint holding `serve` too made the Pods run `webhook serve serve ...`). The e2e node builds the same image for its own platform, and
 //
 //	image node -pause bin/pause -busybox $(hack/tools.sh)/busybox -out DIR
 //

@@ -26,7 +26,7 @@ type Options struct {
 
 // Build writes the multi-arch webhook image of o as an OCI layout tarball at out: per platform an
 // empty base plus one layer holding that platform's static binary at /webhook, entrypoint
-// `webhook serve`, user User.
+// /webhook with command `serve`, user User.
 func Build(out string, o Options) error {
 	if o.Ref == "" || o.Version == "" || len(o.Binaries) == 0 {
 		return errors.New("need -ref, -version and at least one -binary")
@@ -42,9 +42,12 @@ func Build(out string, o Options) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
+		// `serve` is the command, not part of the entrypoint: the chart's args (which replace the
+		// command) start with it, and `docker run IMAGE --help` still serves by default.
 		cfg := v1.Config{
 			User:       User,
-			Entrypoint: []string{"/" + BinaryPath, "serve"},
+			Entrypoint: []string{"/" + BinaryPath},
+			Cmd:        []string{"serve"},
 			Labels: map[string]string{
 				"org.opencontainers.image.title":   "tilt-lib-injector",
 				"org.opencontainers.image.version": o.Version,
