@@ -43,7 +43,7 @@ func runOnNode(ctx context.Context, out io.Writer, once bool) (err error) {
 	}
 	var inj *harness.Injector
 	defer func() {
-		fmt.Fprintln(out, "Stopping the node (restoring the host), the webhook, kube-apiserver and etcd...")
+		fmt.Fprintln(out, "Stopping the node, the webhook, kube-apiserver and etcd, then restoring the host...")
 		// The node's processes, the control plane, then the host: the API server waits for its
 		// clients' watches, and serves on the Pod bridge's address, which goes with the bridge.
 		err = errors.Join(err, node.Halt())
