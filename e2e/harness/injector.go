@@ -25,6 +25,9 @@ type Options struct {
 	// APIServerFlags are kube-apiserver flags on top of the harness's (a node's, see
 	// Node.APIServerFlags).
 	APIServerFlags map[string]string
+	// APIServerAddr, when set, is where the API server serves instead of a free 127.0.0.1 port
+	// (a node's, see Node.APIServerAddr).
+	APIServerAddr *net.TCPAddr
 	// WebhookArgs are appended to the `serve` flags the harness sets (e.g. --alias stable=v2).
 	WebhookArgs []string
 	// FailurePolicy of the registration; default Ignore (never block a workspace).
@@ -75,7 +78,7 @@ func Start(ctx context.Context, o Options) (inj *Injector, err error) {
 	built := make(chan error, 1)
 	go func() { built <- GoBuild(ctx, root, "./cmd/webhook", binary) }()
 
-	cp, cpErr := StartControlPlaneWith(o.AssetsDir, workDir, o.APIServerFlags)
+	cp, cpErr := StartControlPlaneWith(o.AssetsDir, workDir, o.APIServerFlags, o.APIServerAddr)
 	if buildErr := <-built; buildErr != nil || cpErr != nil {
 		if cp != nil {
 			inj.ControlPlane = cp
