@@ -98,3 +98,15 @@ minimum, 6 MiB), else the binary's default (16 MiB). */}}
 {{- define "tli.metricsSecure" -}}
 {{- if and .Values.metrics.enabled .Values.metrics.secure -}}true{{- end -}}
 {{- end -}}
+
+{{/*
+(list $ Kind value): fail unless the cluster serves monitoring.coreos.com/v1 Kind, with a sentence
+saying what to install or which value to turn off, instead of helm's raw `no matches for kind`.
+helm template knows no cluster: it takes the API from --api-versions, as Argo CD passes it.
+*/}}
+{{- define "tli.requireAPI" -}}
+{{- $ := index . 0 -}}{{- $kind := index . 1 -}}{{- $value := index . 2 -}}
+{{- if not ($.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" $kind)) -}}
+{{- fail (printf "%s=true needs the prometheus-operator CRDs, and this cluster does not serve monitoring.coreos.com/v1 %s: install prometheus-operator (or kube-prometheus-stack) first, or set %s=false. With helm template, pass --api-versions monitoring.coreos.com/v1/%s." $value $kind $value $kind) -}}
+{{- end -}}
+{{- end -}}
