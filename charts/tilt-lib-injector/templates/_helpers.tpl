@@ -74,11 +74,11 @@ objectSelector is rendered from: matchLabels k=v, then In/NotIn/Exists/DoesNotEx
 {{- end -}}
 
 {{/* --max-body-bytes-in-flight: the value, else a sixteenth of the memory limit (at least the binary's
-minimum, 6 MiB), else the binary's default (16 MiB). */}}
+minimum, 6 MiB, at most its maximum, 4 GiB: limits above 64Gi), else the binary's default (16 MiB). */}}
 {{- define "tli.maxBodyBytesInFlight" -}}
 {{- $limit := include "tli.memoryLimitBytes" . | int64 -}}
 {{- if .Values.maxBodyBytesInFlight -}}{{- .Values.maxBodyBytesInFlight | int64 -}}
-{{- else if $limit -}}{{- max (div $limit 16) 6291456 -}}
+{{- else if $limit -}}{{- min (max (div $limit 16) 6291456) 4294967296 -}}
 {{- else -}}16777216
 {{- end -}}
 {{- end -}}
