@@ -2,6 +2,7 @@ package charttest
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,13 +77,7 @@ func setArgs(flag, v string) []string {
 
 // exampleArgs are the helm arguments of e, or the derived flag that keeps the chart from giving it.
 func exampleArgs(e config.Example) (args []string, derived string) {
-	for _, f := range slices.Sorted(func(yield func(string) bool) {
-		for k := range e {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, f := range slices.Sorted(maps.Keys(e)) {
 		if _, ok := derivedFlags[f]; ok {
 			return nil, f
 		}
@@ -162,7 +157,7 @@ func TestChartRefusesWhatTheBinaryRefuses(t *testing.T) {
 			for _, v := range e {
 				given = given || strings.Contains(msg, v)
 			}
-			words := r.Reason != "" && strings.Contains(msg, r.Reason)
+			words := r.Words != "" && strings.Contains(msg, r.Words)
 			for _, m := range binaryMessages(t, r, e) {
 				words = words || strings.Contains(msg, m)
 			}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -21,13 +22,7 @@ type Example map[string]string
 // Args are the command-line arguments of e, in flag order.
 func (e Example) Args() []string {
 	var args []string
-	for _, f := range slices.Sorted(func(yield func(string) bool) {
-		for k := range e {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, f := range slices.Sorted(maps.Keys(e)) {
 		args = append(args, "--"+f+"="+e[f])
 	}
 	return args
@@ -44,9 +39,9 @@ type Rule struct {
 	Name string
 	// Flags the rule reads; its examples set only these.
 	Flags []string
-	// Reason is the fixed part of the rule's message, after the flag and its value (empty when
+	// Words are the fixed part of the rule's message, after the flag and its value (empty when
 	// the message varies, as mutate's do); the chart's own checks end with the same words.
-	Reason string
+	Words string
 	// Refused examples each fail this rule; Accepted ones pass every rule.
 	Refused, Accepted []Example
 
@@ -68,14 +63,14 @@ func one(ok bool, format string, args ...any) []error {
 	return []error{invalid(format, args...)}
 }
 
-// Reasons of the rules whose chart checks are template code (values.schema.json cannot compare
+// Words of the rules whose chart checks are template code (values.schema.json cannot compare
 // durations, and a grammar as a schema pattern prints KBs of regex); the chart's messages say these words.
 const (
-	ReasonSelector        = "not a label selector"
-	ReasonIP              = "must be an IP address"
-	ReasonRequestTimeout  = "must be positive and at most 30s (the API server waits at most 30s for a webhook)"
-	ReasonBodyReadTimeout = "must be positive and at most --request-timeout"
-	ReasonCertLifetime    = "the certificate must last at least 5s and at most a quarter of the CA"
+	WordsSelector        = "not a label selector"
+	WordsIP              = "must be an IP address"
+	WordsRequestTimeout  = "must be positive and at most 30s (the API server waits at most 30s for a webhook)"
+	WordsBodyReadTimeout = "must be positive and at most --request-timeout"
+	WordsCertLifetime    = "the certificate must last at least 5s and at most a quarter of the CA"
 )
 
 // Rules are every check of Validate, shared section first. Order is the order of the messages.
@@ -89,16 +84,16 @@ var Rules = []Rule{
 		},
 	},
 	{
-		Name: "workspace selector", Flags: []string{"workspace-selector"}, Reason: ReasonSelector,
+		Name: "workspace selector", Flags: []string{"workspace-selector"}, Words: WordsSelector,
 		Refused:  []Example{{"workspace-selector": "a in (b"}, {"workspace-selector": "app=" + strings.Repeat("x", 64)}},
 		Accepted: []Example{{"workspace-selector": "a in (b,c),!d,e"}},
 		check: func(c Config) []error {
 			_, err := labels.Parse(c.WorkspaceSelector)
-			return one(err == nil, "--workspace-selector %q: %s: %v", c.WorkspaceSelector, ReasonSelector, err)
+			return one(err == nil, "--workspace-selector %q: %s: %v", c.WorkspaceSelector, WordsSelector, err)
 		},
 	},
 	{
-		Name: "ConfigMap selector", Flags: []string{"configmap-selector"}, Reason: ReasonSelector,
+		Name: "ConfigMap selector", Flags: []string{"configmap-selector"}, Words: WordsSelector,
 		Refused: []Example{
 			{"configmap-selector": "published in (true"}, {"configmap-selector": "a=b,"},
 			{"configmap-selector": "a>b"}, {"configmap-selector": "Bad_/a"}, {"configmap-selector": "a=-b"},
@@ -109,7 +104,7 @@ var Rules = []Rule{
 		},
 		check: func(c Config) []error {
 			_, err := labels.Parse(c.ConfigMapSelector)
-			return one(err == nil, "--configmap-selector %q: %s: %v", c.ConfigMapSelector, ReasonSelector, err)
+			return one(err == nil, "--configmap-selector %q: %s: %v", c.ConfigMapSelector, WordsSelector, err)
 		},
 	},
 	mutateRule,
@@ -122,11 +117,11 @@ var Rules = []Rule{
 		},
 	},
 	{
-		Name: "bind address", Flags: []string{"bind-address"}, serveOnly: true, Reason: ReasonIP,
+		Name: "bind address", Flags: []string{"bind-address"}, serveOnly: true, Words: WordsIP,
 		Refused:  []Example{{"bind-address": "localhost"}, {"bind-address": "10.0.0"}, {"bind-address": "010.0.0.1"}, {"bind-address": "fe80::1%eth0"}},
 		Accepted: []Example{{"bind-address": "0.0.0.0"}, {"bind-address": "::"}, {"bind-address": "10.1.2.3"}, {"bind-address": "fd00::1:2"}, {"bind-address": "::ffff:10.0.0.1"}},
 		check: func(c Config) []error {
-			return one(c.BindAddress == "" || net.ParseIP(c.BindAddress) != nil, "--bind-address %q: %s", c.BindAddress, ReasonIP)
+			return one(c.BindAddress == "" || net.ParseIP(c.BindAddress) != nil, "--bind-address %q: %s", c.BindAddress, WordsIP)
 		},
 	},
 	{
@@ -170,7 +165,7 @@ var Rules = []Rule{
 	{
 		// A rotation starts at 2/3 of the CA's life and lasts up to one certificate lifetime; below
 		// MinCertLifetime renewals (every 2/3 of it) would turn into a write loop on the Secret.
-		Name: "certificate lifetimes", Flags: []string{"ca-lifetime", "cert-lifetime"}, serveOnly: true, Reason: ReasonCertLifetime,
+		Name: "certificate lifetimes", Flags: []string{"ca-lifetime", "cert-lifetime"}, serveOnly: true, Words: WordsCertLifetime,
 		Refused: []Example{
 			{"cert-lifetime": "4999ms", "ca-lifetime": "1h"}, {"cert-lifetime": "21901h"},
 			{"ca-lifetime": "20s", "cert-lifetime": "5001ms"}, {"ca-lifetime": "0s", "cert-lifetime": "0s"},
@@ -178,7 +173,7 @@ var Rules = []Rule{
 		Accepted: []Example{{"ca-lifetime": "20s", "cert-lifetime": "5s"}, {"cert-lifetime": "21900h"}, {"ca-lifetime": "0.5h", "cert-lifetime": "7.5m"}},
 		check: func(c Config) []error {
 			return one(c.CertLifetime >= MinCertLifetime && c.CertLifetime <= c.CALifetime/4,
-				"--cert-lifetime %s and --ca-lifetime %s: %s", c.CertLifetime, c.CALifetime, ReasonCertLifetime)
+				"--cert-lifetime %s and --ca-lifetime %s: %s", c.CertLifetime, c.CALifetime, WordsCertLifetime)
 		},
 	},
 	{
@@ -199,11 +194,11 @@ var Rules = []Rule{
 		},
 	},
 	{
-		Name: "request timeout", Flags: []string{"request-timeout"}, serveOnly: true, Reason: ReasonRequestTimeout,
+		Name: "request timeout", Flags: []string{"request-timeout"}, serveOnly: true, Words: WordsRequestTimeout,
 		Refused:  []Example{{"request-timeout": "0s"}, {"request-timeout": "31s"}, {"request-timeout": "1m"}, {"request-timeout": "30001ms"}},
 		Accepted: []Example{{"request-timeout": "30s"}, {"request-timeout": "0.5m"}, {"request-timeout": "2s"}},
 		check: func(c Config) []error {
-			return one(c.RequestTimeout > 0 && c.RequestTimeout <= 30*time.Second, "--request-timeout %s: %s", c.RequestTimeout, ReasonRequestTimeout)
+			return one(c.RequestTimeout > 0 && c.RequestTimeout <= 30*time.Second, "--request-timeout %s: %s", c.RequestTimeout, WordsRequestTimeout)
 		},
 	},
 	{
@@ -215,12 +210,12 @@ var Rules = []Rule{
 		},
 	},
 	{
-		Name: "body read timeout", Flags: []string{"body-read-timeout", "request-timeout"}, serveOnly: true, Reason: ReasonBodyReadTimeout,
+		Name: "body read timeout", Flags: []string{"body-read-timeout", "request-timeout"}, serveOnly: true, Words: WordsBodyReadTimeout,
 		Refused:  []Example{{"body-read-timeout": "0s"}, {"body-read-timeout": "11s"}, {"request-timeout": "5s", "body-read-timeout": "5001ms"}},
 		Accepted: []Example{{"request-timeout": "5s", "body-read-timeout": "5s"}, {"body-read-timeout": "1ms"}, {"body-read-timeout": "10s"}},
 		check: func(c Config) []error {
 			return one(c.BodyReadTimeout > 0 && c.BodyReadTimeout <= c.RequestTimeout,
-				"--body-read-timeout %s: %s (%s)", c.BodyReadTimeout, ReasonBodyReadTimeout, c.RequestTimeout)
+				"--body-read-timeout %s: %s (%s)", c.BodyReadTimeout, WordsBodyReadTimeout, c.RequestTimeout)
 		},
 	},
 	{
@@ -279,7 +274,7 @@ var Rules = []Rule{
 }
 
 // mutateRule is the pure core's own validation (mutate.Options.Validate) of the flags it is built
-// from. Its messages vary, so it has no Reason; the chart repeats the ones it checks in templates.
+// from. Its messages vary, so it has no Words; the chart repeats the ones it checks in templates.
 var mutateRule = Rule{
 	Name: "mutation options",
 	Flags: []string{"annotation-prefix", "alias", "default-version", "default-templates-version", "lib-configmap",

@@ -79,8 +79,8 @@ func TestRules(t *testing.T) {
 						t.Errorf("refused %v: message %q names neither --%s nor %q", e, err, f, v)
 					}
 				}
-				if r.Reason != "" && !strings.Contains(err.Error(), r.Reason) {
-					t.Errorf("refused %v: message %q lacks the rule's reason %q", e, err, r.Reason)
+				if r.Words != "" && !strings.Contains(err.Error(), r.Words) {
+					t.Errorf("refused %v: message %q lacks the rule's words %q", e, err, r.Words)
 				}
 			}
 			for _, e := range r.Accepted {
