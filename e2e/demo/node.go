@@ -58,8 +58,9 @@ func runOnNode(ctx context.Context, out io.Writer, once bool) (err error) {
 	// The cluster had its teams, ConfigMaps and one running workspace before the injector was
 	// installed: they are created while the webhook runs unregistered.
 	inj, err = harness.Start(ctx, harness.Options{
-		APIServerFlags: node.APIServerFlags(),
-		APIServerAddr:  node.APIServerAddr(),
+		WebhookConfigName: registration,
+		APIServerFlags:    node.APIServerFlags(),
+		APIServerAddr:     node.APIServerAddr(),
 		BeforeRegister: func(ctx context.Context, inj *harness.Injector) error {
 			if err := node.Start(ctx, inj.ControlPlane); err != nil {
 				return err

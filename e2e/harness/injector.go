@@ -30,6 +30,8 @@ type Options struct {
 	APIServerAddr *net.TCPAddr
 	// WebhookArgs are appended to the `serve` flags the harness sets (e.g. --alias stable=v2).
 	WebhookArgs []string
+	// WebhookConfigName names the MutatingWebhookConfiguration; default WebhookConfigName.
+	WebhookConfigName string
 	// FailurePolicy of the registration; default Ignore (never block a workspace).
 	FailurePolicy admissionv1.FailurePolicyType
 	// Timeout bounds each start-up step that waits (webhook ready, registration effective);
@@ -115,7 +117,9 @@ func Start(ctx context.Context, o Options) (inj *Injector, err error) {
 			return inj, fmt.Errorf("before registering the webhook: %w", err)
 		}
 	}
-	if err := RegisterWebhook(ctx, cp.Client, WebhookConfig(inj.Service, inj.Cert.CABundle, o.FailurePolicy)); err != nil {
+	reg := WebhookConfig(inj.Service, inj.Cert.CABundle, o.FailurePolicy)
+	reg.Name = o.WebhookConfigName
+	if err := RegisterWebhook(ctx, cp.Client, reg); err != nil {
 		return inj, err
 	}
 	if err := inj.WaitInjecting(ctx, o.Timeout); err != nil {
@@ -130,6 +134,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ServiceName == "" {
 		o.ServiceName = "tilt-lib-injector"
+	}
+	if o.WebhookConfigName == "" {
+		o.WebhookConfigName = WebhookConfigName
 	}
 	if o.FailurePolicy == "" {
 		o.FailurePolicy = admissionv1.Ignore
