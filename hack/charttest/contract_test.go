@@ -21,10 +21,11 @@ var contractMetrics = []string{
 }
 
 // adoptionGauges are exported by every replica: each read must first take max by the gauge's own
-// labels (which drops instance and pod), or two replicas count every Pod twice.
+// labels (which drops instance and pod), or two replicas count every Pod twice, and by the cluster
+// label (the chart's default, clusterLabel), or two clusters' same-named namespaces count once.
 var adoptionGauges = map[string]string{
-	"tiltlib_workspace_pods":     "max by (namespace, component, configmap, version) (",
-	"tiltlib_configmap_versions": "max by (component, configmap, version) (",
+	"tiltlib_workspace_pods":     "max by (cluster, namespace, component, configmap, version) (",
+	"tiltlib_configmap_versions": "max by (cluster, component, configmap, version) (",
 }
 
 // metricNames returns the metrics expr reads, and a problem for each one outside the contract.
@@ -87,12 +88,13 @@ func TestContractCheckersCatchMistakes(t *testing.T) {
 		{"max by the wrong labels", `sum(max by (namespace) (tiltlib_workspace_pods{job="j"}))`},
 		{"second read without max", `max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="j"}) / sum(tiltlib_workspace_pods{job="j"})`},
 		{"versions summed", `sum by (version) (tiltlib_configmap_versions{job="j"})`},
+		{"max without the cluster", `sum(max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="j"}))`},
 	} {
 		if len(maxFirst(c.expr)) == 0 {
 			t.Errorf("maxFirst accepts %s: %q", c.name, c.expr)
 		}
 	}
-	if p := maxFirst(`sum(max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="j"}))`); len(p) != 0 {
+	if p := maxFirst(`sum(max by (cluster, namespace, component, configmap, version) (tiltlib_workspace_pods{job="j"}))`); len(p) != 0 {
 		t.Errorf("maxFirst refuses the contract's form: %v", p)
 	}
 	if len(jobSelected(`rate(a_total{job="j"}[5m]) / rate(a_total[5m])`, `job="j"`, []string{"a_total"})) == 0 {

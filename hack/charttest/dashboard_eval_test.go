@@ -2,6 +2,7 @@ package charttest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,15 +14,17 @@ import (
 
 // dashboardVars are the values the dashboard's queries are evaluated with; they stand for what Grafana
 // substitutes. $__rate_interval becomes a plain range.
+// $cluster is Grafana's All (its allValue).
 var dashboardVars = map[string]string{
 	"job": "tilt-lib-injector", "namespace": "tilt-system", "workspace_namespace": ".*",
 	"newest_lib": "2.0.1", "newest_templates": "1.1.0", "__rate_interval": "2m",
+	"cluster_label": "cluster", "cluster": ".*",
 }
 
 // expand substitutes $name and ${name}, longest names first so $job never eats $job_x.
 func expand(expr string, vars map[string]string) string {
 	for _, form := range []string{"${%s}", "$%s"} {
-		for _, name := range []string{"workspace_namespace", "newest_templates", "newest_lib", "__rate_interval", "namespace", "job"} {
+		for _, name := range []string{"workspace_namespace", "newest_templates", "newest_lib", "__rate_interval", "cluster_label", "namespace", "cluster", "job"} {
 			expr = strings.ReplaceAll(expr, fmt.Sprintf(form, name), vars[name])
 		}
 	}
@@ -83,32 +86,78 @@ var adoptionWant = map[string]map[string]float64{
 }
 
 // TestDashboardAdoptionNumbers: promtool evaluates the adoption panels' queries over two replicas'
-// gauges and gets each Pod counted once, the share on the newest version and the stragglers.
+// gauges and gets each Pod counted once, the share on the newest version and the stragglers. The
+// series carry no cluster label (one cluster, one Prometheus) and the cluster variable is All.
 func TestDashboardAdoptionNumbers(t *testing.T) {
-	_, d := readDashboard(t)
 	var series []any
 	for _, replica := range []string{"a", "b"} {
-		var s []any
-		if err := yaml.Unmarshal([]byte(strings.ReplaceAll(adoptionSeries, "REPLICA", replica)), &s); err != nil {
-			t.Fatal(err)
-		}
-		series = append(series, s...)
+		series = append(series, adoptionInput(t, adoptionSeries, replica)...)
 	}
+	evalPanels(t, series, dashboardVars, adoptionWant)
+}
+
+// TestDashboardManyClusters: two clusters (cluster="east" and "west"), each with two replicas, run
+// the same scenario: the same namespace names hold the same Pods in both. Each cluster shows what
+// one cluster does; All shows both, twice the Pods; the un-injected namespace shows once per cluster.
+func TestDashboardManyClusters(t *testing.T) {
+	var series []any
+	for _, cluster := range []string{"east", "west"} {
+		clustered := strings.ReplaceAll(adoptionSeries, `instance="REPLICA"`, `cluster="`+cluster+`", instance="REPLICA"`)
+		for _, replica := range []string{"a", "b"} {
+			series = append(series, adoptionInput(t, clustered, replica)...)
+		}
+	}
+	one := map[string]string{}
+	maps.Copy(one, dashboardVars)
+	one["cluster"] = "east"
+	evalPanels(t, series, one, map[string]map[string]float64{
+		"Workspaces by tilt-lib version": adoptionWant["Workspaces by tilt-lib version"],
+		"Share by tilt-lib version":      adoptionWant["Share by tilt-lib version"],
+		"Un-injected workspaces":         {`{cluster="east", namespace="team-b"}`: 1},
+	})
+	evalPanels(t, series, dashboardVars, map[string]map[string]float64{
+		"Workspaces by tilt-lib version":  {`{configmap="tilt-lib-v2", version="2.0.1"}`: 6, `{configmap="tilt-lib", version="1.9.0"}`: 2, `{configmap="none"}`: 2},
+		"Workspaces by templates version": {`{configmap="tilt-templates", version="1.1.0"}`: 8, `{configmap="none"}`: 2},
+		"Un-injected workspaces":          {`{cluster="east", namespace="team-b"}`: 1, `{cluster="west", namespace="team-b"}`: 1},
+		"Share on tilt-lib $newest_lib":   {`{}`: 0.6},
+		"Stragglers: tilt-lib not on $newest_lib": {
+			`{cluster="east", namespace="team-a", configmap="tilt-lib", version="1.9.0"}`: 1, `{cluster="east", namespace="team-b", configmap="none"}`: 1,
+			`{cluster="west", namespace="team-a", configmap="tilt-lib", version="1.9.0"}`: 1, `{cluster="west", namespace="team-b", configmap="none"}`: 1,
+		},
+		"Published versions (namespaces holding each ConfigMap)": {`{component="tilt-lib", configmap="tilt-lib-v2", version="2.0.1"}`: 4},
+	})
+}
+
+// adoptionInput is one replica's copy of a series list (its REPLICA placeholder set).
+func adoptionInput(t *testing.T, list, replica string) []any {
+	t.Helper()
+	var s []any
+	if err := yaml.Unmarshal([]byte(strings.ReplaceAll(list, "REPLICA", replica)), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// evalPanels has promtool evaluate the first query of each panel want names, its variables set from
+// vars, over the input series, and compare with want (labels → value, per panel title).
+func evalPanels(t *testing.T, series []any, vars map[string]string, want map[string]map[string]float64) {
+	t.Helper()
+	_, d := readDashboard(t)
 	var exprTests []any
 	found := map[string]bool{}
 	for _, p := range d.Panels {
-		want, ok := adoptionWant[p.Title]
+		w, ok := want[p.Title]
 		if !ok || len(p.Targets) == 0 {
 			continue
 		}
 		found[p.Title] = true
 		var samples []any
-		for labels, v := range want {
+		for labels, v := range w {
 			samples = append(samples, map[string]any{"labels": labels, "value": v})
 		}
-		exprTests = append(exprTests, map[string]any{"expr": expand(p.Targets[0].Expr, dashboardVars), "eval_time": "5m", "exp_samples": samples})
+		exprTests = append(exprTests, map[string]any{"expr": expand(p.Targets[0].Expr, vars), "eval_time": "5m", "exp_samples": samples})
 	}
-	for title := range adoptionWant {
+	for title := range want {
 		if !found[title] {
 			t.Errorf("no panel %q", title)
 		}
@@ -127,6 +176,6 @@ func TestDashboardAdoptionNumbers(t *testing.T) {
 	cmd := exec.Command(promtool(t), "test", "rules", "dashboard_test.yaml")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("promtool test rules on the adoption panels: %v\n%s", err, out)
+		t.Fatalf("promtool test rules on the adoption panels (cluster %q): %v\n%s", vars["cluster"], err, out)
 	}
 }

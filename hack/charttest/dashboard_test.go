@@ -28,6 +28,7 @@ type dashboard struct {
 			Query      json.RawMessage `json:"query"`
 			Definition string          `json:"definition"`
 			Datasource *dsRef          `json:"datasource"`
+			Hide       int             `json:"hide"`
 			Multi      bool            `json:"multi"`
 			IncludeAll bool            `json:"includeAll"`
 			AllValue   string          `json:"allValue"`
@@ -64,9 +65,19 @@ func readDashboard(t *testing.T) ([]byte, dashboard) {
 // The adoption panels of the contract, exact titles and first queries (re-declared as the oracle:
 // the e2e suite evaluates these against the scenarios' Pods).
 var adoptionPanels = map[string]string{
-	"Workspaces by tilt-lib version":  `sum by (configmap, version) (max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="$job", component="tilt-lib", namespace=~"$workspace_namespace"}))`,
-	"Workspaces by templates version": `sum by (configmap, version) (max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="$job", component="tilt-templates", namespace=~"$workspace_namespace"}))`,
-	"Un-injected workspaces":          `sum by (namespace) (max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="$job", component="tilt-lib", configmap="none", namespace=~"$workspace_namespace"}))`,
+	"Workspaces by tilt-lib version":  `sum by (configmap, version) (max by (${cluster_label}, namespace, component, configmap, version) (tiltlib_workspace_pods{job="$job", ${cluster_label}=~"$cluster", component="tilt-lib", namespace=~"$workspace_namespace"}))`,
+	"Workspaces by templates version": `sum by (configmap, version) (max by (${cluster_label}, namespace, component, configmap, version) (tiltlib_workspace_pods{job="$job", ${cluster_label}=~"$cluster", component="tilt-templates", namespace=~"$workspace_namespace"}))`,
+	"Un-injected workspaces":          `sum by (${cluster_label}, namespace) (max by (${cluster_label}, namespace, component, configmap, version) (tiltlib_workspace_pods{job="$job", ${cluster_label}=~"$cluster", component="tilt-lib", configmap="none", namespace=~"$workspace_namespace"}))`,
+}
+
+// clusterSelected is the matcher every metric read of the dashboard carries besides the job: the
+// cluster variable over the cluster label (docs/design.md, Many clusters).
+const clusterSelected = `${cluster_label}=~"$cluster"`
+
+// withClusterLabel writes the dashboard's cluster label variable as the chart's default label, so that
+// the PromQL checkers (which read label names, not Grafana variables) can read the expression.
+func withClusterLabel(expr string) string {
+	return strings.ReplaceAll(expr, "${cluster_label}", "cluster")
 }
 
 // Grafana variables a query may use besides the dashboard's own; $__range and $__interval are not
@@ -89,7 +100,7 @@ func TestDashboard(t *testing.T) {
 		defined = append(defined, v.Name)
 		vars[v.Name] = i
 	}
-	for _, name := range []string{"datasource", "namespace", "job", "workspace_namespace"} {
+	for _, name := range []string{"datasource", "cluster_label", "cluster", "namespace", "job", "workspace_namespace"} {
 		if _, ok := vars[name]; !ok {
 			t.Errorf("no variable %s", name)
 		}
@@ -118,9 +129,18 @@ func TestDashboard(t *testing.T) {
 			if i := strings.LastIndex(sel, ","); ok && i > 0 {
 				sel = sel[:i]
 			}
-			names, problems := metricNames(sel)
+			names, problems := metricNames(withClusterLabel(sel))
 			for _, p := range problems {
 				t.Errorf("variable %s: %s (%v)", v.Name, p, names)
+			}
+			// Every variable but the cluster's own offers only what the selected clusters have.
+			if v.Name != "cluster" && !strings.Contains(sel, clusterSelected) {
+				t.Errorf("variable %s: %q does not select %s", v.Name, v.Definition, clusterSelected)
+			}
+		case "constant":
+			// The cluster label: hidden, the chart's default, and the one string the chart rewrites.
+			if v.Name != "cluster_label" || string(v.Query) != `"cluster"` || v.Hide != 2 {
+				t.Errorf("constant variable %s: query %s, hide %d", v.Name, v.Query, v.Hide)
 			}
 		default:
 			t.Errorf("variable %s of type %s", v.Name, v.Type)
@@ -128,6 +148,10 @@ func TestDashboard(t *testing.T) {
 	}
 	if ws := d.Templating.List[vars["workspace_namespace"]]; !ws.Multi || !ws.IncludeAll || ws.AllValue != ".*" {
 		t.Errorf("workspace_namespace: multi %v, includeAll %v, allValue %q", ws.Multi, ws.IncludeAll, ws.AllValue)
+	}
+	// All must match a series without the label too: a single cluster's series have none.
+	if c := d.Templating.List[vars["cluster"]]; !c.Multi || !c.IncludeAll || c.AllValue != ".*" || c.Definition != "label_values(tiltlib_build_info, ${cluster_label})" {
+		t.Errorf("cluster: multi %v, includeAll %v, allValue %q, definition %q", c.Multi, c.IncludeAll, c.AllValue, c.Definition)
 	}
 
 	ids := map[int]bool{}
@@ -157,9 +181,11 @@ func TestDashboard(t *testing.T) {
 				continue
 			}
 			usesOnly(w, tg.Expr)
-			metrics, problems := metricNames(tg.Expr)
-			problems = append(problems, maxFirst(tg.Expr)...)
-			problems = append(problems, jobSelected(tg.Expr, `job="$job"`, metrics)...)
+			expr := withClusterLabel(tg.Expr)
+			metrics, problems := metricNames(expr)
+			problems = append(problems, maxFirst(expr)...)
+			problems = append(problems, jobSelected(expr, `job="$job"`, metrics)...)
+			problems = append(problems, jobSelected(expr, withClusterLabel(clusterSelected), metrics)...)
 			for _, p := range problems {
 				t.Errorf("%s: %s", w, p)
 			}
@@ -191,5 +217,40 @@ func TestDashboardConfigMap(t *testing.T) {
 	}
 	if cm.GetLabels()["grafana_dashboard"] != "1" || cm.GetAnnotations()["grafana_folder"] != "Platform" {
 		t.Errorf("labels %v, annotations %v", cm.GetLabels(), cm.GetAnnotations())
+	}
+}
+
+// TestClusterLabelValue: clusterLabel reaches every max/min of the rules and the dashboard's hidden
+// cluster_label constant, and nothing else of the dashboard changes.
+func TestClusterLabelValue(t *testing.T) {
+	_, g := renderRules(t, releaseName, "--set", "clusterLabel=region")
+	grouped := 0
+	for _, r := range g.Groups[0].Rules {
+		for _, agg := range []string{"max by (", "min by (", "sum by ("} {
+			for rest := r.Expr; strings.Contains(rest, agg); {
+				rest = rest[strings.Index(rest, agg)+len(agg):]
+				grouped++
+				if !strings.HasPrefix(rest, "region, ") && !strings.HasPrefix(rest, "region)") {
+					t.Errorf("%s: %q groups without region: %q", r.Alert, agg, r.Expr)
+				}
+			}
+		}
+		if strings.Contains(r.Expr, "max(") || strings.Contains(r.Expr, "min(") {
+			t.Errorf("%s: max/min over every cluster: %q", r.Alert, r.Expr)
+		}
+	}
+	if grouped < 6 {
+		t.Errorf("only %d grouped aggregations in the rules", grouped)
+	}
+	b, _ := readDashboard(t)
+	out, err := template(t, "--set", "grafanaDashboard.enabled=true", "--set", "clusterLabel=region")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := parse(t, out)["ConfigMap/"+releaseName+"-dashboard"].Object["data"].(map[string]any)
+	got, _ := data["tilt-lib-injector.json"].(string)
+	want := strings.Replace(string(b), `"query": "cluster",`, `"query": "region",`, 1)
+	if strings.TrimSuffix(got, "\n") != strings.TrimSuffix(want, "\n") || got == string(b) {
+		t.Errorf("the dashboard with clusterLabel=region is not the file with cluster_label = region (%d bytes)", len(got))
 	}
 }
