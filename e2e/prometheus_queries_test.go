@@ -51,17 +51,21 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 	t.Run("dashboard variables", func(t *testing.T) {
 		gauges(t)
 		_, vars := dashboard(t)
-		want := map[string][]string{"namespace": {s.sc.ns}, "job": {promJob}, "workspace_namespace": sorted(s.defNS, s.v2NS)}
+		// One cluster without a cluster label: the cluster variable offers nothing (All only).
+		want := map[string][]string{"namespace": {s.sc.ns}, "job": {promJob}, "workspace_namespace": sorted(s.defNS, s.v2NS), "cluster": nil}
 		seen := map[string]bool{}
 		for _, v := range vars {
 			seen[v.Name] = true
-			selector, label, ok := harness.LabelValuesQuery(v.Query)
+			selector, label, ok := harness.LabelValuesQuery(harness.SubstituteVars(v.Query, s.dashboardVars(".*")))
 			if !ok {
 				continue
 			}
 			values := map[string]bool{}
-			for _, smp := range s.query(t, harness.SubstituteVars(selector, s.dashboardVars(".*"))) {
-				values[string(smp.Metric[model.LabelName(label)])] = true
+			for _, smp := range s.query(t, selector) {
+				// Grafana's label_values offers no empty value: a series without the label has none.
+				if l := string(smp.Metric[model.LabelName(label)]); l != "" {
+					values[l] = true
+				}
 			}
 			got := slices.Sorted(maps.Keys(values))
 			w, ok := want[v.Name]
@@ -77,7 +81,7 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 				t.Errorf("variable %s (%s) = %v, want %v", v.Name, v.Query, got, w)
 			}
 		}
-		for _, name := range []string{"datasource", "namespace", "job", "workspace_namespace"} {
+		for _, name := range []string{"datasource", "cluster_label", "cluster", "namespace", "job", "workspace_namespace"} {
 			if !seen[name] {
 				t.Errorf("the dashboard has no variable %s", name)
 			}
@@ -112,9 +116,9 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 			expr := harness.SubstituteVars(firstTarget(t, queries, title), s.dashboardVars(workspaceNS))
 			return vectorValues(s.query(t, expr), labels...)
 		}
+		// One cluster, no cluster label, cluster All: exactly the scenario's Pods.
 		lib := panel(panelLib, ".*", "configmap", "version")
-		wantLib := map[string]float64{"configmap=tilt-lib-v2,version=2.0.1": 2, "configmap=tilt-lib,version=1.4.0": 1, "configmap=none,version=": 1}
-		if !maps.Equal(lib, wantLib) {
+		if wantLib := wantLibPanel(); !maps.Equal(lib, wantLib) {
 			t.Errorf("%q = %v, want %v", panelLib, lib, wantLib)
 		}
 		wantTemplates := map[string]float64{"configmap=tilt-templates,version=1.1.0": 3, "configmap=none,version=": 1}
@@ -175,6 +179,11 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 				t.Errorf("%s is %q with two ready replicas, want inactive", a, st)
 			}
 		}
+	})
+
+	t.Run("two clusters on one dashboard", func(t *testing.T) {
+		gauges(t)
+		testTwoClusters(t, s)
 	})
 
 	t.Run("every metric used is exported", func(t *testing.T) {

@@ -278,9 +278,11 @@ func dashboard(t *testing.T) ([]harness.PanelQuery, []harness.DashboardVariable)
 }
 
 // dashboardVars are the values Grafana would substitute: this scenario's job and injector
-// namespace, every workspace namespace.
+// namespace, every workspace namespace, the chart's default cluster label and All clusters (the
+// variable's allValue, which also matches a series without the label).
 func (s *promScenario) dashboardVars(workspaceNS string) map[string]string {
-	return map[string]string{"job": promJob, "namespace": s.sc.ns, "workspace_namespace": workspaceNS, "__rate_interval": "1m"}
+	return map[string]string{"job": promJob, "namespace": s.sc.ns, "workspace_namespace": workspaceNS, "__rate_interval": "1m",
+		"cluster_label": clusterLabel, "cluster": ".*"}
 }
 
 // vectorValues renders a query result as {"label=value,...": value}, over the labels named.

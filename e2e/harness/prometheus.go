@@ -22,6 +22,10 @@ type PrometheusTarget struct {
 	// Pod is the value of the target's `pod` label (what the operator's relabelling adds): two
 	// replicas' series differ by it and by `instance`, the labels the dashboard's `max by` drops.
 	Pod string
+	// Labels are further target labels, e.g. cluster: what Thanos or federation adds from each
+	// cluster's external labels, so one Prometheus stands for a global query layer. They may not
+	// name a label the harness sets (pod, namespace) or Prometheus does (job, instance).
+	Labels map[string]string
 }
 
 // PrometheusOptions configure StartPrometheus. Zero values pick the defaults.
@@ -165,6 +169,12 @@ func PrometheusConfig(o PrometheusOptions) ([]byte, error) {
 	var statics []staticConfig
 	for _, t := range o.Targets {
 		labels := map[string]string{"pod": t.Pod}
+		for k, v := range t.Labels {
+			if k == "pod" || k == "namespace" || k == "job" || k == "instance" || strings.HasPrefix(k, "__") {
+				return nil, fmt.Errorf("prometheus: target %s: label %q is set by the harness or Prometheus", t.Addr, k)
+			}
+			labels[k] = v
+		}
 		if o.Namespace != "" {
 			labels["namespace"] = o.Namespace
 		}

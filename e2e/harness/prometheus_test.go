@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,16 +143,22 @@ func TestPrometheusBadRules(t *testing.T) {
 }
 
 func TestPrometheusConfig(t *testing.T) {
-	cfg, err := PrometheusConfig(PrometheusOptions{Namespace: "ns", Targets: []PrometheusTarget{{Addr: "127.0.0.1:1", Pod: "a"}}, Interval: 500 * time.Millisecond})
+	cfg, err := PrometheusConfig(PrometheusOptions{Namespace: "ns", Targets: []PrometheusTarget{{Addr: "127.0.0.1:1", Pod: "a", Labels: map[string]string{"cluster": "east"}}}, Interval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"honor_labels: true", "job_name: tilt-lib-injector", "scrape_interval: 500ms", "namespace: ns", "pod: a"} {
+	for _, want := range []string{"honor_labels: true", "job_name: tilt-lib-injector", "scrape_interval: 500ms", "namespace: ns", "pod: a", "cluster: east"} {
 		if !strings.Contains(string(cfg), want) {
 			t.Errorf("config lacks %q:\n%s", want, cfg)
 		}
 	}
 	if _, err := PrometheusConfig(PrometheusOptions{}); err == nil {
 		t.Error("no targets: want an error")
+	}
+	for _, k := range []string{"pod", "namespace", "job", "instance", "__address__"} {
+		o := PrometheusOptions{Targets: []PrometheusTarget{{Addr: "127.0.0.1:1", Pod: "a", Labels: map[string]string{k: "x"}}}}
+		if _, err := PrometheusConfig(o); err == nil || !strings.Contains(err.Error(), strconv.Quote(k)) {
+			t.Errorf("target label %s: err %v, want it refused by name", k, err)
+		}
 	}
 }
