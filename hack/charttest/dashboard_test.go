@@ -242,6 +242,10 @@ func TestClusterLabelValue(t *testing.T) {
 	if grouped < 6 {
 		t.Errorf("only %d grouped aggregations in the rules", grouped)
 	}
+	// The schema's bound (schema_test.go refuses 129 characters) admits 128.
+	if _, err := template(t, "--set", "prometheusRule.enabled=true", "--set", "clusterLabel="+strings.Repeat("c", 128)); err != nil {
+		t.Errorf("a 128-character cluster label: %v", err)
+	}
 	b, _ := readDashboard(t)
 	out, err := template(t, "--set", "grafanaDashboard.enabled=true", "--set", "clusterLabel=region")
 	if err != nil {
