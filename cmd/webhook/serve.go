@@ -109,6 +109,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Bases:             cfg.MutateOptions().Bases(),
 		VersionLabel:      cfg.VersionLabel,
 		ConfigMapSelector: cfg.ConfigMapSelector,
+		OwnNamespace:      cfg.ServiceNamespace, // the chart's release namespace, never a workspace's
 	}
 	tlsOpts := append(serverTLS(cfg), cs.tlsOpt)
 	if cfg.ClientCA != "" {
@@ -127,7 +128,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	// The manager's cache holds only the workspace Pods (the adoption gauges); Namespaces and
 	// ConfigMaps live in pkg/lookup's stores, which keep only what admission reads.
 	adopt := adoption.Settings{Options: cfg.MutateOptions(), VersionLabel: cfg.VersionLabel, Selector: selector,
-		MaxConfigMapSeries: cfg.MaxConfigMapSeries}
+		MaxConfigMapSeries: cfg.MaxConfigMapSeries, OwnNamespace: cfg.ServiceNamespace}
 	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{adoption.PodObject(): adopt.PodCache()}}
 	shutdown := 30 * time.Second
 	mgr, err := ctrl.NewManager(rc, manager.Options{

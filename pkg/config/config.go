@@ -180,7 +180,7 @@ func (c *Config) addServeOnlyFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.CertSecretName, "cert-secret-name", c.CertSecretName, "Secret holding the CA and serving certificate (self mode)")
 	fs.StringVar(&c.WebhookConfigName, "webhook-config-name", c.WebhookConfigName, "MutatingWebhookConfiguration whose caBundle is kept in sync (self mode)")
 	fs.StringVar(&c.ServiceName, "service-name", c.ServiceName, "Service in front of the webhook (self mode: the serving certificate's SANs and the caBundle entries kept in sync)")
-	fs.StringVar(&c.ServiceNamespace, "service-namespace", c.ServiceNamespace, "namespace of that Service and of --cert-secret-name; default: $POD_NAMESPACE (self mode)")
+	fs.StringVar(&c.ServiceNamespace, "service-namespace", c.ServiceNamespace, "the injector's own namespace: of that Service and of --cert-secret-name (self mode), and never a workspace namespace (its ConfigMaps and Pods are not watched); default: $POD_NAMESPACE")
 	fs.DurationVar(&c.CALifetime, "ca-lifetime", c.CALifetime, "lifetime of the self-signed CA (self mode)")
 	fs.DurationVar(&c.CertLifetime, "cert-lifetime", c.CertLifetime, "lifetime of the serving certificate (self mode)")
 	fs.StringVar(&c.TLSMinVersion, "tls-min-version", c.TLSMinVersion, "minimum TLS version: 1.2 or 1.3")
