@@ -197,6 +197,13 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err := mgr.Add(warnMissingTargets{caches.ConfigMaps, cfg.MutateOptions(), cfg.ConfigMapSelector, log}); err != nil {
 		return fmt.Errorf("adding the ConfigMap check: %w", err)
 	}
+	live, versionsSynced, err := watchVersions(mgr, rc, cfg, rec, log.WithName("versions"))
+	if err != nil {
+		return err
+	}
+	// A review waits for the document's first state, and never runs on a replica that has no
+	// good document: a broken document stalls, it never silently changes versions.
+	synced = append(synced, versionsSynced...)
 	h := &decide.Decider{
 		Options:    cfg.MutateOptions(),
 		Namespaces: withFaults(caches),
@@ -206,6 +213,9 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Log:        log.WithName("admission"),
 		Selector:   selector,
 		Synced:     func() bool { return allSynced(synced) },
+	}
+	if live != nil {
+		h.Versions = live
 	}
 	mgr.GetWebhookServer().Register(review.Path, review.NewEdge(withBodyFaults(review.New(h)), review.EdgeOptions{
 		Timeout:              cfg.RequestTimeout,
@@ -226,6 +236,16 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		return nil
 	}); err != nil {
 		return err
+	}
+	if live != nil {
+		if err := ready.AddReadyzCheck("versions", func(*http.Request) error {
+			if !allSynced(versionsSynced) {
+				return errors.New("no good versions document yet (--versions-configmap " + cfg.VersionsConfigMap + "): see its Warning Events")
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	// StartedChecker completes a TLS handshake with the webhook server: ready implies the serving
 	// certificate is loaded.
