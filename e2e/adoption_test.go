@@ -91,6 +91,8 @@ func TestAdoptionGauges(t *testing.T) {
 		waitWorkspacePods(t, inj.Webhook.MetricsAddr, want, nsV2, nsDefault)
 	})
 
+	t.Run("OwnNamespaceIsNotAWorkspace", func(t *testing.T) { ownNamespaceIsNotAWorkspace(t, want, nsV2, nsDefault) })
+
 	t.Run("ConfigMapVersions", func(t *testing.T) {
 		// Oracle: the API server's own list of our ConfigMaps, counted per name and version label.
 		err := harness.Poll(ctx, gaugeDeadline, func(ctx context.Context) (bool, error) {
@@ -144,6 +146,57 @@ func TestAdoptionGauges(t *testing.T) {
 		}
 		waitWorkspacePods(t, second.MetricsAddr, want, nsV2, nsDefault)
 	})
+}
+
+// ownNamespaceIsNotAWorkspace: the chart's own ConfigMaps (named after a base: tilt-lib-injector-
+// dashboard, -client-ca, -versions), a tilt-lib-v2 and a workspace Pod in the injector's namespace
+// reach neither gauge. A control ConfigMap and Pod created afterwards in a workspace namespace show
+// up first: the watch delivers one resource's events in order, so by then the injector has seen
+// (and left out) everything in its own namespace.
+func ownNamespaceIsNotAWorkspace(t *testing.T, want map[string]float64, namespaces ...string) {
+	ctx := context.Background()
+	own := inj.Service.Namespace
+	for _, name := range []string{"tilt-lib-injector-dashboard", "tilt-lib-injector-client-ca", "tilt-lib-injector-versions", "tilt-lib-v2"} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"version": "9.9.9"}}}
+		if _, err := inj.Client.CoreV1().ConfigMaps(own).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = inj.Client.CoreV1().ConfigMaps(own).Delete(context.Background(), name, metav1.DeleteOptions{})
+		})
+	}
+	ownPod := uninjectedWorkspace(t, own, "ws-in-the-injectors-namespace")
+	t.Cleanup(func() {
+		_ = inj.Client.CoreV1().Pods(own).Delete(context.Background(), ownPod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
+	})
+	control := namespaces[len(namespaces)-1]
+	createConfigMap(t, control, "tilt-lib-v3")
+	uninjectedWorkspace(t, control, "ws-control")
+	want[pods(control, "tilt-lib", "none", "")]++
+	want[pods(control, "tilt-templates", "none", "")]++
+	waitWorkspacePods(t, inj.Webhook.MetricsAddr, want, namespaces...)
+	control3 := harness.Series{Name: configMapVersions, Labels: map[string]string{"component": "tilt-lib", "configmap": "tilt-lib-v3", "version": published["tilt-lib-v3"]}}.Key()
+	err := harness.Poll(ctx, gaugeDeadline, func(ctx context.Context) (bool, error) {
+		sn, err := inj.Scrape(ctx)
+		if err != nil {
+			return false, err
+		}
+		if _, ok := samples(sn, configMapVersions, nil)[control3]; !ok {
+			return false, nil
+		}
+		for k := range samples(sn, configMapVersions, nil) {
+			if strings.Contains(k, "9.9.9") || strings.Contains(k, "tilt-lib-injector") {
+				t.Errorf("%s counts a ConfigMap of the injector's namespace: %s", configMapVersions, k)
+			}
+		}
+		if got := samples(sn, workspacePods, []string{own}); len(got) > 0 {
+			t.Errorf("%s counts the injector's namespace: %s", workspacePods, lines(got))
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("the control ConfigMap never reached %s: %v", configMapVersions, err)
+	}
 }
 
 // TestAdoptionUnsyncedReplica: a replica whose caches never sync (no RBAC) says so on the
@@ -238,6 +291,9 @@ func publishedVersions(ctx context.Context) (map[string]float64, error) {
 	}
 	out := map[string]float64{}
 	for _, cm := range cms.Items {
+		if cm.Namespace == inj.Service.Namespace {
+			continue // the injector's own namespace is never a workspace namespace
+		}
 		for _, base := range []string{"tilt-lib", "tilt-templates"} {
 			if cm.Name == base || strings.HasPrefix(cm.Name, base+"-") {
 				out[harness.Series{Name: configMapVersions, Labels: map[string]string{

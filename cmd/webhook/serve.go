@@ -109,6 +109,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Bases:             cfg.MutateOptions().Bases(),
 		VersionLabel:      cfg.VersionLabel,
 		ConfigMapSelector: cfg.ConfigMapSelector,
+		OwnNamespace:      cfg.ServiceNamespace, // the chart's release namespace, never a workspace's
 	}
 	tlsOpts := append(serverTLS(cfg), cs.tlsOpt)
 	if cfg.ClientCA != "" {
@@ -127,7 +128,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	// The manager's cache holds only the workspace Pods (the adoption gauges); Namespaces and
 	// ConfigMaps live in pkg/lookup's stores, which keep only what admission reads.
 	adopt := adoption.Settings{Options: cfg.MutateOptions(), VersionLabel: cfg.VersionLabel, Selector: selector,
-		MaxConfigMapSeries: cfg.MaxConfigMapSeries}
+		MaxConfigMapSeries: cfg.MaxConfigMapSeries, OwnNamespace: cfg.ServiceNamespace}
 	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{adoption.PodObject(): adopt.PodCache()}}
 	shutdown := 30 * time.Second
 	mgr, err := ctrl.NewManager(rc, manager.Options{
@@ -196,6 +197,13 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err := mgr.Add(warnMissingTargets{caches.ConfigMaps, cfg.MutateOptions(), cfg.ConfigMapSelector, log}); err != nil {
 		return fmt.Errorf("adding the ConfigMap check: %w", err)
 	}
+	live, versionsSynced, err := watchVersions(mgr, rc, cfg, rec, log.WithName("versions"))
+	if err != nil {
+		return err
+	}
+	// A review waits for the document's first state, and never runs on a replica that has no
+	// good document: a broken document stalls, it never silently changes versions.
+	synced = append(synced, versionsSynced...)
 	h := &decide.Decider{
 		Options:    cfg.MutateOptions(),
 		Namespaces: withFaults(caches),
@@ -205,6 +213,9 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Log:        log.WithName("admission"),
 		Selector:   selector,
 		Synced:     func() bool { return allSynced(synced) },
+	}
+	if live != nil {
+		h.Versions = live
 	}
 	mgr.GetWebhookServer().Register(review.Path, review.NewEdge(withBodyFaults(review.New(h)), review.EdgeOptions{
 		Timeout:              cfg.RequestTimeout,
@@ -225,6 +236,16 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		return nil
 	}); err != nil {
 		return err
+	}
+	if live != nil {
+		if err := ready.AddReadyzCheck("versions", func(*http.Request) error {
+			if !allSynced(versionsSynced) {
+				return errors.New("no good versions document yet (--versions-configmap " + cfg.VersionsConfigMap + "): see its Warning Events")
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	// StartedChecker completes a TLS handshake with the webhook server: ready implies the serving
 	// certificate is loaded.

@@ -49,6 +49,7 @@ var derivedFlags = map[string]string{
 	"webhook-config-name":       "the release's full name",
 	"service-name":              "the release's full name",
 	"metrics-secure":            "metrics.secure, only with metrics.enabled",
+	"versions-configmap":        "<release namespace>/<fullname>-versions: the chart's own ConfigMap, rendered from versions",
 }
 
 // setArgs are the helm arguments that give flag the value v through its chart value.

@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -34,6 +35,9 @@ type Settings struct {
 	// MaxConfigMapSeries is the most (configmap, version) pairs with a series of their own in
 	// each gauge (--max-configmap-series); 0 means metrics.DefaultMaxConfigMapSeries.
 	MaxConfigMapSeries int
+	// OwnNamespace is the injector's own namespace (--service-namespace): never a workspace
+	// namespace, so its Pods are not watched (the API server filters) and never counted.
+	OwnNamespace string
 }
 
 func (s Settings) maxConfigMapSeries() int {
@@ -46,7 +50,11 @@ func (s Settings) maxConfigMapSeries() int {
 // PodCache is the cache entry of the Pod informer: watch only workspace Pods, store them trimmed.
 func (s Settings) PodCache() cache.ByObject {
 	noCopy := true // the collector only reads; no deep copy of 10k Pods per scrape
-	return cache.ByObject{Label: s.Selector, Transform: s.trimPod, UnsafeDisableDeepCopy: &noCopy}
+	bo := cache.ByObject{Label: s.Selector, Transform: s.trimPod, UnsafeDisableDeepCopy: &noCopy}
+	if s.OwnNamespace != "" {
+		bo.Field = fields.OneTermNotEqualSelector("metadata.namespace", s.OwnNamespace)
+	}
+	return bo
 }
 
 // trimPod keeps what the informer and the gauges need. Strings are cloned so a kept name never

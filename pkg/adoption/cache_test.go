@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	toolscache "k8s.io/client-go/tools/cache"
 )
@@ -64,6 +65,14 @@ func TestPodCacheRestrictedToWorkspaces(t *testing.T) {
 	}
 	if bo.Transform == nil || bo.UnsafeDisableDeepCopy == nil || !*bo.UnsafeDisableDeepCopy {
 		t.Errorf("Pod cache: transform set %v, deep copy disabled %v", bo.Transform != nil, bo.UnsafeDisableDeepCopy)
+	}
+	if bo.Field != nil {
+		t.Errorf("Pod informer field selector %v without an own namespace", bo.Field)
+	}
+	s.OwnNamespace = "tli-system"
+	own := s.PodCache().Field
+	if own == nil || own.String() != "metadata.namespace!=tli-system" || own.Matches(fields.Set{"metadata.namespace": "tli-system"}) {
+		t.Errorf("Pod informer field selector %v, want the injector's own namespace left out", own)
 	}
 	if gvk := PodObject().GetObjectKind().GroupVersionKind(); gvk.Kind != "Pod" || gvk.Version != "v1" || gvk.Group != "" {
 		t.Errorf("Pod object kind %v", gvk)

@@ -101,6 +101,10 @@ type Config struct {
 	// MaxConfigMapSeries caps the distinct (configmap, version) label pairs of each metric that
 	// carries them; the rest share configmap="other" (pkg/metrics, pkg/adoption).
 	MaxConfigMapSeries int `flag:"max-configmap-series"`
+	// VersionsConfigMap is the live versions document (pkg/versions) as NAMESPACE/NAME: a
+	// ConfigMap whose key versions.yaml holds aliases and rollouts. Empty: no document, the
+	// --alias flags alone.
+	VersionsConfigMap string `flag:"versions-configmap"`
 }
 
 // Default returns the defaults of docs/design.md.
@@ -180,7 +184,7 @@ func (c *Config) addServeOnlyFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.CertSecretName, "cert-secret-name", c.CertSecretName, "Secret holding the CA and serving certificate (self mode)")
 	fs.StringVar(&c.WebhookConfigName, "webhook-config-name", c.WebhookConfigName, "MutatingWebhookConfiguration whose caBundle is kept in sync (self mode)")
 	fs.StringVar(&c.ServiceName, "service-name", c.ServiceName, "Service in front of the webhook (self mode: the serving certificate's SANs and the caBundle entries kept in sync)")
-	fs.StringVar(&c.ServiceNamespace, "service-namespace", c.ServiceNamespace, "namespace of that Service and of --cert-secret-name; default: $POD_NAMESPACE (self mode)")
+	fs.StringVar(&c.ServiceNamespace, "service-namespace", c.ServiceNamespace, "the injector's own namespace: of that Service and of --cert-secret-name (self mode), and never a workspace namespace (its ConfigMaps and Pods are not watched); default: $POD_NAMESPACE")
 	fs.DurationVar(&c.CALifetime, "ca-lifetime", c.CALifetime, "lifetime of the self-signed CA (self mode)")
 	fs.DurationVar(&c.CertLifetime, "cert-lifetime", c.CertLifetime, "lifetime of the serving certificate (self mode)")
 	fs.StringVar(&c.TLSMinVersion, "tls-min-version", c.TLSMinVersion, "minimum TLS version: 1.2 or 1.3")
@@ -195,6 +199,7 @@ func (c *Config) addServeOnlyFlags(fs *pflag.FlagSet) {
 	fs.Float32Var(&c.EventsQPS, "events-qps", c.EventsQPS, "requests per second of the Events client to the API server (0.1-1000)")
 	fs.IntVar(&c.EventsBurst, "events-burst", c.EventsBurst, "burst of the Events client above --events-qps (1-10000)")
 	fs.BoolVar(&c.MetricsSecure, "metrics-secure", c.MetricsSecure, "serve /metrics over HTTPS, only to bearer tokens the API server authenticates and allows get on /metrics (needs create on tokenreviews and subjectaccessreviews)")
+	fs.StringVar(&c.VersionsConfigMap, "versions-configmap", c.VersionsConfigMap, "NAMESPACE/NAME of the ConfigMap holding the live versions document (key versions.yaml: aliases, which win over --alias for a name they define, and rollouts); watched, no restart needed. Empty: none")
 	fs.IntVar(&c.MaxConfigMapSeries, "max-configmap-series", c.MaxConfigMapSeries, "most (configmap, version) label pairs with a series of their own in each metric (1-10000); the rest are counted as configmap=\"other\"")
 }
 
@@ -210,6 +215,13 @@ func (c Config) MutateOptions() mutate.Options {
 		o.Component(name).ComponentOptions = set
 	}
 	return o
+}
+
+// VersionsObject splits VersionsConfigMap into its namespace and name (valid after Validate;
+// empty when unset).
+func (c Config) VersionsObject() (namespace, name string) {
+	namespace, name, _ = strings.Cut(c.VersionsConfigMap, "/")
+	return namespace, name
 }
 
 // TLSVersion is TLSMinVersion as a crypto/tls constant (valid after Validate).

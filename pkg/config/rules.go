@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/review"
@@ -71,6 +72,9 @@ const (
 	WordsRequestTimeout  = "must be positive and at most 30s (the API server waits at most 30s for a webhook)"
 	WordsBodyReadTimeout = "must be positive and at most --request-timeout"
 	WordsCertLifetime    = "the certificate must last at least 5s and at most a quarter of the CA"
+	// WordsVersionsConfigMap: a namespace (DNS-1123 label) and a ConfigMap name (DNS-1123
+	// subdomain).
+	WordsVersionsConfigMap = "must be NAMESPACE/NAME: a namespace (a DNS-1123 label, at most 63 characters) and a ConfigMap name (a DNS-1123 subdomain, at most 253 characters)"
 )
 
 // Rules are every check of Validate, shared section first. Order is the order of the messages.
@@ -260,6 +264,27 @@ var Rules = []Rule{
 		Accepted: []Example{{"metrics-secure": "true"}},
 		check: func(c Config) []error {
 			return one(!c.MetricsSecure || c.MetricsBindAddress != "0", "--metrics-secure with --metrics-bind-address 0: there is no metrics endpoint to secure")
+		},
+	},
+	{
+		Name: "versions ConfigMap", Flags: []string{"versions-configmap"}, serveOnly: true, Words: WordsVersionsConfigMap,
+		Refused: []Example{
+			{"versions-configmap": "tilt-lib-injector-versions"}, {"versions-configmap": "/tilt-lib-injector-versions"},
+			{"versions-configmap": "tools/"}, {"versions-configmap": "Tools/versions"}, {"versions-configmap": "tools/a/b"},
+			{"versions-configmap": "tools/Versions"}, {"versions-configmap": "tools/" + strings.Repeat("v", 254)},
+			{"versions-configmap": strings.Repeat("t", 64) + "/versions"},
+		},
+		Accepted: []Example{
+			{"versions-configmap": ""}, {"versions-configmap": "tools/tilt-lib-injector-versions"},
+			{"versions-configmap": strings.Repeat("t", 63) + "/" + strings.Repeat("v", 253)}, {"versions-configmap": "tools/a.b"},
+		},
+		check: func(c Config) []error {
+			if c.VersionsConfigMap == "" {
+				return nil
+			}
+			ns, name, ok := strings.Cut(c.VersionsConfigMap, "/")
+			return one(ok && len(validation.IsDNS1123Label(ns)) == 0 && len(validation.IsDNS1123Subdomain(name)) == 0,
+				"--versions-configmap %q: %s", c.VersionsConfigMap, WordsVersionsConfigMap)
 		},
 	},
 	{

@@ -105,7 +105,11 @@ func (d *Decider) Decide(ctx context.Context, r Request) Answer {
 		d.Log.Info("namespace not found; using server defaults", "namespace", r.Namespace)
 	}
 
-	res := mutate.Mutate(d.Options, mutate.Request{
+	opts := d.Options
+	if d.Versions != nil {
+		opts.Aliases = d.Versions.Load().Aliases // one snapshot for the whole decision
+	}
+	res := mutate.Mutate(opts, mutate.Request{
 		Namespace:            r.Namespace,
 		NamespaceAnnotations: nsAnn,
 		Pod:                  pod,

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/versions"
 )
 
 // Namespaces answers a Namespace's annotations from a cache.
@@ -42,6 +43,10 @@ type Decider struct {
 	// match reached us through a webhook configuration broader than the chart's objectSelector:
 	// it is allowed untouched (reason not_selected). Nil selects every Pod.
 	Selector labels.Selector
+	// Versions, when set, is the live versions document (pkg/versions): each review loads one
+	// snapshot and decides with its aliases in place of Options.Aliases, so a document swapped
+	// mid-review never mixes two documents in one decision. Nil: Options.Aliases alone.
+	Versions interface{ Load() *versions.Snapshot }
 	// Synced reports whether the caches behind Namespaces and ConfigMaps have synced. Until then
 	// a cache read would block the review (or answer from a partial view), so the review is
 	// answered at once with an error. Nil means always synced.

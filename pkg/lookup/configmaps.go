@@ -14,7 +14,8 @@ import (
 type ConfigMapKey struct{ Namespace, Name string }
 
 // ConfigMapStore is a client-go ReflectorStore over ConfigMaps that keeps only ours ("<base>" and
-// "<base>-<v>" for the configured bases), each with its version label. Every other ConfigMap
+// "<base>-<v>" for the configured bases, outside the injector's own namespace), each with its
+// version label. Every other ConfigMap
 // (kube-root-ca.crt in every namespace, the applications' own) is never retained.
 type ConfigMapStore struct {
 	settings Settings
@@ -31,7 +32,7 @@ func NewConfigMapStore(settings Settings) *ConfigMapStore {
 
 // entry returns the stored form of m, or ok false when it is not ours.
 func (s *ConfigMapStore) entry(f fields) (k ConfigMapKey, version string, ok bool) {
-	if !s.settings.Ours(f.name) {
+	if !s.settings.Ours(f.namespace, f.name) {
 		return ConfigMapKey{}, "", false
 	}
 	// Names and versions repeat across namespaces (tilt-lib-v2, 2.0.1): keep one copy of each.
@@ -112,7 +113,7 @@ func (s *ConfigMapStore) Transformer() toolscache.TransformFunc {
 // trim cuts a listed ConfigMap of ours down to its identity and version label, in place; it
 // reports false, leaving m alone, for any other ConfigMap.
 func (s *ConfigMapStore) trim(m *metav1.PartialObjectMetadata) bool {
-	if !s.settings.Ours(m.Name) {
+	if !s.settings.Ours(m.Namespace, m.Name) {
 		return false
 	}
 	var labels map[string]string

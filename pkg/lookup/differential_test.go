@@ -187,7 +187,7 @@ func read(t *testing.T, ns func(string) (map[string]string, bool, error), cm fun
 		}
 		a.Namespaces[n] = fmt.Sprint(found, ann)
 		for _, name := range universeCm {
-			if settings.Ours(name) {
+			if settings.Ours(n, name) {
 				v, ok := cm(n, name)
 				a.Lookups[n+"/"+name] = fmt.Sprint(ok, v)
 			}
@@ -221,7 +221,7 @@ func (l *Lookup) answers(t *testing.T) answers {
 			}
 			var out []string
 			for _, m := range list.Items {
-				if settings.Ours(m.Name) { // adoption and the targets check read only ours
+				if settings.Ours(m.Namespace, m.Name) { // adoption and the targets check read only ours
 					out = append(out, m.Namespace+"/"+m.Name+"="+m.Labels[settings.VersionLabel])
 				}
 			}
@@ -354,7 +354,7 @@ func TestMutateAsksOnlyForOurs(t *testing.T) {
 	asked := 0
 	lookup := lookupFunc(func(_, name string) (string, bool) {
 		asked++
-		if !s.Ours(name) {
+		if !s.Ours("team-a", name) {
 			t.Errorf("mutate looked up %q, not one of ours", name)
 		}
 		return "", false

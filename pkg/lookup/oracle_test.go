@@ -75,7 +75,7 @@ func (s Settings) trimConfigMap(obj any) (any, error) {
 	}
 	v, has := m.Labels[s.VersionLabel]
 	m.ObjectMeta = trimmed(m.ObjectMeta)
-	if has && s.Ours(m.Name) {
+	if has && s.Ours(m.Namespace, m.Name) {
 		m.Labels = map[string]string{s.VersionLabel: v}
 	}
 	return m, nil

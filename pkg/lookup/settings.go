@@ -17,10 +17,19 @@ type Settings struct {
 	// ConfigMap that loses the marker is a deletion on the watch, one that gains it an addition.
 	// Empty: every ConfigMap named like ours. It must parse (pkg/config checks).
 	ConfigMapSelector string
+	// OwnNamespace is the injector's own namespace (--service-namespace, the chart's release
+	// namespace). It is never a workspace namespace, and the chart keeps ConfigMaps there whose
+	// names start with a base name (tilt-lib-injector-dashboard, -client-ca, -versions): none of
+	// them is a tilt-lib version, so no ConfigMap there is ours. Empty: no namespace is excluded.
+	OwnNamespace string
 }
 
-// Ours reports whether a ConfigMap name belongs to one of the configured bases.
-func (s Settings) Ours(name string) bool {
+// Ours reports whether the ConfigMap namespace/name is one of ours: named after one of the
+// configured bases, and not in the injector's own namespace.
+func (s Settings) Ours(namespace, name string) bool {
+	if s.OwnNamespace != "" && namespace == s.OwnNamespace {
+		return false
+	}
 	for _, b := range s.Bases {
 		if name == b || strings.HasPrefix(name, b+"-") {
 			return true

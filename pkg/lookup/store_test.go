@@ -172,7 +172,7 @@ func TestTransformersKeepWhatStoresRead(t *testing.T) {
 		_ = rawCm.Add(o.DeepCopy())
 		out, _ := trimmedCm.Transformer()(o.DeepCopy())
 		switch c := out.(*compact); {
-		case !settings.Ours(o.Name) && c != notOurs:
+		case !settings.Ours(o.Namespace, o.Name) && c != notOurs:
 			t.Errorf("%s: %+v, want the one shared entry for ConfigMaps not ours", o.Name, c)
 		case c.annotations != nil || len(c.labels) > 1:
 			t.Errorf("not trimmed: %+v", c)

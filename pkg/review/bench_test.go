@@ -18,6 +18,7 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 	"github.com/platform-tools/tilt-lib-injector/pkg/review/reviewtest"
+	"github.com/platform-tools/tilt-lib-injector/pkg/versions"
 )
 
 // discard is a ResponseWriter that keeps the last response, reused across iterations so the
@@ -63,9 +64,14 @@ func arms(b *testing.B, e env) map[string]http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// As serve runs with the chart: a live versions document (empty, no rollout), read once per review.
+	live := versions.NewLive(mutate.DefaultOptions())
+	if _, err := live.Apply([]byte("aliases: {}\nrollouts: []\n"), true); err != nil {
+		b.Fatal(err)
+	}
 	h := func() *decide.Decider {
 		return &decide.Decider{Options: mutate.DefaultOptions(), Namespaces: e.namespaces, ConfigMaps: e.configMaps,
-			Metrics: m, Events: noEvents{}, Log: logr.Discard()}
+			Metrics: m, Events: noEvents{}, Log: logr.Discard(), Versions: live}
 	}
 	return map[string]http.Handler{
 		"empty": &admission.Webhook{Handler: admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
