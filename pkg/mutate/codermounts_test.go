@@ -16,7 +16,9 @@ import (
 // The value shapes of envbox's README and tests: one item, several, with and without ":ro", a
 // third token other than "ro" (read-write), empty items, spaces (kept: envbox trims nothing).
 func TestParseCoderMounts(t *testing.T) {
-	m := func(src, dst, opt string) mutate.CoderMount { return mutate.CoderMount{Source: src, Destination: dst, Option: opt} }
+	m := func(src, dst, opt string) mutate.CoderMount {
+		return mutate.CoderMount{Source: src, Destination: dst, Option: opt}
+	}
 	for _, tc := range []struct {
 		value string
 		want  []mutate.CoderMount
