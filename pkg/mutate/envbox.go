@@ -56,8 +56,11 @@ func envboxOf(p *patch, o Options, pod *corev1.Pod, plans []componentPlan, fs *f
 	listed, added, untouched, any := false, false, false, false
 	for i := range considered(pod) {
 		c := &pod.Spec.Containers[i]
+		if !isEnvbox(o.Envbox, c) {
+			continue
+		}
 		want := envboxWant(plans, i)
-		if len(want) == 0 || !isEnvbox(o.Envbox, c) {
+		if len(want) == 0 {
 			continue
 		}
 		any = true

@@ -48,9 +48,9 @@ func Mutate(o Options, r Request) Result {
 	keys := keysOf(o)
 	plans := plan(o, r, keys, &fs)
 
-	// Room for a typical injection (two volumes, their mounts, a CODER_MOUNTS, two annotations,
-	// each component's two labels): growing the slice would cost more on the admission path than building the patch.
-	p := patch{ops: make([]jsonpatch.Operation, 0, 7+2*len(o.Components))}
+	// Room for a typical injection (two volumes, their mounts, two annotations, each component's
+	// two labels; an envbox Pod's CODER_MOUNTS grows it once): growing the slice would cost more on the admission path than building the patch.
+	p := patch{ops: make([]jsonpatch.Operation, 0, 6+2*len(o.Components))}
 	addVolumesAndMounts(&p, r.Pod, plans)
 	listed, envbox := envboxOf(&p, o, r.Pod, plans, &fs)
 	rec := recordOf(considered(r.Pod), plans)
