@@ -15,7 +15,7 @@ import (
 
 // counters are the metrics the suite accounts for exactly: every admission the scenarios cause
 // must show up in them, and nothing else may.
-var counters = []string{harness.InjectionsTotal, harness.ReviewsTotal}
+var counters = []string{harness.InjectionsTotal, harness.ReviewsTotal, harness.EnvboxTotal}
 
 // ledger is what one webhook process should have counted since it started. Counters live in the
 // process, so a restart starts a new ledger (see TestFailurePolicyAndRestart).

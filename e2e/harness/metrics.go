@@ -18,6 +18,7 @@ import (
 const (
 	InjectionsTotal = "tiltlib_injections_total"
 	ReviewsTotal    = "tiltlib_admission_reviews_total"
+	EnvboxTotal     = "tiltlib_envbox_mounts_total"
 )
 
 // Series names one time series: a metric name and its labels.
@@ -46,6 +47,11 @@ func Injection(component, configMap, version, source string) Series {
 // Review is the tiltlib_admission_reviews_total series of one result and reason.
 func Review(result, reason string) Series {
 	return Series{ReviewsTotal, map[string]string{"result": result, "reason": reason}}
+}
+
+// EnvboxMounts is the tiltlib_envbox_mounts_total series of one result.
+func EnvboxMounts(result string) Series {
+	return Series{EnvboxTotal, map[string]string{"result": result}}
 }
 
 // Snapshot is one scrape: the value of every counter and gauge sample, by Series.Key.

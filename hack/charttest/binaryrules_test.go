@@ -26,6 +26,7 @@ var flagValues = map[string]chartValue{
 	"lib-configmap": {"libConfigMap", "string"}, "templates-configmap": {"templatesConfigMap", "string"},
 	"lib-mount-path": {"libMountPath", "string"}, "templates-mount-path": {"templatesMountPath", "string"},
 	"containers": {"containers", "list"}, "version-label": {"versionLabel", "string"},
+	"envbox":             {"envbox", "string"},
 	"configmap-selector": {"configMapSelector", "string"},
 	"port":               {"webhook.port", "number"}, "bind-address": {"webhook.bindAddress", "string"},
 	"ca-lifetime": {"certs.self.caLifetime", "string"}, "cert-lifetime": {"certs.self.certLifetime", "string"},

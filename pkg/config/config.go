@@ -58,6 +58,9 @@ type Config struct {
 	TemplatesMountPath      string            `flag:"templates-mount-path"`
 	VersionLabel            string            `flag:"version-label"`
 	WorkspaceSelector       string            `flag:"workspace-selector"`
+	// Envbox says which target containers run Coder's envbox (mutate.EnvboxMode): their
+	// CODER_MOUNTS lists the components, so envbox's inner container sees them.
+	Envbox string `flag:"envbox"`
 	// ConfigMapSelector is the platform's marker: a label selector our ConfigMaps must match to
 	// count (server-side on the watch, and in inject's ConfigMaps). Empty: every ConfigMap named
 	// like ours counts. docs/design.md ("Which ConfigMaps count") says why the default is empty.
@@ -121,6 +124,7 @@ func Default() Config {
 		TemplatesMountPath: tmpl.MountPath,
 		VersionLabel:       "version",
 		WorkspaceSelector:  "app.kubernetes.io/name=coder-workspace",
+		Envbox:             string(m.Envbox),
 
 		BindAddress:            "0.0.0.0",
 		Port:                   9443,
@@ -169,6 +173,7 @@ func (c *Config) AddSharedFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.TemplatesMountPath, "templates-mount-path", c.TemplatesMountPath, "mount path of tilt-templates")
 	fs.StringVar(&c.VersionLabel, "version-label", c.VersionLabel, "ConfigMap label holding the semantic version")
 	fs.StringVar(&c.WorkspaceSelector, "workspace-selector", c.WorkspaceSelector, "label selector of workspace Pods")
+	fs.StringVar(&c.Envbox, "envbox", c.Envbox, "Coder envbox containers, whose CODER_MOUNTS gets the mounted components: auto (a target container with CODER_INNER_IMAGE), off, or force (every target container)")
 	fs.StringVar(&c.ConfigMapSelector, "configmap-selector", c.ConfigMapSelector, "label selector our ConfigMaps must match to count (the platform's marker, e.g. tilt-lib.platform/published=true); others are treated as absent. Empty: every ConfigMap named like ours")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "YAML file with any of these flags as keys (serve's and inject's: one file serves both)")
 }
@@ -208,6 +213,7 @@ func (c *Config) addServeOnlyFlags(fs *pflag.FlagSet) {
 func (c Config) MutateOptions() mutate.Options {
 	o := mutate.DefaultOptions()
 	o.AnnotationPrefix, o.Aliases, o.Containers = c.AnnotationPrefix, c.Aliases, c.Containers
+	o.Envbox = mutate.EnvboxMode(c.Envbox)
 	for name, set := range map[string]mutate.ComponentOptions{
 		mutate.LibVolume:       {Base: c.LibConfigMap, MountPath: c.LibMountPath, DefaultVersion: c.DefaultVersion},
 		mutate.TemplatesVolume: {Base: c.TemplatesConfigMap, MountPath: c.TemplatesMountPath, DefaultVersion: c.DefaultTemplatesVersion},

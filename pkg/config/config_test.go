@@ -207,7 +207,7 @@ func TestEveryFieldHasItsFlag(t *testing.T) {
 func TestInjectRegistersOnlyTheSharedSection(t *testing.T) {
 	want := []string{"annotation-prefix", "default-version", "default-templates-version", "alias", "containers",
 		"lib-configmap", "templates-configmap", "lib-mount-path", "templates-mount-path", "version-label",
-		"workspace-selector", "configmap-selector", "config"}
+		"workspace-selector", "envbox", "configmap-selector", "config"}
 	fs := pflag.NewFlagSet("inject", pflag.ContinueOnError)
 	fs.SortFlags = false
 	if _, err := loadInject(t, fs, nil, nil); err != nil {

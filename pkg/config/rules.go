@@ -303,7 +303,7 @@ var Rules = []Rule{
 var mutateRule = Rule{
 	Name: "mutation options",
 	Flags: []string{"annotation-prefix", "alias", "default-version", "default-templates-version", "lib-configmap",
-		"templates-configmap", "lib-mount-path", "templates-mount-path", "containers"},
+		"templates-configmap", "lib-mount-path", "templates-mount-path", "containers", "envbox"},
 	Refused: []Example{
 		{"annotation-prefix": "tilt-lib.platform"}, {"annotation-prefix": "Tilt/"}, {"annotation-prefix": "/"}, {"annotation-prefix": "a..b/"},
 		{"alias": "Stable=v2"}, {"alias": "default=v2"}, {"alias": "stable=V2"}, {"alias": "stable=v2.0"},
@@ -313,6 +313,8 @@ var mutateRule = Rule{
 		{"lib-mount-path": "/apps/../x"}, {"lib-mount-path": "/apps//x"}, {"templates-mount-path": "/apps/./t"},
 		{"templates-mount-path": "/apps/tilt-lib"},
 		{"containers": "dev,Bad"},
+		{"envbox": "on"}, {"envbox": ""}, {"lib-mount-path": "/apps/tilt:lib"}, {"templates-mount-path": "/apps/a,b"},
+		{"envbox": "force", "lib-mount-path": "/apps/a,b"},
 	},
 	Accepted: []Example{
 		{"alias": "stable=default"}, {"alias": "stable="}, {"alias": "stable=v2", "default-version": "stable"},
@@ -320,6 +322,7 @@ var mutateRule = Rule{
 		{"lib-mount-path": "/apps/.tilt-lib"}, {"templates-mount-path": "/apps/..t"},
 		{"annotation-prefix": "example.com/"}, {"lib-configmap": "lib", "templates-configmap": "templates"},
 		{"containers": "dev,tools"},
+		{"envbox": "off", "lib-mount-path": "/apps/tilt:lib", "templates-mount-path": "/apps/a,b"}, {"envbox": "force"},
 	},
 	check: func(c Config) []error {
 		if err := c.MutateOptions().Validate(); err != nil {

@@ -149,5 +149,12 @@ func summary(res mutate.Result) string {
 		}
 		parts = append(parts, p)
 	}
-	return fmt.Sprintf("injected (%s)", strings.Join(parts, ", "))
+	return fmt.Sprintf("injected (%s)%s", strings.Join(parts, ", "), envboxSummary[res.Envbox])
+}
+
+// envboxSummary tells what became of an envbox container's CODER_MOUNTS (nothing when the Pod
+// has none, or lists the components already).
+var envboxSummary = map[mutate.EnvboxOutcome]string{
+	mutate.EnvboxAdded:     ", envbox CODER_MOUNTS extended",
+	mutate.EnvboxUntouched: ", envbox CODER_MOUNTS untouched",
 }

@@ -26,6 +26,27 @@ var goldenCases = map[string]func(*testing.T, golden){
 		wantNoWarnings(t, g)
 		wantSummary(t, g, "pod/coder-alice-ws injected (tilt-lib, tilt-templates)")
 	},
+	"envbox": func(t *testing.T, g golden) {
+		pod := decodePod(t, only(t, g.yaml))
+		dev := pod.Spec.Containers[0]
+		wantMounts(t, dev, "/home/coder", "/var/lib/sysbox", "/var/lib/coder/docker", "/var/lib/coder/containers",
+			"/usr/src", "/lib/modules", "/apps/tilt-lib", "/apps/template")
+		var mounts []string
+		for _, e := range dev.Env {
+			if e.Name == "CODER_MOUNTS" {
+				mounts = append(mounts, e.Value)
+			}
+		}
+		if want := "/home/coder:/home/coder,/apps/tilt-lib:/apps/tilt-lib:ro,/apps/template:/apps/template:ro"; len(mounts) != 1 || mounts[0] != want {
+			t.Errorf("CODER_MOUNTS = %q, want [%q]", mounts, want)
+		}
+		if rec := pod.Annotations["tilt-lib.platform/injected"]; !strings.Contains(rec, `"envbox":true`) {
+			t.Errorf("injected record %s does not say envbox", rec)
+		}
+		wantPaths(t, g.patch, "/spec/volumes/-", "/spec/containers/0/volumeMounts/-", "/spec/containers/0/env/5/value")
+		wantNoWarnings(t, g)
+		wantSummary(t, g, "pod/coder-asmith-envbox injected (tilt-lib, tilt-templates), envbox CODER_MOUNTS extended")
+	},
 	"pod-json": func(t *testing.T, g golden) {
 		if !strings.HasPrefix(g.yaml, "apiVersion: v1\n") {
 			t.Errorf("JSON input not printed as YAML:\n%s", g.yaml)

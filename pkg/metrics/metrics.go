@@ -16,6 +16,7 @@ const ResultError = "error"
 type Metrics struct {
 	injections *prometheus.CounterVec
 	reviews    *prometheus.CounterVec
+	envbox     *prometheus.CounterVec
 	pairs      *pairs
 }
 
@@ -47,13 +48,21 @@ func NewWithOptions(reg prometheus.Registerer, version string, o Options) (*Metr
 			Name: "tiltlib_admission_reviews_total",
 			Help: "Admission reviews handled, by result (injected, skipped, error) and the reason that best explains it. Dry-run requests are not counted.",
 		}, []string{"result", "reason"}),
+		envbox: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tiltlib_envbox_mounts_total",
+			Help: "Reviews of Pods with an envbox container carrying a component, by what was done about CODER_MOUNTS: added (listed by this patch), present (already listed), untouched (left alone: envbox_mounts_untouched). Dry-run requests are not counted.",
+		}, []string{"result"}),
+	}
+	// Every series starts at 0: the label set is closed.
+	for _, r := range []mutate.EnvboxOutcome{mutate.EnvboxAdded, mutate.EnvboxPresent, mutate.EnvboxUntouched} {
+		m.envbox.WithLabelValues(string(r))
 	}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tiltlib_build_info",
 		Help: "Always 1; labels carry the webhook's build version and Go version.",
 	}, []string{"version", "goversion"})
 	info.WithLabelValues(version, runtime.Version()).Set(1)
-	for _, c := range []prometheus.Collector{m.injections, m.reviews, info} {
+	for _, c := range []prometheus.Collector{m.injections, m.reviews, m.envbox, info} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
@@ -82,6 +91,9 @@ func (m *Metrics) Observe(r mutate.Result) {
 		m.injections.WithLabelValues(in.Component, configMap, version, string(in.Source)).Inc()
 	}
 	m.reviews.WithLabelValues(string(r.Outcome), string(r.Reason)).Inc()
+	if r.Envbox != mutate.EnvboxNone {
+		m.envbox.WithLabelValues(string(r.Envbox)).Inc()
+	}
 }
 
 // Error counts one review that was refused or cut off (result="error"): a reason of pkg/decide or

@@ -42,7 +42,31 @@ tiltlib_build_info{goversion="` + runtime.Version() + `",version="v1.2.3"} 1
 tiltlib_injections_total{component="tilt-lib",configmap="tilt-lib",source="fallback",version="1.4.0"} 1
 tiltlib_injections_total{component="tilt-templates",configmap="tilt-templates-v2",source="namespace",version=""} 1
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "tiltlib_admission_reviews_total", "tiltlib_build_info", "tiltlib_injections_total"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestObserveCountsEnvbox: one count per review with an envbox container, by what was done; the
+// three series exist from the start; a review without envbox counts nothing.
+func TestObserveCountsEnvbox(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := New(reg, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Observe(mutate.Result{Outcome: mutate.OutcomeInjected, Reason: mutate.ReasonNone, Envbox: mutate.EnvboxAdded})
+	m.Observe(mutate.Result{Outcome: mutate.OutcomeInjected, Reason: mutate.ReasonEnvboxMountsUntouched, Envbox: mutate.EnvboxUntouched})
+	m.Observe(mutate.Result{Outcome: mutate.OutcomeInjected, Reason: mutate.ReasonNone, Envbox: mutate.EnvboxAdded})
+	m.Observe(mutate.Result{Outcome: mutate.OutcomeInjected, Reason: mutate.ReasonNone})
+	want := `
+# HELP tiltlib_envbox_mounts_total Reviews of Pods with an envbox container carrying a component, by what was done about CODER_MOUNTS: added (listed by this patch), present (already listed), untouched (left alone: envbox_mounts_untouched). Dry-run requests are not counted.
+# TYPE tiltlib_envbox_mounts_total counter
+tiltlib_envbox_mounts_total{result="added"} 2
+tiltlib_envbox_mounts_total{result="present"} 0
+tiltlib_envbox_mounts_total{result="untouched"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "tiltlib_envbox_mounts_total"); err != nil {
 		t.Fatal(err)
 	}
 }

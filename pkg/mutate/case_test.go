@@ -48,6 +48,7 @@ type caseOptions struct {
 	AnnotationPrefix *string
 	Aliases          map[string]string
 	Containers       *[]string
+	Envbox           *mutate.EnvboxMode
 	TestComponents   []string
 	// settings are the component settings by key, checked against the rows by apply.
 	settings map[string]string
@@ -60,6 +61,7 @@ func (c *caseOptions) UnmarshalJSON(b []byte) error {
 		"annotation-prefix": &c.AnnotationPrefix,
 		"alias":             &c.Aliases,
 		"containers":        &c.Containers,
+		"envbox":            &c.Envbox,
 		"test-components":   &c.TestComponents,
 	}, func(key string, v json.RawMessage) error {
 		var s string
@@ -134,6 +136,9 @@ func (c caseOptions) apply(o *mutate.Options) error {
 	}
 	if c.Containers != nil {
 		o.Containers = *c.Containers
+	}
+	if c.Envbox != nil {
+		o.Envbox = *c.Envbox
 	}
 	return nil
 }

@@ -13,6 +13,9 @@
 //     Pod pre-rendered by `webhook inject`, or copied from an injected Pod) is pointed at this
 //     decision's ConfigMap ("add" on its configMap's name and optional); only a volume that is not
 //     ours is a volume_conflict.
+//   - Envbox (envbox.go, codermounts.go): an envbox target container's CODER_MOUNTS lists the
+//     components it carries ("add" of the env var, or of its value member); reinvocation adds
+//     nothing, a value it cannot extend is left alone (envbox_mounts_untouched).
 //   - User mistakes (bad annotation values, conflicting volumes or mounts, missing ConfigMaps) never
 //     fail the mutation: they become Reasons and human-readable Warnings, and the workspace Pod is
 //     still admitted.

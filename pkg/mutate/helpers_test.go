@@ -173,6 +173,7 @@ func checkInvariants(t testing.TB, o mutate.Options, in, out *corev1.Pod) {
 		}
 		for i := range p.Spec.Containers {
 			p.Spec.Containers[i].VolumeMounts = p.Spec.Containers[i].VolumeMounts[:len(like.Spec.Containers[i].VolumeMounts)]
+			p.Spec.Containers[i].Env = envboxStripped(t, specs, p.Spec.Containers[i].Env, like.Spec.Containers[i].Env)
 		}
 		for _, k := range ownAnn {
 			delete(p.Annotations, k)
@@ -286,4 +287,46 @@ func unique(s []string) bool {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return len(slices.Compact(s)) == len(s)
+}
+
+// envboxStripped returns env with what the patch may add for envbox taken out: a CODER_MOUNTS
+// var appended after like's, and our read-only items appended to a CODER_MOUNTS value like has.
+// Anything else it finds added is reported, and left in for the comparison to show.
+func envboxStripped(t testing.TB, specs []componentSpec, env, like []corev1.EnvVar) []corev1.EnvVar {
+	t.Helper()
+	if len(env) < len(like) {
+		t.Errorf("env shrank: %d -> %d", len(like), len(env))
+		return env
+	}
+	ours := func(items string) bool {
+		for _, item := range strings.Split(items, ",") {
+			if !slices.ContainsFunc(specs, func(s componentSpec) bool { return item == s.mountPath+":"+s.mountPath+":ro" }) {
+				return false
+			}
+		}
+		return true
+	}
+	out := slices.Clone(env[:len(like)])
+	for _, e := range env[len(like):] {
+		if e.Name != mutate.CoderMountsEnv || e.ValueFrom != nil || !ours(e.Value) {
+			t.Errorf("patch added env var %+v", e)
+			out = append(out, e)
+		}
+	}
+	for j := range like {
+		if out[j].Name != mutate.CoderMountsEnv || out[j].Value == like[j].Value {
+			continue
+		}
+		added, ok := strings.CutPrefix(out[j].Value, like[j].Value)
+		if like[j].Value != "" {
+			added, ok = strings.CutPrefix(added, ",")
+		}
+		if ok && ours(added) {
+			out[j].Value = like[j].Value
+		}
+	}
+	if len(out) == 0 && like == nil {
+		return nil
+	}
+	return out
 }

@@ -26,6 +26,8 @@ type Result struct {
 	// Warnings are their texts, de-duplicated and capped at MaxWarnings plus one summary.
 	Findings []Finding
 	Warnings []string
+	// Envbox is what was done about the CODER_MOUNTS of envbox containers (metric label).
+	Envbox EnvboxOutcome
 }
 
 // Injection is one component this patch adds.
@@ -47,11 +49,15 @@ func Mutate(o Options, r Request) Result {
 	plans := plan(o, r, keys, &fs)
 
 	// Room for a typical injection (two volumes, their mounts, two annotations, each component's
-	// two labels): growing the slice would cost more on the admission path than building the patch.
+	// two labels; an envbox Pod's CODER_MOUNTS grows it once): growing the slice would cost more on the admission path than building the patch.
 	p := patch{ops: make([]jsonpatch.Operation, 0, 6+2*len(o.Components))}
 	addVolumesAndMounts(&p, r.Pod, plans)
+	listed, envbox := envboxOf(&p, o, r.Pod, plans, &fs)
 	rec := recordOf(considered(r.Pod), plans)
-	res := Result{Status: status(rec, fs)}
+	if rec != nil {
+		rec.Envbox = listed
+	}
+	res := Result{Status: status(rec, fs), Envbox: envbox}
 	ownAnnotations(&p, keys, r.Pod.Annotations, res.Status, rec, &fs)
 	ownLabels(&p, keys, r.Pod.Labels, plans)
 

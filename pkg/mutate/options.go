@@ -42,6 +42,9 @@ type Options struct {
 	Aliases map[string]string
 	// Containers are the default target container names when the Pod does not name any.
 	Containers []string
+	// Envbox says which target containers run Coder's envbox (envbox.go): their CODER_MOUNTS
+	// lists the components they carry, so envbox's inner container sees them too.
+	Envbox EnvboxMode
 }
 
 // DefaultOptions returns the product defaults of docs/design.md.
@@ -50,6 +53,7 @@ func DefaultOptions() Options {
 		AnnotationPrefix: "tilt-lib.platform/",
 		Components:       productComponents(),
 		Containers:       []string{"dev"},
+		Envbox:           EnvboxAuto,
 	}
 }
 
@@ -79,6 +83,9 @@ func (o Options) Validate() error {
 			}
 		}
 	}
+	if err := validEnvboxMode(o.Envbox); err != nil {
+		add("--envbox: %v", err)
+	}
 	paths := map[string]string{}
 	for _, c := range o.Components {
 		if msgs := validation.IsDNS1123Subdomain(c.Base); len(msgs) > 0 {
@@ -90,6 +97,10 @@ func (o Options) Validate() error {
 			add("--%s-mount-path %q is also the %s mount path", c.Flag, c.MountPath, other)
 		}
 		paths[c.MountPath] = c.Flag
+		if o.Envbox != EnvboxOff && strings.ContainsAny(c.MountPath, ",:") {
+			// CODER_MOUNTS is ','-separated items of ':'-separated tokens: no way to list it.
+			add("--%s-mount-path %q holds ',' or ':', which CODER_MOUNTS cannot list; use another path or --envbox=off", c.Flag, c.MountPath)
+		}
 		if v := o.alias(c.DefaultVersion); v != "" {
 			if msgs := validation.IsDNS1123Label(v); len(msgs) > 0 {
 				add("default %s version %q must be a DNS-1123 label: %s", c.Flag, c.DefaultVersion, strings.Join(msgs, "; "))

@@ -20,6 +20,7 @@ import (
 // component, keyed by the component's volume name, and "containers".
 type injectedRecord struct {
 	Components map[string]*recordComponent
+	Envbox     bool
 	Containers []string
 }
 
@@ -35,7 +36,7 @@ func (r injectedRecord) component(volume string) *recordComponent { return r.Com
 // entry has exactly the documented fields.
 func decodeRecord(o mutate.Options, s string) (injectedRecord, error) {
 	rec := injectedRecord{Components: map[string]*recordComponent{}}
-	err := decodeObject([]byte(s), map[string]any{"containers": &rec.Containers}, func(name string, v json.RawMessage) error {
+	err := decodeObject([]byte(s), map[string]any{"containers": &rec.Containers, "envbox": &rec.Envbox}, func(name string, v json.RawMessage) error {
 		if o.Component(name) == nil {
 			return errors.New("neither a component nor containers")
 		}
@@ -53,6 +54,9 @@ func (r injectedRecord) encode(t testing.TB, o mutate.Options) string {
 		if c := r.component(s.volume); c != nil {
 			fmt.Fprintf(&b, "%s:%s,", mustJSON(t, s.volume), mustJSON(t, c))
 		}
+	}
+	if r.Envbox {
+		b.WriteString(`"envbox":true,`)
 	}
 	fmt.Fprintf(&b, `"containers":%s}`, mustJSON(t, r.Containers))
 	return b.String()
@@ -164,7 +168,60 @@ func applyPlan(t testing.TB, o mutate.Options, in *corev1.Pod, pl plan) *corev1.
 		set(&p.Labels, o.AnnotationPrefix+s.versionKey, label)
 		set(&p.Labels, o.AnnotationPrefix+s.requestedKey, pl.Requested[s.volume])
 	}
+	if pl.Record.Envbox {
+		for _, name := range pl.Record.Containers {
+			listForEnvbox(o, pl.Record, containerNamed(p, name))
+		}
+	}
 	return p
+}
+
+// listForEnvbox is docs/design.md's "Envbox workspaces", written down again ON PURPOSE without
+// pkg/mutate's parser: an envbox container's CODER_MOUNTS (the last one; from a plain value)
+// gets "<path>:<path>:ro" for each recorded component the container mounts whose destination it
+// does not list, unless envbox would refuse the value.
+func listForEnvbox(o mutate.Options, rec injectedRecord, c *corev1.Container) {
+	if c == nil {
+		return
+	}
+	inner, j := false, -1
+	for k, e := range c.Env {
+		inner = inner || e.Name == "CODER_INNER_IMAGE"
+		if e.Name == "CODER_MOUNTS" {
+			j = k
+		}
+	}
+	if o.Envbox == mutate.EnvboxOff || o.Envbox == mutate.EnvboxAuto && !inner || j >= 0 && c.Env[j].ValueFrom != nil {
+		return
+	}
+	value := ""
+	if j >= 0 {
+		value = c.Env[j].Value
+	}
+	dsts := map[string]bool{}
+	if value != "" {
+		for _, item := range strings.Split(value, ",") {
+			tok := strings.Split(item, ":")
+			if len(tok) < 2 || len(tok) > 3 || tok[0] == "" || tok[1] == "" {
+				return
+			}
+			dsts[path.Clean(tok[1])] = true
+		}
+	}
+	for _, s := range componentSpecs(o) {
+		if rec.component(s.volume) == nil || !mountsVolumeAt(c.VolumeMounts, s.volume, s.mountPath) || dsts[s.mountPath] {
+			continue
+		}
+		if value != "" {
+			value += ","
+		}
+		value += s.mountPath + ":" + s.mountPath + ":ro"
+	}
+	if j >= 0 {
+		c.Env[j].Value = value
+	} else if value != "" {
+		c.Env = append(c.Env, corev1.EnvVar{Name: "CODER_MOUNTS", Value: value})
+	}
 }
 
 // checkRecordMounted asserts the injected annotation tells the truth: every recorded component is
@@ -210,6 +267,15 @@ func containerNamed(p *corev1.Pod, name string) *corev1.Container {
 		}
 	}
 	return nil
+}
+
+func mountsVolumeAt(ms []corev1.VolumeMount, volume, mountPath string) bool {
+	for _, m := range ms {
+		if m.Name == volume && path.Clean(m.MountPath) == mountPath {
+			return true
+		}
+	}
+	return false
 }
 
 func mountsAt(ms []corev1.VolumeMount, mountPath string) bool {

@@ -28,6 +28,11 @@ const (
 	// ReasonAnnotationsTooLarge: writing the injected record (or even the status) would push the
 	// Pod's annotations over the API server's total size limit, so it was not written.
 	ReasonAnnotationsTooLarge Reason = "annotations_too_large"
+	// ReasonEnvboxMountsUntouched: an envbox container's CODER_MOUNTS comes from valueFrom, is
+	// not what envbox reads, or maps our mount path to another source; it was left alone (or our
+	// item for that component not added), so envbox's inner container does not see the component.
+	// The outer container still mounts it.
+	ReasonEnvboxMountsUntouched Reason = "envbox_mounts_untouched"
 	// ReasonWarningsTruncated ends the one summary warning that stands for the warnings beyond
 	// MaxWarnings. It is never a Finding, a status or a metric label.
 	ReasonWarningsTruncated Reason = "warnings_truncated"

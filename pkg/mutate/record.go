@@ -13,11 +13,16 @@ import (
 //
 //	{"tilt-lib":{"configMap":"tilt-lib-v2","version":"2.0.1","source":"namespace"},"tilt-templates":{…},"containers":["dev"]}
 //
+// and "envbox":true before "containers" when an envbox container's CODER_MOUNTS lists them.
+//
 // This is its one definition: the e2e harness and the CLI tests read it with this type. Only
 // pkg/mutate's oracle test (oracle_test.go) writes the shape down again, on purpose.
 type Record struct {
 	// Components are the carried components, in table order.
 	Components []RecordEntry
+	// Envbox: some container's CODER_MOUNTS lists a carried component for envbox's inner
+	// container (envbox.go). Written only when true.
+	Envbox bool
 	// Containers are the target containers carrying at least one component, in Pod order.
 	Containers []string
 }
@@ -37,8 +42,12 @@ type RecordComponent struct {
 	Source  Source `json:"source"`
 }
 
-// recordContainers is the key of Record.Containers; Validate keeps components from taking it.
-const recordContainers = "containers"
+// recordContainers and recordEnvbox are the keys of Record.Containers and Record.Envbox; no row
+// of the component table takes them.
+const (
+	recordContainers = "containers"
+	recordEnvbox     = "envbox"
+)
 
 // Component returns what r records about the named component; nil when it is not recorded.
 func (r Record) Component(name string) *RecordComponent {
@@ -54,7 +63,7 @@ func (r Record) Component(name string) *RecordComponent {
 // encoding/json writes a struct of them. It builds the bytes directly: on the admission path
 // encoding/json's reflection and boxing would cost more allocations than the rest of the record.
 func (r Record) MarshalJSON() ([]byte, error) {
-	n := len(`{"containers":[]}`)
+	n := len(`{"envbox":true,"containers":[]}`)
 	for _, e := range r.Components {
 		n += len(`"":{"configMap":"","version":"","source":""},`) + len(e.Component) + len(e.ConfigMap) + len(e.Version) + len(e.Source)
 	}
@@ -72,6 +81,9 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		b = append(b, `,"source":`...)
 		b = appendString(b, string(e.Source))
 		b = append(b, "},"...)
+	}
+	if r.Envbox {
+		b = append(b, `"`+recordEnvbox+`":true,`...)
 	}
 	b = append(b, `"`+recordContainers+`":`...)
 	if r.Containers == nil {
@@ -120,6 +132,8 @@ func (r *Record) UnmarshalJSON(data []byte) error {
 		switch {
 		case key == recordContainers:
 			err = dec.Decode(&r.Containers)
+		case key == recordEnvbox:
+			err = dec.Decode(&r.Envbox)
 		case r.Component(key) != nil:
 			err = fmt.Errorf("component %q recorded twice", key)
 		default:

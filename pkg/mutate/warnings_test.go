@@ -14,7 +14,7 @@ var knownReasons = map[mutate.Reason]bool{
 	mutate.ReasonVolumeConflict: true, mutate.ReasonMountPathConflict: true, mutate.ReasonInvalidVersion: true,
 	mutate.ReasonConfigMapMissing: true, mutate.ReasonOptedOut: true, mutate.ReasonNoTargetContainer: true,
 	mutate.ReasonOverrideForbidden: true, mutate.ReasonUnknownContainer: true, mutate.ReasonInvalidAnnotation: true,
-	mutate.ReasonTooManyContainers: true, mutate.ReasonAnnotationsTooLarge: true,
+	mutate.ReasonTooManyContainers: true, mutate.ReasonAnnotationsTooLarge: true, mutate.ReasonEnvboxMountsUntouched: true,
 }
 
 var reasonSuffix = regexp.MustCompile(`\(reason: ([a-z_]+)\)$`)

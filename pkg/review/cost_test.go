@@ -8,7 +8,7 @@ import (
 )
 
 // TestAllocationsIgnoreEnvAndBytes pins what the slim view is for: a review's allocations do not
-// grow with env vars (reduced to whether CODER_AGENT_TOKEN is there) nor with bytes the webhook
+// grow with env vars (reduced to the indexes of CODER_AGENT_TOKEN and envbox's vars) nor with bytes the webhook
 // does not read (managedFields), only with containers, volumes and mounts.
 //
 // It counts without -race only (`make unit` runs it in its second, race-free line): the race

@@ -53,6 +53,22 @@ func FuzzDifferential(f *testing.F) {
 	f.Add([]byte(`{"request":{"uid":"x","operation":"CREATE","namespace":"team-a","resource":{"version":"v1","resource":"pods"},"object":{"metadata":{"labels":{"a":"b"},"labels":null}}}}`), []byte(`null`), uint8(0))
 	f.Add([]byte(`{"request":{}}`), []byte(`{"spec":{"containers":[{"name":"dev","env":[null,{"name":"CODER_AGENT_TOKEN","name":null}]}],"volumes":[{"name":"tilt-lib","configMap":{"name":"tilt-lib"}}]}}`), uint8(2))
 	f.Add([]byte(`{}`), []byte(`{"metadata":{"annotations":{"tilt-lib.platform/containers":"dev,x","tilt-lib.platform/version":"\u0076\ud8002"}},"spec":{"containers":[{"name":"d\u0065v","volumeMounts":[{"name":"x","mountPath":"/apps/tilt-lib/"}]}]}}`), uint8(7))
+	// Env variants of envbox containers (issue 20): the slim view keeps the last CODER_MOUNTS, its
+	// value or valueFrom, whichever order the keys come in, duplicates, nulls and escapes.
+	for _, env := range []string{
+		`[{"name":"CODER_INNER_IMAGE","value":"i"},{"name":"CODER_MOUNTS","value":"/home/coder:/home/coder"}]`,
+		`[{"value":"/a:/b","name":"CODER_MOUNTS"},{"name":"CODER_INNER_IMAGE"}]`,
+		`[{"name":"CODER_INNER_IMAGE"},{"name":"CODER_MOUNTS","value":"/a:/b"},{"name":"X"},{"name":"CODER_MOUNTS","value":"/apps/tilt-lib:/apps/tilt-lib:ro"}]`,
+		`[{"name":"CODER_INNER_IMAGE"},{"name":"CODER_MOUNTS","valueFrom":{"configMapKeyRef":{"name":"m","key":"k"}}}]`,
+		`[{"name":"CODER_INNER_IMAGE"},{"name":"CODER_MOUNTS","valueFrom":{},"valueFrom":null,"value":"/a:/b","value":null}]`,
+		`[{"name":"CODER_INNER_IMAGE"},{"name":"FOO","value":"/x:/apps/template","name":"CODER_MOUNTS"},null]`,
+		`[{"name":"CODER_INNER_IMAGE"},{"name":"CODER_MOUNTS","value":"/a:/b,,/c"}]`,
+		`[{"name":"CODER_INNER_IMAGE"},{"name":"CODER_MOUNTS","value":"\u002fa:\/b\u00e9\ud800"}]`,
+		`[{"name":"CODER_\u004dOUNTS","value":"/a:/b"},{"name":"CODER_INNER_IMAGE","name":null}]`,
+		`[{"name":"CODER_MOUNTS","value":""},{"name":"CODER_INNER_IMAGE","value":"x"},{"name":"CODER_AGENT_TOKEN"}]`,
+	} {
+		f.Add([]byte(nil), []byte(`{"metadata":{"labels":{"app.kubernetes.io/name":"coder-workspace"}},"spec":{"containers":[{"name":"dev","env":`+env+`}]}}`), uint8(1))
+	}
 
 	p := newPaths(defaultEnv())
 	f.Fuzz(func(t *testing.T, body, obj []byte, mode uint8) {

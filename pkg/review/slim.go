@@ -11,6 +11,8 @@ import (
 	jsonv1 "github.com/go-json-experiment/json/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
 )
 
 // decodeOptions reproduce what Kubernetes' decoder (sigs.k8s.io/json, a fork of encoding/json)
@@ -78,8 +80,8 @@ func (o *object) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 // slimPod is what pkg/mutate and pkg/decide read of a Pod: names (for log lines), labels (the
 // selector, the version labels), every annotation (mutate's annotations size accounting), volume
 // names and ConfigMap sources (volume_conflict, and whether a volume is mutate's own earlier
-// output), container names, mounts (mountpath_conflict, and where the patch appends) and whether a
-// container has CODER_AGENT_TOKEN.
+// output), container names, mounts (mountpath_conflict, and where the patch appends) and of each
+// container's env what envScan keeps (CODER_AGENT_TOKEN, and envbox's vars).
 type slimPod struct {
 	APIVersion string `json:"apiVersion,case:ignore"`
 	Kind       string `json:"kind,case:ignore"`
@@ -102,7 +104,7 @@ type slimPod struct {
 		} `json:"volumes"`
 		Containers []struct {
 			Name         string               `json:"name"`
-			Env          agentToken           `json:"env"`
+			Env          envScan              `json:"env"`
 			VolumeMounts []corev1.VolumeMount `json:"volumeMounts"`
 		} `json:"containers"`
 	} `json:"spec"`
@@ -115,81 +117,140 @@ var (
 	itemsListed  = []corev1.KeyToPath{{}}
 )
 
-// agentTokenEnv is the env var that marks Coder's agent container (see mutate's targets).
-const agentTokenEnv = "CODER_AGENT_TOKEN"
+// envScan is a container's env list reduced to what mutate reads of it (its targets and
+// envbox.go): how many vars, and the index of the last CODER_AGENT_TOKEN, CODER_INNER_IMAGE and
+// CODER_MOUNTS, with the last one's value or whether it comes from valueFrom. Read without keeping
+// a string, so env vars cost no allocation; only a CODER_MOUNTS value is decoded.
+type envScan struct {
+	n                    int
+	token, inner, mounts int // index + 1; 0 when absent
+	mountsValue          string
+	mountsFrom           bool
+}
 
-// agentToken is a container's env list reduced to whether it names agentTokenEnv: read without
-// keeping a string, so env vars cost no allocation.
-type agentToken bool
+// envKind is which of the vars mutate reads an env var is.
+type envKind uint8
+
+const (
+	envOther envKind = iota
+	envToken
+	envInner
+	envMounts
+)
 
 // UnmarshalJSONFrom implements json.UnmarshalerFrom for an env list: null or an array of objects
 // (or nulls) whose "name", when present and not null, is a string.
-func (t *agentToken) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+func (e *envScan) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	switch dec.PeekKind() {
 	case 'n':
-		*t = false
+		*e = envScan{}
 		_, err := dec.ReadToken()
 		return err
 	case '[':
 	default:
 		return fmt.Errorf("env is a JSON %s, not an array", dec.PeekKind())
 	}
-	*t = false
+	*e = envScan{}
 	if _, err := dec.ReadToken(); err != nil {
 		return err
 	}
-	for dec.PeekKind() != ']' {
-		found, err := envHasToken(dec)
-		if err != nil {
+	for ; dec.PeekKind() != ']'; e.n++ {
+		if err := e.readVar(dec); err != nil {
 			return err
-		}
-		if found {
-			*t = true
 		}
 	}
 	_, err := dec.ReadToken()
 	return err
 }
 
-// envHasToken reads one env var and reports whether it is agentTokenEnv; the last "name" wins.
-func envHasToken(dec *jsontext.Decoder) (bool, error) {
+// readVar reads env var e.n. As Kubernetes' decoder: the last "name", "value" and "valueFrom"
+// win, a null name or value leaves the one before, a null valueFrom clears it.
+func (e *envScan) readVar(dec *jsontext.Decoder) error {
 	switch dec.PeekKind() {
 	case 'n':
 		_, err := dec.ReadToken()
-		return false, err
+		return err
 	case '{':
 	default:
-		return false, fmt.Errorf("env var is a JSON %s, not an object", dec.PeekKind())
+		return fmt.Errorf("env var is a JSON %s, not an object", dec.PeekKind())
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return false, err
+		return err
 	}
-	found := false
+	kind, from := envOther, false
+	// The value is kept raw until the name is known (it may come first): on the stack unless
+	// it is long, decoded only for CODER_MOUNTS.
+	var buf [256]byte
+	value := buf[:0]
 	for dec.PeekKind() != '}' {
-		name, err := dec.ReadValue()
+		key, err := dec.ReadValue()
 		if err != nil {
-			return false, err
+			return err
 		}
-		if !isName(name, "name") {
+		var field int
+		switch {
+		case isName(key, "name"):
+			field = 1
+		case isName(key, "value"):
+			field = 2
+		case isName(key, "valueFrom"):
+			field = 3
+		default:
 			if err := dec.SkipValue(); err != nil {
-				return false, err
+				return err
 			}
 			continue
 		}
 		v, err := dec.ReadValue()
 		switch {
 		case err != nil:
-			return false, err
+			return err
+		case field == 3:
+			from = v.Kind() != 'n' // anything but an object fails the typed decode, not this one
 		case v.Kind() == 'n':
-		case v.Kind() != '"':
-			return false, fmt.Errorf("env var name is a JSON %s, not a string", v.Kind())
-		default:
-			found = isName(v, agentTokenEnv)
+		case v.Kind() != '"' && field == 1:
+			return fmt.Errorf("env var name is a JSON %s, not a string", v.Kind())
+		case field == 1:
+			kind = nameKind(v)
+		case v.Kind() == '"':
+			value = append(value[:0], v...)
 		}
 	}
-	_, err := dec.ReadToken()
-	return found, err
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	i := e.n + 1
+	switch kind {
+	case envToken:
+		e.token = i
+	case envInner:
+		e.inner = i
+	case envMounts:
+		e.mounts, e.mountsFrom, e.mountsValue = i, from, ""
+		if len(value) > 0 {
+			// A copy: buf stays on the stack only if nothing keeps it.
+			if err := json.Unmarshal(bytes.Clone(value), &e.mountsValue, decodeOptions); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
+
+func nameKind(v jsontext.Value) envKind {
+	switch {
+	case isName(v, mutate.CoderMountsEnv):
+		return envMounts
+	case isName(v, mutate.CoderInnerImageEnv):
+		return envInner
+	case isName(v, agentTokenEnv):
+		return envToken
+	}
+	return envOther
+}
+
+// agentTokenEnv is the env var that marks Coder's agent container (see mutate's targets).
+const agentTokenEnv = "CODER_AGENT_TOKEN"
 
 // isName reports whether the JSON string raw is want, without allocating when raw holds no
 // escape (names never do, unless someone tries).
@@ -253,16 +314,52 @@ func (p *slimPod) toPod() (*corev1.Pod, error) {
 		for i, c := range p.Spec.Containers {
 			pod.Spec.Containers[i].Name = c.Name
 			pod.Spec.Containers[i].VolumeMounts = c.VolumeMounts
-			if c.Env {
-				pod.Spec.Containers[i].Env = tokenEnv
-			}
+			pod.Spec.Containers[i].Env = c.Env.toEnv()
 		}
 	}
 	return pod, nil
 }
 
-// tokenEnv stands for every env list holding agentTokenEnv; mutate never modifies its input.
-var tokenEnv = []corev1.EnvVar{{Name: agentTokenEnv}}
+// sharedEnvs is the env list of every container that has neither CODER_INNER_IMAGE nor
+// CODER_MOUNTS (mutate never modifies its input): its first sharedEnvs vars, nameless, but for
+// CODER_AGENT_TOKEN first in tokenEnvs. Mutate reads their length and names only.
+const sharedEnvs = 512
+
+var (
+	blankEnvs [sharedEnvs]corev1.EnvVar
+	tokenEnvs = func() (e [sharedEnvs]corev1.EnvVar) { e[0].Name = agentTokenEnv; return e }()
+	// fromSource stands for any valueFrom: mutate only asks whether there is one.
+	fromSource corev1.EnvVarSource
+)
+
+// toEnv is the env list mutate reads: shared when it needs no envbox var (no allocation), else
+// one slice with the last token, inner image and CODER_MOUNTS at their own indexes.
+func (e envScan) toEnv() []corev1.EnvVar {
+	switch {
+	case e.n == 0:
+		return nil
+	case e.inner == 0 && e.mounts == 0 && e.n <= sharedEnvs:
+		if e.token > 0 {
+			return tokenEnvs[:e.n:e.n]
+		}
+		return blankEnvs[:e.n:e.n]
+	}
+	env := make([]corev1.EnvVar, e.n)
+	if e.token > 0 {
+		env[e.token-1].Name = agentTokenEnv
+	}
+	if e.inner > 0 {
+		env[e.inner-1].Name = mutate.CoderInnerImageEnv
+	}
+	if e.mounts > 0 {
+		m := &env[e.mounts-1]
+		m.Name, m.Value = mutate.CoderMountsEnv, e.mountsValue
+		if e.mountsFrom {
+			m.ValueFrom = &fromSource
+		}
+	}
+	return env
+}
 
 // parseGroupVersion splits an apiVersion as schema.ParseGroupVersion does: "" and "/" are empty,
 // "v1" is a version, "g/v" a group and a version, more slashes are invalid.

@@ -30,6 +30,13 @@ and labels.Parse (TestPatternsAreTheBinarysParsers).
 {{- fail (printf "configMapSelector %q (--configmap-selector): not a label selector (comma-separated key, !key, key=value, key==value, key!=value, key in (v1,v2), key notin (v1,v2), key>n or key<n, with keys and values as Kubernetes labels have them)" $v.configMapSelector) -}}
 {{- end -}}
 {{- /* pkg/mutate's Options.Validate, in its words. */ -}}
+{{- if ne $v.envbox "off" -}}
+{{- range $pair := list (list "libMountPath" "lib" $v.libMountPath) (list "templatesMountPath" "templates" $v.templatesMountPath) -}}
+{{- if regexMatch "[,:]" (index $pair 2) -}}
+{{- fail (printf "%s %q: --%s-mount-path %q holds ',' or ':', which CODER_MOUNTS cannot list; use another path or --envbox=off (envbox %q)" (index $pair 0) (index $pair 2) (index $pair 1) (index $pair 2) $v.envbox) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if eq $v.libMountPath $v.templatesMountPath -}}
 {{- fail (printf "templatesMountPath %q: --templates-mount-path %q is also the lib mount path" $v.templatesMountPath $v.templatesMountPath) -}}
 {{- end -}}
