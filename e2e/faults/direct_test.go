@@ -35,7 +35,9 @@ type answer struct {
 // decision reports whether the answer is an AdmissionReview: allowed or denied, it decided the
 // Pod's fate. A failed call (no answer, or an HTTP error status) is not a decision: the API server
 // applies failurePolicy to it.
-func (a answer) decision() bool { return a.HTTP == http.StatusOK && a.Review != nil && a.Review.Response != nil }
+func (a answer) decision() bool {
+	return a.HTTP == http.StatusOK && a.Review != nil && a.Review.Response != nil
+}
 
 // directClient posts reviews to one replica's address with the API server's trust: the serving
 // certificate's CA and the Service's DNS name.

@@ -39,7 +39,7 @@ const (
 	classWebhook errClass = "webhook"
 	// classAPI: the API server itself could not be reached or was not serving (the fault
 	// "kube-apiserver restarted" makes these on purpose; nothing the webhook can change).
-	classAPI errClass = "apiserver"
+	classAPI   errClass = "apiserver"
 	classOther errClass = "other"
 )
 
