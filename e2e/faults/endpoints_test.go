@@ -56,7 +56,9 @@ func (e *endpoints) sliceName(i int) string { return e.c.svc.Name + "-" + e.repl
 
 // write stores replica i's slice with the given readiness.
 func (e *endpoints) write(ctx context.Context, i int, ready bool) error {
+	e.mu.Lock()
 	r := e.replicas[i]
+	e.mu.Unlock()
 	slice := map[string]any{
 		"apiVersion": "discovery.k8s.io/v1",
 		"kind":       "EndpointSlice",
@@ -88,9 +90,19 @@ func (e *endpoints) write(ctx context.Context, i int, ready bool) error {
 	return nil
 }
 
+// setReplica puts r in place of replica i (same address: the slice stays), for the cluster too.
+func (e *endpoints) setReplica(i int, r *replica) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.replicas[i] = r
+}
+
 // sync probes every replica once and rewrites the slices whose readiness changed.
 func (e *endpoints) sync(ctx context.Context) error {
-	for i, r := range e.replicas {
+	e.mu.Lock()
+	replicas := append([]*replica(nil), e.replicas...)
+	e.mu.Unlock()
+	for i, r := range replicas {
 		ready := r.ready(ctx)
 		e.mu.Lock()
 		if e.forced[i] {

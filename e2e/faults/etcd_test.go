@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // etcdClient speaks to the control plane's etcd through its JSON gateway (/v3/kv/..., plain HTTP
@@ -26,7 +27,7 @@ type etcdClient struct {
 const apiPrefix = "/registry/"
 
 func newEtcd(u *url.URL) *etcdClient {
-	return &etcdClient{base: u, http: &http.Client{Transport: &http.Transport{Proxy: nil}}}
+	return &etcdClient{base: u, http: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}}
 }
 
 func (e *etcdClient) call(ctx context.Context, path string, in, out any) error {

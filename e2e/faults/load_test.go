@@ -67,6 +67,7 @@ type load struct {
 	mu       sync.Mutex
 	attempts []attempt
 	stop     chan struct{}
+	stopped  sync.Once
 	done     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -124,13 +125,18 @@ func (l *load) create(ns, name string) {
 // finish stops creating, waits for the creations in flight and returns every attempt in the
 // order they were sent.
 func (l *load) finish() []attempt {
-	close(l.stop)
-	<-l.done
+	l.stopOnce()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := append([]attempt(nil), l.attempts...)
 	sort.Slice(out, func(i, j int) bool { return out[i].start.Before(out[j].start) })
 	return out
+}
+
+// stopOnce stops creating and waits for the creations in flight (idempotent).
+func (l *load) stopOnce() {
+	l.stopped.Do(func() { close(l.stop) })
+	<-l.done
 }
 
 // inFlightNow is the number of creations sent and not yet answered.

@@ -95,7 +95,11 @@ func mkNamespace(t *testing.T, name string, annotations map[string]string, confi
 }
 
 // start begins the load over both namespaces.
-func (r *run) start() { r.load = startLoad(c.cp.Client, r.id, r.pinned, r.plain) }
+func (r *run) start() {
+	r.load = startLoad(c.cp.Client, r.id, r.pinned, r.plain)
+	// A run that fails half-way must not leave its load creating Pods under the next run.
+	r.t.Cleanup(func() { r.load.stopOnce() })
+}
 
 // finish stops the load and counts what was sent, refused and stored.
 func (r *run) finish() result {

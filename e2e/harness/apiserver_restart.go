@@ -43,20 +43,23 @@ func (cp *ControlPlane) APIServerPID() (int, error) {
 	return apiServerChild(filepath.Join(cp.AssetsDir, "kube-apiserver"), cp.env.ControlPlane.APIServer.CertDir)
 }
 
-// StopAPIServer sends SIGTERM to the running kube-apiserver, by PID, and waits up to timeout for
-// it to exit (then SIGKILL). etcd keeps running. Its command line is kept for StartAPIServer.
-func (cp *ControlPlane) StopAPIServer(timeout time.Duration) error {
+// StopAPIServer sends SIGTERM to the running kube-apiserver, by PID, and waits up to grace for it
+// to exit, then sends SIGKILL (killed reports that) and waits for it to be gone. kube-apiserver's
+// graceful shutdown waits up to a minute for open connections (secure_serving.go), which a webhook's
+// watches keep open: callers that want a short outage pass a short grace. etcd keeps running. The
+// command line is kept for StartAPIServer.
+func (cp *ControlPlane) StopAPIServer(grace time.Duration) (killed bool, err error) {
 	pid, err := cp.APIServerPID()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if cp.apiArgs == nil {
 		if cp.apiArgs, err = cmdline(pid); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		return fmt.Errorf("signalling kube-apiserver pid %d: %w", pid, err)
+		return false, fmt.Errorf("signalling kube-apiserver pid %d: %w", pid, err)
 	}
 	gone := func() bool {
 		if cp.apiProc != nil {
@@ -70,15 +73,17 @@ func (cp *ControlPlane) StopAPIServer(timeout time.Duration) error {
 		// envtest's own goroutine reaps its process; until then it is a zombie.
 		return zombie(pid)
 	}
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(grace)
 	for !gone() {
-		if time.Now().After(deadline) {
+		if !killed && time.Now().After(deadline) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			return fmt.Errorf("kube-apiserver pid %d ignored SIGTERM for %s and was killed", pid, timeout)
+			killed, deadline = true, time.Now().Add(30*time.Second)
+		} else if killed && time.Now().After(deadline) {
+			return true, fmt.Errorf("kube-apiserver pid %d survives SIGKILL", pid)
 		}
 		time.Sleep(PollInterval)
 	}
-	return nil
+	return killed, nil
 }
 
 // StartAPIServer runs kube-apiserver again with the command line StopAPIServer read, appending
