@@ -200,16 +200,12 @@ func TestUnreachableAtStart(t *testing.T) {
 			if err := c.waitEndpoints(ctx, true, false); err != nil {
 				t.Fatal(err)
 			}
-			sl, err := c.cp.Client.DiscoveryV1().EndpointSlices(c.svc.Namespace).Get(ctx, c.eps.sliceName(1), metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("slice of replica 2 as the API server reads it: %+v", sl.Endpoints)
 			r.start()
 			if err := bad.wh.Launch(); err != nil {
 				t.Fatal(err)
 			}
 			started := time.Now()
+			t.Logf("unreachable replica launched at %s", started.Format("15:04:05.000"))
 			var asked, decisions, readyOnce int
 			var exitErr error
 			for bad.wh.Running() && time.Since(started) < time.Minute {
@@ -228,6 +224,7 @@ func TestUnreachableAtStart(t *testing.T) {
 				hold(ctx, 100*time.Millisecond) // the asking period
 			}
 			exitErr = bad.wh.Wait(0)
+			t.Logf("unreachable replica gone at %s", time.Now().Format("15:04:05.000"))
 			lived := time.Since(started)
 			res := r.finish()
 			res.Notes = append(res.Notes, fmt.Sprintf("unreachable replica: ready %d times, %d decisions to %d direct reviews, exited after %s (%v)",

@@ -52,7 +52,9 @@ func newEndpoints(c *cluster, replicas []*replica) *endpoints {
 	return e
 }
 
-func (e *endpoints) sliceName(i int) string { return e.c.svc.Name + "-" + e.replicas[i].name }
+// sliceName is the slice of the i-th replica's address: it stays when the process behind the
+// address is replaced (a Pod's IP, reused).
+func (e *endpoints) sliceName(i int) string { return fmt.Sprintf("%s-%d", e.c.svc.Name, i+1) }
 
 // write stores replica i's slice with the given readiness.
 func (e *endpoints) write(ctx context.Context, i int, ready bool) error {

@@ -42,8 +42,10 @@ type result struct {
 	Uninjected, Wrong int
 	// Notes: what else was measured (in flight at the kill, time to honour a pin, ...).
 	Notes []string
-	// errors: one message of each kind, for the log.
-	errors map[string]int
+	// errors: one message of each kind, for the log; firstErr and lastErr: when the first and
+	// last failed creation were sent.
+	errors            map[string]int
+	firstErr, lastErr time.Time
 }
 
 func (r result) row() string {
@@ -123,6 +125,10 @@ func (r *run) finish() result {
 			res.Other++
 		}
 		res.errors[firstLine(a.err.Error())]++
+		if res.firstErr.IsZero() {
+			res.firstErr = a.start
+		}
+		res.lastErr = a.start
 	}
 	for _, ns := range []string{r.pinned, r.plain} {
 		pods, err := c.cp.Client.CoreV1().Pods(ns).List(r.t.Context(), metav1.ListOptions{LabelSelector: runLabel + "=" + r.id})
@@ -174,6 +180,9 @@ func (r *run) report(res result) {
 	}
 	sort.Strings(msgs)
 	r.t.Logf("RESULT %s", res.row())
+	if !res.firstErr.IsZero() {
+		r.t.Logf("  failed creations sent from %s to %s", res.firstErr.Format("15:04:05.000"), res.lastErr.Format("15:04:05.000"))
+	}
 	for _, m := range msgs {
 		r.t.Logf("  error: %s", m)
 	}
