@@ -208,7 +208,13 @@ func TestUnreachableAtStart(t *testing.T) {
 			t.Logf("unreachable replica launched at %s", started.Format("15:04:05.000"))
 			var asked, decisions, readyOnce int
 			var exitErr error
-			for bad.wh.Running() && time.Since(started) < time.Minute {
+			// The full form watches the replica until it gives up by itself (10 s: its /version
+			// check); the short form for faultLength, then ends it.
+			watch := time.Minute
+			if !*full {
+				watch = faultLength()
+			}
+			for bad.wh.Running() && time.Since(started) < watch {
 				if bad.ready(ctx) {
 					readyOnce++
 				}
@@ -224,10 +230,16 @@ func TestUnreachableAtStart(t *testing.T) {
 				hold(ctx, 100*time.Millisecond) // the asking period
 			}
 			exitErr = bad.wh.Wait(0)
+			if bad.wh.Running() {
+				exitErr = fmt.Errorf("still running after %s, then SIGTERM", watch)
+				if err := bad.wh.Stop(10 * time.Second); err != nil {
+					exitErr = fmt.Errorf("still running after %s, then SIGTERM: %w", watch, err)
+				}
+			}
 			t.Logf("unreachable replica gone at %s", time.Now().Format("15:04:05.000"))
 			lived := time.Since(started)
 			res := r.finish()
-			res.Notes = append(res.Notes, fmt.Sprintf("unreachable replica: ready %d times, %d decisions to %d direct reviews, exited after %s (%v)",
+			res.Notes = append(res.Notes, fmt.Sprintf("unreachable replica: ready %d times, %d decisions to %d direct reviews, ended after %s (%v)",
 				readyOnce, decisions, asked, lived.Round(100*time.Millisecond), exitErr))
 			r.report(res)
 			wantNoWrong(t, res)
@@ -239,9 +251,6 @@ func TestUnreachableAtStart(t *testing.T) {
 			}
 			if res.Failed != 0 || res.Uninjected != 0 {
 				t.Errorf("with one replica never ready, %d creations failed and %d Pods were stored un-injected; want 0", res.Failed, res.Uninjected)
-			}
-			if bad.wh.Running() {
-				_ = bad.wh.Stop(10 * time.Second)
 			}
 			c.eps.setReplica(1, good)
 			if err := c.restart(ctx, 1); err != nil {

@@ -28,7 +28,10 @@ func TestSoak(t *testing.T) {
 		t.Skip("the soak runs in the full form only (make faults, or -faults.full)")
 	}
 	ctx := t.Context()
-	type life struct{ first, last int64 }
+	type life struct {
+		first, last int64
+		from, to    time.Time
+	}
 	lives := map[int]*life{} // by PID
 	sample := func() {
 		for _, r := range c.replicas {
@@ -38,9 +41,9 @@ func TestSoak(t *testing.T) {
 			}
 			pid := r.wh.PID()
 			if lives[pid] == nil {
-				lives[pid] = &life{first: rss}
+				lives[pid] = &life{first: rss, from: time.Now()}
 			}
-			lives[pid].last = rss
+			lives[pid].last, lives[pid].to = rss, time.Now()
 		}
 	}
 	var total result
@@ -88,7 +91,7 @@ func TestSoak(t *testing.T) {
 	}
 	total.Fault, total.Policy = "soak 10 min", "Ignore"
 	for pid, l := range lives {
-		total.Notes = append(total.Notes, fmt.Sprintf("pid %d RSS %d → %d MiB", pid, l.first>>20, l.last>>20))
+		total.Notes = append(total.Notes, fmt.Sprintf("pid %d RSS %d → %d MiB over %s", pid, l.first>>20, l.last>>20, l.to.Sub(l.from).Round(time.Second)))
 		if l.last > l.first*3/2+16<<20 {
 			t.Errorf("replica pid %d: RSS grew from %d to %d MiB", pid, l.first>>20, l.last>>20)
 		}
