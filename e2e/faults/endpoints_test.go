@@ -154,6 +154,13 @@ func (e *endpoints) force(ctx context.Context, i int, out bool) error {
 	})
 }
 
+// release gives replica i back to its /readyz without waiting (it may be down at that moment).
+func (e *endpoints) release(i int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.forced[i] = false
+}
+
 // readyIn reports what replica i's slice says now.
 func (e *endpoints) readyIn(i int) bool {
 	e.mu.Lock()

@@ -114,27 +114,25 @@ func TestKillOneReplica(t *testing.T) {
 	}
 }
 
-// TestRollingRestart: SIGTERM one replica, wait for it to be ready again, then the other. No
-// creation fails, no Pod is stored un-injected, under either policy.
+// preStop is the chart's preStopSleepSeconds (5): a terminating replica's endpoint is marked not
+// ready (the EndpointSlice controller does so when the Pod is deleted) and the replica keeps serving
+// this long before the kubelet sends SIGTERM. The short form pauses 1 s: here endpoints follow in
+// ~100 ms, and the pause only has to outlast that.
+func preStop() time.Duration {
+	if *full {
+		return 5 * time.Second
+	}
+	return time.Second
+}
+
+// TestRollingRestart: one replica at a time is taken out of its slice, keeps serving for the
+// preStop pause, gets SIGTERM and is started again; then the other. No creation fails, no Pod is
+// stored un-injected, under either policy. The full form also measures SIGTERM without the pause
+// (the binary alone, as without the chart's preStop hook), reported and checked for versions only.
 func TestRollingRestart(t *testing.T) {
 	for _, policy := range policies {
 		t.Run(string(policy), func(t *testing.T) {
-			ctx := t.Context()
-			r := newRun(t, "rolling", policy)
-			r.start()
-			hold(ctx, faultLength()/3)
-			for i := range c.replicas {
-				if err := c.replicas[i].wh.Stop(30 * time.Second); err != nil {
-					t.Errorf("SIGTERM %s: %v", c.replicas[i].name, err)
-				}
-				if err := c.restart(ctx, i); err != nil {
-					t.Fatal(err)
-				}
-				hold(ctx, faultLength()/3)
-			}
-			res := r.finish()
-			r.report(res)
-			wantNoWrong(t, res)
+			res := rolling(t, "rolling", policy, preStop())
 			if res.Failed+res.Other != 0 {
 				t.Errorf("%d creations failed during a rolling restart, want 0", res.Failed+res.Other)
 			}
@@ -142,7 +140,45 @@ func TestRollingRestart(t *testing.T) {
 				t.Errorf("%d Pods stored un-injected during a rolling restart, want 0", res.Uninjected)
 			}
 		})
+		if *full {
+			t.Run(string(policy)+"/without-preStop", func(t *testing.T) { rolling(t, "rolling-bare", policy, 0) })
+		}
 	}
+}
+
+func rolling(t *testing.T, fault string, policy admissionv1.FailurePolicyType, pause time.Duration) result {
+	t.Helper()
+	ctx := t.Context()
+	r := newRun(t, fault, policy)
+	r.start()
+	hold(ctx, faultLength()/3)
+	for i := range c.replicas {
+		if pause > 0 {
+			if err := c.eps.force(ctx, i, true); err != nil {
+				t.Fatal(err)
+			}
+			hold(ctx, pause) // the preStop pause: the fault's definition
+		}
+		if err := c.replicas[i].wh.Stop(30 * time.Second); err != nil {
+			t.Errorf("SIGTERM %s: %v", c.replicas[i].name, err)
+		}
+		if pause > 0 {
+			c.eps.release(i)
+		}
+		if err := c.restart(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+		hold(ctx, faultLength()/3)
+	}
+	res := r.finish()
+	if pause > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("endpoint out %s before SIGTERM (preStop)", pause))
+	} else {
+		res.Notes = append(res.Notes, "SIGTERM with the endpoint still ready (no preStop)")
+	}
+	r.report(res)
+	wantNoWrong(t, res)
+	return res
 }
 
 func wantNoWrong(t *testing.T, res result) {
