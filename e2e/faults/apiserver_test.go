@@ -21,8 +21,14 @@ import (
 const pinDeadline = 5 * time.Second
 
 // apiServerGrace bounds kube-apiserver's graceful shutdown (it would wait up to a minute for the
-// webhook's open watches): then SIGKILL, as a kubelet does after a static Pod's grace period.
-const apiServerGrace = 5 * time.Second
+// webhook's open watches): then SIGKILL, as a kubelet does after a static Pod's grace period. The
+// short form waits 2 s (the outage is what matters, not how it began).
+func apiServerGrace() time.Duration {
+	if *full {
+		return 5 * time.Second
+	}
+	return 2 * time.Second
+}
 
 // honoured waits until every running replica, asked directly, answers want for ns, and returns
 // how long that took from since.
@@ -51,7 +57,7 @@ func TestAPIServerRestart(t *testing.T) {
 			r.start()
 			hold(ctx, faultLength()/2)
 			down := time.Now()
-			killed, err := c.cp.StopAPIServer(apiServerGrace)
+			killed, err := c.cp.StopAPIServer(apiServerGrace())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +88,7 @@ func TestAPIServerRestart(t *testing.T) {
 			after, _ := c.relists()
 			how := "SIGTERM"
 			if killed {
-				how = fmt.Sprintf("SIGTERM, SIGKILL after %s", apiServerGrace)
+				how = fmt.Sprintf("SIGTERM, SIGKILL after %s", apiServerGrace())
 			}
 			res.Notes = append(res.Notes, fmt.Sprintf("API server stopped (%s), not serving for %s", how, back.Sub(down).Round(100*time.Millisecond)),
 				fmt.Sprintf("pin changed while down honoured by both replicas %s after its return", took.Round(10*time.Millisecond)),
@@ -91,62 +97,6 @@ func TestAPIServerRestart(t *testing.T) {
 			wantNoWrong(t, res)
 			if took > pinDeadline {
 				t.Errorf("the pin changed while the API server was down took %s after its return, goal %s", took, pinDeadline)
-			}
-		})
-	}
-}
-
-// TestWatchExpired: the replicas' connections to the API server are cut (every watch ends), a pin
-// changes and etcd is compacted past it, then the link returns: each resumed watch of Namespaces
-// is told its revision is gone (410) and relists. Goal: no wrong version (the old pin is allowed
-// until pinDeadline after the link returns) — and the audit log shows the relists happened.
-func TestWatchExpired(t *testing.T) {
-	for _, policy := range policies {
-		t.Run(string(policy), func(t *testing.T) {
-			ctx := t.Context()
-			r := newRun(t, "watch", policy)
-			before, err := c.relists()
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.start()
-			hold(ctx, faultLength()/2)
-			if err := c.link.cut(); err != nil {
-				t.Fatal(err)
-			}
-			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"v3"}}}`, harness.KeyVersion)
-			if _, err := c.cp.Client.CoreV1().Namespaces().Patch(ctx, r.pinned, "application/merge-patch+json", []byte(patch), metav1.PatchOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			changed := time.Now()
-			if _, err := c.eps.etcd.compact(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.link.restore(); err != nil {
-				t.Fatal(err)
-			}
-			back := time.Now()
-			r.oracle.change(r.pinned, pinChange{old: "v2", new: "v3", at: changed, grace: back.Sub(changed) + pinDeadline})
-			took, err := honoured(ctx, r.pinned, "v3", back)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hold(ctx, faultLength()/2)
-			res := r.finish()
-			after, err := c.relists()
-			if err != nil {
-				t.Fatal(err)
-			}
-			relisted := after["namespaces"] - before["namespaces"]
-			res.Notes = append(res.Notes, fmt.Sprintf("pin honoured %s after the link returned", took.Round(10*time.Millisecond)),
-				fmt.Sprintf("Namespace relists %d", relisted))
-			r.report(res)
-			wantNoWrong(t, res)
-			if relisted < len(c.replicas) {
-				t.Errorf("the audit log shows %d Namespace relists by the replicas, want at least %d: the fault did not force one", relisted, len(c.replicas))
-			}
-			if took > pinDeadline {
-				t.Errorf("the pin took %s after the link returned, goal %s", took, pinDeadline)
 			}
 		})
 	}

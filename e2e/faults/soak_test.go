@@ -54,7 +54,7 @@ func TestSoak(t *testing.T) {
 		r.start()
 		hold(ctx, time.Duration(rand.Int64N(int64(soakPeriod/2)))+soakPeriod/4)
 		if rand.IntN(3) == 0 {
-			if _, err := c.cp.StopAPIServer(apiServerGrace); err != nil {
+			if _, err := c.cp.StopAPIServer(apiServerGrace()); err != nil {
 				t.Fatal(err)
 			}
 			if err := c.cp.StartAPIServer(ctx, c.workDir, 2*time.Minute); err != nil {
