@@ -103,7 +103,7 @@ image: ## OCI image (amd64+arm64, no Docker) into dist/tilt-lib-injector.oci.tar
 	  echo "build $$p"; \
 	  CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/$${p%/*}-$${p#*/}/webhook ./cmd/webhook || exit 1; \
 	done
-	cd hack/image && $(GO) run . -out ../../dist/tilt-lib-injector.oci.tar -ref $(IMAGE):$(IMAGE_TAG) \
+	cd hack/image && $(GO) run . webhook -out ../../dist/tilt-lib-injector.oci.tar -ref $(IMAGE):$(IMAGE_TAG) \
 	  -version $(IMAGE_TAG) -source $(SOURCE) $(foreach p,$(PLATFORMS),-binary $(p)=../../$(BIN)/$(subst /,-,$(p))/webhook)
 
 .PHONY: manifests

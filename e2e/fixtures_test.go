@@ -171,6 +171,13 @@ func assertInjected(t *testing.T, pod *corev1.Pod, lib, templates want, containe
 			t.Errorf("label %s = %q, want %q", key, got, exp)
 		}
 	}
+	// The requested-version label is what was asked for: the mounted version unless it fell back.
+	for key, w := range map[string]want{harness.KeyRequestedVersion: lib, harness.KeyRequestedTemplatesVersion: templates} {
+		got, mounted := pod.Labels[key], suffix(w.ConfigMap)
+		if w.Source == "fallback" && (got == mounted || got == "" || got == "none") || w.Source != "fallback" && got != mounted {
+			t.Errorf("label %s = %q; mounted %q from the %s", key, got, mounted, w.Source)
+		}
+	}
 	assertVolume(t, pod, "tilt-lib", lib.ConfigMap)
 	assertVolume(t, pod, "tilt-templates", templates.ConfigMap)
 	for _, c := range pod.Spec.Containers {
@@ -236,7 +243,8 @@ func assertVolume(t *testing.T, pod *corev1.Pod, name, configMap string) {
 func assertUntouched(t *testing.T, pod *corev1.Pod) {
 	t.Helper()
 	assertNoneOf(t, pod, "annotation", pod.Annotations, harness.KeyStatus, harness.KeyInjected)
-	assertNoneOf(t, pod, "label", pod.Labels, harness.KeyVersion, harness.KeyTemplatesVersion)
+	assertNoneOf(t, pod, "label", pod.Labels, harness.KeyVersion, harness.KeyTemplatesVersion,
+		harness.KeyRequestedVersion, harness.KeyRequestedTemplatesVersion)
 	assertUntouchedSpec(t, pod)
 }
 
@@ -248,7 +256,7 @@ func assertSkipped(t *testing.T, pod *corev1.Pod, reason string) {
 		t.Errorf("%s = %q, want %q", harness.KeyStatus, got, "skipped:"+reason)
 	}
 	assertNoneOf(t, pod, "annotation", pod.Annotations, harness.KeyInjected)
-	for _, key := range []string{harness.KeyVersion, harness.KeyTemplatesVersion} {
+	for _, key := range []string{harness.KeyVersion, harness.KeyTemplatesVersion, harness.KeyRequestedVersion, harness.KeyRequestedTemplatesVersion} {
 		if got := pod.Labels[key]; got != "none" {
 			t.Errorf("pod %s/%s label %s = %q, want none", pod.Namespace, pod.Name, key, got)
 		}

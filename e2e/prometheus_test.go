@@ -105,7 +105,8 @@ func newPromScenario(t *testing.T) *promScenario {
 
 	// The rules as the chart renders them with default values (job = fullname = tilt-lib-injector).
 	manifests := helmCmd(t, "template", promJob, filepath.Join(root, "charts", "tilt-lib-injector"),
-		"--namespace", promJob, "--set", "prometheusRule.enabled=true", "--show-only", "templates/monitoring.yaml")
+		"--namespace", promJob, "--set", "prometheusRule.enabled=true", "--show-only", "templates/monitoring.yaml",
+		"--api-versions", "monitoring.coreos.com/v1/PrometheusRule") // this API server has no prometheus-operator CRDs
 	ruleFile, rules, err := harness.PrometheusRuleFile([]byte(manifests))
 	if err != nil {
 		t.Fatalf("the chart's PrometheusRule: %v\n%s", err, manifests)

@@ -113,3 +113,26 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// The --namespace-file help says what the file does, and it does that: an object is resolved with
+// the annotations of its own Namespace, and an object naming none is in the file's only Namespace.
+func TestNamespaceFileHelpSaysWhatItDoes(t *testing.T) {
+	_, out, _ := runCmd(t, "", "inject", "--help")
+	i := strings.Index(out, "--namespace-file ")
+	if i < 0 {
+		t.Fatal("--namespace-file not in inject --help")
+	}
+	line := out[i:][:strings.IndexByte(out[i:], '\n')]
+	for _, want := range []string{"annotations of the Namespace it is in", "in the file's Namespace if it holds exactly one", "wins over Namespaces in -f"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("--namespace-file help lacks %q: %q", want, line)
+		}
+	}
+	ns := write(t, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-b\n  annotations: {tilt-lib.platform/version: v2}\n")
+	// The same Pod, without its namespace: it is in team-b, the file's only Namespace.
+	noNS := strings.Replace(pod, "  namespace: team-a\n", "", 1)
+	code, got, errOut := runCmd(t, noNS, "inject", "-f", "-", "--namespace-file", ns)
+	if code != 0 || !strings.Contains(got, "name: tilt-lib-v2") {
+		t.Errorf("a Pod naming no namespace with a one-Namespace file pinned to v2: exit %d, stderr %q\n%s", code, errOut, got)
+	}
+}

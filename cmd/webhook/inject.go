@@ -19,7 +19,7 @@ func inject(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var nsFile, cmFile, output string
 	fs.StringArrayVarP(&files, "filename", "f", nil, "Pod or workload YAML/JSON file, directory (its .yaml, .yml, .json files) or - for stdin; repeatable, read in order (required)")
 	fs.BoolVarP(&recursive, "recursive", "R", false, "read the subdirectories of -f directories too")
-	fs.StringVar(&nsFile, "namespace-file", "", "the Namespaces (each object gets its own's annotations); wins over Namespaces in -f")
+	fs.StringVar(&nsFile, "namespace-file", "", "file of Namespaces whose annotations pin versions: each object is resolved with the annotations of the Namespace it is in (an object naming none is in the file's Namespace if it holds exactly one, else in default); wins over Namespaces in -f")
 	fs.StringVar(&cmFile, "configmaps-file", "", "the ConfigMaps that exist (list or stream); default: those in -f, else every ConfigMap exists")
 	fs.StringVarP(&output, "output", "o", tlinject.OutputYAML, `yaml (the objects) or patch (one {"kind","namespace","name","patch"} JSON line per Pod or workload)`)
 	cfg, err := load(fs, args, tlconfig.LoadInject)

@@ -156,7 +156,11 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err != nil {
 		return fmt.Errorf("creating the metadata client: %w", err)
 	}
-	caches := lookup.NewCaches(settings, mc)
+	reads, err := metrics.NewNamespaceReads(ctrlmetrics.Registry, lookup.ReadResults)
+	if err != nil {
+		return err
+	}
+	caches := lookup.NewCaches(settings, mc, reads)
 	if err := mgr.Add(caches); err != nil {
 		return fmt.Errorf("adding the Namespace and ConfigMap caches: %w", err)
 	}
@@ -194,7 +198,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	}
 	h := &decide.Decider{
 		Options:    cfg.MutateOptions(),
-		Namespaces: caches,
+		Namespaces: withFaults(caches),
 		ConfigMaps: caches,
 		Metrics:    m,
 		Events:     emitter,
@@ -202,12 +206,13 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 		Selector:   selector,
 		Synced:     func() bool { return allSynced(synced) },
 	}
-	mgr.GetWebhookServer().Register(review.Path, review.NewEdge(review.New(h), review.EdgeOptions{
+	mgr.GetWebhookServer().Register(review.Path, review.NewEdge(withBodyFaults(review.New(h)), review.EdgeOptions{
 		Timeout:              cfg.RequestTimeout,
 		BodyTimeout:          cfg.BodyReadTimeout,
 		MaxConcurrent:        cfg.MaxConcurrentReviews,
 		MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight,
 		Rejected:             m.Error, // tiltlib_admission_reviews_total{result="error"}, with the edge's reasons
+		Log:                  log.WithName("admission"),
 	}))
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

@@ -175,8 +175,10 @@ func renderAdoption(adoptions []adoption, job string) string {
 		fmt.Fprintf(&b, "  Stragglers: %d workspace Pod(s) never injected (configmap=\"none\"): %s.\n", total, strings.Join(stragglers, ", "))
 		b.WriteString("    They get the mounts when they are recreated; alert TiltLibWorkspacesNotInjected fires after 15m.\n")
 	}
-	b.WriteString("  Same numbers from the Pods' labels (blank: never injected):\n")
-	fmt.Fprintf(&b, "    kubectl get pods -A -l %s=%s -L %s,%s\n", harness.WorkspaceLabel, harness.WorkspaceValue,
-		harness.KeyVersion, harness.KeyTemplatesVersion)
+	// The version labels are the ConfigMap each Pod mounts, as the gauge counts it; the gauge's
+	// "missing" are the Pods whose mounted ConfigMap does not exist now, which a label cannot say.
+	b.WriteString("  What each Pod mounts, from its labels (blank: never injected; requested-*: what it asked for):\n")
+	fmt.Fprintf(&b, "    kubectl get pods -A -l %s=%s -L %s,%s,%s,%s\n", harness.WorkspaceLabel, harness.WorkspaceValue,
+		harness.KeyVersion, harness.KeyTemplatesVersion, harness.KeyRequestedVersion, harness.KeyRequestedTemplatesVersion)
 	return b.String()
 }

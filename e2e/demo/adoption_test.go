@@ -43,8 +43,8 @@ tiltlib_workspace_pods{namespace="team-c",component="tilt-templates",configmap="
     PromQL: sum by (configmap, version) (max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="tilt-lib-injector", component="tilt-templates", namespace=~".*"}))
   Stragglers: 3 workspace Pod(s) never injected (configmap="none"): 1 in team-a, 2 in team-c.
     They get the mounts when they are recreated; alert TiltLibWorkspacesNotInjected fires after 15m.
-  Same numbers from the Pods' labels (blank: never injected):
-    kubectl get pods -A -l app.kubernetes.io/name=coder-workspace -L tilt-lib.platform/version,tilt-lib.platform/templates-version
+  What each Pod mounts, from its labels (blank: never injected; requested-*: what it asked for):
+    kubectl get pods -A -l app.kubernetes.io/name=coder-workspace -L tilt-lib.platform/version,tilt-lib.platform/templates-version,tilt-lib.platform/requested-version,tilt-lib.platform/requested-templates-version
 `
 	if got != want {
 		t.Errorf("renderAdoption:\n%s\nwant:\n%s", got, want)

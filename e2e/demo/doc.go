@@ -3,7 +3,8 @@
 // workspace Pod got. One workspace (team-a/coder-carol-dev) is created before the webhook is
 // registered, as in a cluster that ran workspaces before the injector was installed; the demo
 // ends with adoption as the dashboard shows it, read from the webhook's tiltlib_workspace_pods
-// gauge, that Pod called out as a straggler, and the kubectl and PromQL giving the same numbers.
+// gauge, that Pod called out as a straggler, the PromQL giving those numbers, and the kubectl
+// showing what each Pod mounts and asked for.
 // It stays up for kubectl until Ctrl-C, then stops everything it started. DEMO_ONCE=1 exits
 // right after printing (the e2e suite runs it that way: TestDemo).
 //

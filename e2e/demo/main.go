@@ -29,6 +29,11 @@ func main() {
 // publishedSelector is the platform's marker the examples' ConfigMaps carry.
 const publishedSelector = "tilt-lib.platform/published=true"
 
+// registration names the demo's MutatingWebhookConfiguration. Not the chart's (the release's full
+// name, tilt-lib-injector for the README's `helm install tilt-lib-injector`): helm refuses to take
+// over an object it did not create, and `kubectl apply -k manifests/` would silently replace it.
+const registration = "tilt-lib-injector-demo"
+
 func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	why := harness.NodeUnavailable("")
 	if why == "" {
@@ -46,7 +51,7 @@ func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	// The cluster had its teams, ConfigMaps and one running workspace before the injector was
 	// installed: examples/ and the straggler are created while the webhook runs unregistered.
 	// The recommended setup (examples/argocd): only the ConfigMaps the GitOps repo marks count.
-	inj, err := harness.Start(ctx, harness.Options{WebhookArgs: []string{"--configmap-selector=" + publishedSelector}, BeforeRegister: func(ctx context.Context, inj *harness.Injector) error {
+	inj, err := harness.Start(ctx, harness.Options{WebhookConfigName: registration, WebhookArgs: []string{"--configmap-selector=" + publishedSelector}, BeforeRegister: func(ctx context.Context, inj *harness.Injector) error {
 		var err error
 		if objs, err = inj.ApplyDir(ctx, filepath.Join(root, "examples")); err != nil {
 			return fmt.Errorf("applying examples/: %w", err)
@@ -132,6 +137,9 @@ func printTryIt(out io.Writer, inj *harness.Injector, image string) {
 	fmt.Fprintln(out, "  kubectl annotate namespace team-a tilt-lib.platform/version=v2")
 	fmt.Fprintf(out, "  kubectl -n team-a run try-me --image=%s --labels=app.kubernetes.io/name=coder-workspace -- sleep infinity\n", image)
 	fmt.Fprintln(out, `  kubectl -n team-a get pod try-me -o jsonpath='{.metadata.annotations.tilt-lib\.platform/injected}'`)
+	fmt.Fprintf(out, "The demo's webhook is registered as MutatingWebhookConfiguration %s (Service %s/%s), so the\n", registration, inj.Service.Namespace, inj.Service.Name)
+	fmt.Fprintln(out, "README's `helm install tilt-lib-injector charts/tilt-lib-injector -n tilt-system --create-namespace`")
+	fmt.Fprintln(out, "installs next to it (its Pods need the image and a node; until they serve, failurePolicy Ignore admits Pods without it).")
 }
 
 // summarize counts the applied objects by kind: "2 Namespace, 6 ConfigMap, 2 Deployment".

@@ -43,11 +43,14 @@ func runOnNode(ctx context.Context, out io.Writer, once bool) (err error) {
 	}
 	var inj *harness.Injector
 	defer func() {
-		fmt.Fprintln(out, "Stopping the node (restoring the host), the webhook, kube-apiserver and etcd...")
-		err = errors.Join(err, node.Stop())
+		fmt.Fprintln(out, "Stopping the node, the webhook, kube-apiserver and etcd, then restoring the host...")
+		// The node's processes, the control plane, then the host: the API server waits for its
+		// clients' watches, and serves on the Pod bridge's address, which goes with the bridge.
+		err = errors.Join(err, node.Halt())
 		if inj != nil {
 			err = errors.Join(err, inj.Close())
 		}
+		err = errors.Join(err, node.Stop())
 	}()
 	var seed []*unstructured.Unstructured
 	var deployments []*appsv1.Deployment
@@ -55,7 +58,9 @@ func runOnNode(ctx context.Context, out io.Writer, once bool) (err error) {
 	// The cluster had its teams, ConfigMaps and one running workspace before the injector was
 	// installed: they are created while the webhook runs unregistered.
 	inj, err = harness.Start(ctx, harness.Options{
-		APIServerFlags: node.APIServerFlags(),
+		WebhookConfigName: registration,
+		APIServerFlags:    node.APIServerFlags(),
+		APIServerAddr:     node.APIServerAddr(),
 		BeforeRegister: func(ctx context.Context, inj *harness.Injector) error {
 			if err := node.Start(ctx, inj.ControlPlane); err != nil {
 				return err

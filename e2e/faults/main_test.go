@@ -113,7 +113,7 @@ func startCluster(ctx context.Context) (c *cluster, err error) {
 	}
 	flags["enable-aggregator-routing"] = "true"
 	flags["watch-cache-sizes"] = "namespaces#0,configmaps#0"
-	cp, cpErr := harness.StartControlPlaneWith("", workDir, flags)
+	cp, cpErr := harness.StartControlPlaneWith("", workDir, flags, nil)
 	c.cp = cp
 	if err := errors.Join(<-built, cpErr); err != nil {
 		return c, err

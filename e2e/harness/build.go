@@ -33,15 +33,20 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// GoBuild builds pkg (e.g. "./cmd/webhook") of the repository at root into out. The build cache
-// makes a rebuild of an unchanged tree take about a second.
-func GoBuild(ctx context.Context, root, pkg, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+// GoBuild builds pkg (e.g. "./cmd/webhook") of the repository at root into out, with the build
+// tags given (the e2e suite's fault seam: FaultTag). The build cache makes a rebuild of an
+// unchanged tree take about a second.
+func GoBuild(ctx context.Context, root, pkg, out string, tags ...string) error {
+	args := []string{"build", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build %s: %w\n%s", pkg, err, stderr.String())
+		return fmt.Errorf("go build %s %v: %w\n%s", pkg, tags, err, stderr.String())
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -54,12 +55,14 @@ type ControlPlane struct {
 // StartControlPlane starts etcd and kube-apiserver from assetsDir (KUBEBUILDER_ASSETS when
 // empty), logging their output to files in workDir, and writes workDir/kubeconfig.
 func StartControlPlane(assetsDir, workDir string) (*ControlPlane, error) {
-	return StartControlPlaneWith(assetsDir, workDir, nil)
+	return StartControlPlaneWith(assetsDir, workDir, nil, nil)
 }
 
 // StartControlPlaneWith is StartControlPlane with API server flags on top of APIServerFlags
-// (a node's, see Node.APIServerFlags); a flag given here wins.
-func StartControlPlaneWith(assetsDir, workDir string, extraFlags map[string]string) (*ControlPlane, error) {
+// (a node's, see Node.APIServerFlags; a flag given here wins) and, when serveAt is not nil, the
+// API server serving there instead of on a free 127.0.0.1 port (a node's, see
+// Node.APIServerAddr); its serving certificate then names that IP too.
+func StartControlPlaneWith(assetsDir, workDir string, extraFlags map[string]string, serveAt *net.TCPAddr) (*ControlPlane, error) {
 	if assetsDir == "" {
 		assetsDir = os.Getenv("KUBEBUILDER_ASSETS")
 	}
@@ -79,6 +82,11 @@ func StartControlPlaneWith(assetsDir, workDir string, extraFlags map[string]stri
 		ControlPlaneStopTimeout:  30 * time.Second,
 	}
 	api := env.ControlPlane.GetAPIServer()
+	if serveAt != nil {
+		// envtest keeps an address and port given together, binds there and adds the IP to the
+		// serving certificate's SANs.
+		api.SecureServing.Address, api.SecureServing.Port = serveAt.IP.String(), strconv.Itoa(serveAt.Port)
+	}
 	for _, flags := range []map[string]string{APIServerFlags, extraFlags} {
 		for flag, value := range flags {
 			api.Configure().Set(flag, value)
@@ -99,7 +107,7 @@ func StartControlPlaneWith(assetsDir, workDir string, extraFlags map[string]stri
 		_ = cp.Stop()
 		return nil, fmt.Errorf("starting etcd + kube-apiserver (logs in %s): %w", workDir, err)
 	}
-	if err := cp.checkLoopback(); err != nil {
+	if err := cp.checkAddresses(serveAt); err != nil {
 		_ = cp.Stop()
 		return nil, err
 	}
@@ -165,12 +173,17 @@ func (cp *ControlPlane) Stop() error {
 	return nil
 }
 
-// checkLoopback refuses to go on when envtest resolved "localhost" to anything but 127.x: the
-// rule is loopback only, and an IPv6 or host address here would break it silently.
-func (cp *ControlPlane) checkLoopback() error {
-	addrs := map[string]string{
-		"etcd":           cp.env.ControlPlane.Etcd.URL.Hostname(),
-		"kube-apiserver": cp.env.ControlPlane.APIServer.SecureServing.Address,
+// checkAddresses refuses to go on when envtest resolved "localhost" to anything but 127.x: the
+// rule is loopback only, and an IPv6 or host address here would break it silently. The one
+// exception is an API server address the caller chose (a node's host-only bridge), which must
+// then be exactly where it serves.
+func (cp *ControlPlane) checkAddresses(serveAt *net.TCPAddr) error {
+	api := cp.env.ControlPlane.APIServer.SecureServing
+	addrs := map[string]string{"etcd": cp.env.ControlPlane.Etcd.URL.Hostname()}
+	if serveAt == nil {
+		addrs["kube-apiserver"] = api.Address
+	} else if got := net.JoinHostPort(api.Address, api.Port); got != serveAt.String() {
+		return fmt.Errorf("kube-apiserver serves on %s, not on the %s asked for", got, serveAt)
 	}
 	for what, host := range addrs {
 		if ip := net.ParseIP(host); ip == nil || ip.To4() == nil || !ip.IsLoopback() {

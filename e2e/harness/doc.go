@@ -23,10 +23,17 @@
 //     kube-controller-manager and kube-scheduler, each with its own identity; kubelet serves on
 //     the loopback address that is also the Node's InternalIP, so the API server's exec and logs
 //     stay on loopback. Pods run images imported from OCI tarballs built here (no registry) on a
-//     host-only bridge: no IP forwarding, no masquerade, no default route in Pods. It writes
-//     under one fixed folder; what it changes on the host (sysctls, cgroups, the bridge, mounts,
-//     processes) is recorded in a state file first, restored and verified by Stop, and after a
-//     crash or an interrupt by the next PrepareNode.
+//     host-only bridge: no IP forwarding, no masquerade, no default route in Pods. With a node,
+//     the API server serves on the bridge's gateway address instead of 127.0.0.1 (still only
+//     reachable from this machine), so Pods reach it; Halt the node, stop the control plane,
+//     then Stop the node (the address goes with the bridge). It writes under one fixed folder;
+//     what it changes on the host (sysctls, cgroups, the bridge, mounts, processes) is recorded
+//     in a state file first, restored and verified by Stop, and after a crash or an interrupt by
+//     the next PrepareNode.
+//   - NodeChart installs charts/tilt-lib-injector with helm on the node (NodeChartValues: the
+//     node's image of `hack/image webhook`, extraEnv naming the API server's address); with
+//     NodeChartAPIServerFlags the API server calls the chart's Service at a Ready endpoint, as
+//     a cluster without kube-proxy must.
 //
 // The binaries (etcd, kube-apiserver, kubectl, helm, prometheus, and the node's kubelet,
 // kube-controller-manager, kube-scheduler, containerd, ctr, runc, CNI plugins, busybox) come from

@@ -25,8 +25,13 @@ type Options struct {
 	// APIServerFlags are kube-apiserver flags on top of the harness's (a node's, see
 	// Node.APIServerFlags).
 	APIServerFlags map[string]string
+	// APIServerAddr, when set, is where the API server serves instead of a free 127.0.0.1 port
+	// (a node's, see Node.APIServerAddr).
+	APIServerAddr *net.TCPAddr
 	// WebhookArgs are appended to the `serve` flags the harness sets (e.g. --alias stable=v2).
 	WebhookArgs []string
+	// WebhookConfigName names the MutatingWebhookConfiguration; default WebhookConfigName.
+	WebhookConfigName string
 	// FailurePolicy of the registration; default Ignore (never block a workspace).
 	FailurePolicy admissionv1.FailurePolicyType
 	// Timeout bounds each start-up step that waits (webhook ready, registration effective);
@@ -75,7 +80,7 @@ func Start(ctx context.Context, o Options) (inj *Injector, err error) {
 	built := make(chan error, 1)
 	go func() { built <- GoBuild(ctx, root, "./cmd/webhook", binary) }()
 
-	cp, cpErr := StartControlPlaneWith(o.AssetsDir, workDir, o.APIServerFlags)
+	cp, cpErr := StartControlPlaneWith(o.AssetsDir, workDir, o.APIServerFlags, o.APIServerAddr)
 	if buildErr := <-built; buildErr != nil || cpErr != nil {
 		if cp != nil {
 			inj.ControlPlane = cp
@@ -112,7 +117,9 @@ func Start(ctx context.Context, o Options) (inj *Injector, err error) {
 			return inj, fmt.Errorf("before registering the webhook: %w", err)
 		}
 	}
-	if err := RegisterWebhook(ctx, cp.Client, WebhookConfig(inj.Service, inj.Cert.CABundle, o.FailurePolicy)); err != nil {
+	reg := WebhookConfig(inj.Service, inj.Cert.CABundle, o.FailurePolicy)
+	reg.Name = o.WebhookConfigName
+	if err := RegisterWebhook(ctx, cp.Client, reg); err != nil {
 		return inj, err
 	}
 	if err := inj.WaitInjecting(ctx, o.Timeout); err != nil {
@@ -127,6 +134,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ServiceName == "" {
 		o.ServiceName = "tilt-lib-injector"
+	}
+	if o.WebhookConfigName == "" {
+		o.WebhookConfigName = WebhookConfigName
 	}
 	if o.FailurePolicy == "" {
 		o.FailurePolicy = admissionv1.Ignore

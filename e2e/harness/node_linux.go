@@ -18,7 +18,8 @@ import (
 // Node is a real Kubernetes node on this machine beside the harness's control plane: containerd
 // (with runc and a host-only CNI bridge), kubelet, kube-controller-manager and kube-scheduler.
 // PrepareNode checks the host, undoes an interrupted earlier run, records the host's state and
-// creates the certificates and images; the API server then starts with APIServerFlags; Start
+// creates the certificates, the Pod bridge and the images; the API server then starts with
+// APIServerFlags on APIServerAddr; Start
 // runs the components and waits for the Node to be Ready; Stop ends them and restores the host.
 type Node struct {
 	o       NodeOptions
@@ -26,7 +27,7 @@ type Node struct {
 	state   *nodeState
 	lock    *os.File
 	daemons []*daemon
-	// Images are the OCI tarballs built for the node (pause, workspace), imported at Start.
+	// Images are the OCI tarballs built for the node (pause, workspace, webhook), imported at Start.
 	images []string
 }
 
@@ -79,11 +80,19 @@ func PrepareNode(ctx context.Context, o NodeOptions) (n *Node, err error) {
 	if err := writeNodePKI(n.lay.path("pki")); err != nil {
 		return n, err
 	}
+	// The bridge exists before the control plane: the API server serves on its gateway address
+	// (APIServerAddr), which Pods reach; the state file above already records how to remove it.
+	if err := createBridge(o.Bridge, n.lay.gateway(), n.lay.PodCIDR); err != nil {
+		return n, err
+	}
+	if n.lay.APIServerPort, err = FreePort(n.lay.gateway().String()); err != nil {
+		return n, err
+	}
 	start = time.Now()
 	if n.images, err = buildNodeImages(ctx, o.AssetsDir, n.lay.path("images")); err != nil {
 		return n, err
 	}
-	o.Logf("node: pause and workspace images built (%s)", time.Since(start).Round(time.Millisecond))
+	o.Logf("node: pause, workspace and webhook images built (%s)", time.Since(start).Round(time.Millisecond))
 	return n, nil
 }
 
@@ -128,6 +137,15 @@ func (n *Node) wipeRun() error {
 // APIServerFlags are the kube-apiserver flags the node needs (Options.APIServerFlags).
 func (n *Node) APIServerFlags() map[string]string { return nodeAPIServerFlags(n.lay) }
 
+// APIServerAddr is where the API server must serve (Options.APIServerAddr) for Pods to reach it:
+// the Pod bridge's gateway address, on a port free there. The bridge is host-only (no uplink, no
+// forwarding, no masquerade), so this address too is reachable from this machine only. A Pod
+// reaches the API server there with in-cluster config once its KUBERNETES_SERVICE_HOST/PORT say
+// so: the `kubernetes` Service's ClusterIP is a loopback address, which inside a Pod is the Pod.
+func (n *Node) APIServerAddr() *net.TCPAddr {
+	return &net.TCPAddr{IP: n.lay.gateway(), Port: n.lay.APIServerPort}
+}
+
 // LogDir holds containerd.log, kubelet.log, kube-controller-manager.log, kube-scheduler.log
 // (the next run moves them to <Dir>/run.prev/logs).
 func (n *Node) LogDir() string { return n.lay.path("logs") }
@@ -144,9 +162,6 @@ func (n *Node) Start(ctx context.Context, cp *ControlPlane) error {
 		return err
 	}
 	if err := n.writeConfigs(cp); err != nil {
-		return err
-	}
-	if err := createBridge(n.o.Bridge, n.lay.gateway(), n.lay.PodCIDR); err != nil {
 		return err
 	}
 	if err := n.startContainerd(ctx); err != nil {
@@ -312,16 +327,34 @@ func (n *Node) waitReady(ctx context.Context, cp *ControlPlane) error {
 // the Pod bridge: no default route and nothing that sends Pod traffic off the machine.
 func (n *Node) CheckHostNetwork() error { return n.state.checkRoutes() }
 
-// Stop ends the components (kubelet and the controllers first, containerd last), the containers
-// and shims, and restores the host: mounts, cgroups, the bridge, sysctls, folders. It then
-// verifies the host matches the state recorded before the run, and returns every difference.
-// Safe on a partly prepared Node; the run's logs stay in LogDir until the next run.
-func (n *Node) Stop() error {
+// Halt ends the components (kubelet and the controllers first, containerd last), the containers
+// and the shims, and leaves the host as it is (the bridge stays) for Stop. Call it before stopping
+// the control plane, then Stop: the API server serves on the bridge's address and waits, when
+// stopping, for its clients' watches (kubelet's, the controllers', the Pods') to end; ended first,
+// their connections close over the bridge, and no packet to the Pod range follows the default
+// route because the bridge went first.
+func (n *Node) Halt() error {
 	var errs []error
 	for i := len(n.daemons) - 1; i >= 0; i-- {
 		errs = append(errs, n.daemons[i].stop(30*time.Second))
 	}
 	n.daemons = nil
+	if n.state != nil {
+		for _, cg := range n.state.Cgroups {
+			errs = append(errs, killCgroupTree(cg))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stop ends the components (kubelet and the controllers first, containerd last), the containers
+// and shims (unless Halt did), and restores the host: mounts, cgroups, the bridge, sysctls, folders. It then
+// verifies the host matches the state recorded before the run, and returns every difference.
+// Safe on a partly prepared Node; the run's logs stay in LogDir until the next run. Halt, then
+// stop the control plane, then Stop: the API server serves on APIServerAddr, which goes with the
+// bridge.
+func (n *Node) Stop() error {
+	errs := []error{n.Halt()}
 	if n.state != nil {
 		errs = append(errs, n.state.undo(false))
 		if err := n.state.verify(false); err != nil {

@@ -5,6 +5,7 @@ package harness
 import (
 	"context"
 	"errors"
+	"net"
 	"time"
 )
 
@@ -18,6 +19,9 @@ func PrepareNode(context.Context, NodeOptions) (*Node, error) { return nil, errN
 
 // APIServerFlags is empty without a node.
 func (*Node) APIServerFlags() map[string]string { return nil }
+
+// APIServerAddr is nil without a node (the API server's default address).
+func (*Node) APIServerAddr() *net.TCPAddr { return nil }
 
 // LogDir is empty without a node.
 func (*Node) LogDir() string { return "" }
@@ -33,6 +37,9 @@ func (*Node) ImportImage(context.Context, string) error { return errNodeLinuxOnl
 
 // CheckHostNetwork fails: see NodeUnavailable.
 func (*Node) CheckHostNetwork() error { return errNodeLinuxOnly }
+
+// Halt has nothing to stop.
+func (*Node) Halt() error { return nil }
 
 // Stop has nothing to stop.
 func (*Node) Stop() error { return nil }

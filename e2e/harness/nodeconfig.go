@@ -14,7 +14,7 @@ import (
 // address, so the API server reaches kubelet (logs, exec) on loopback.
 const NodeName = "127.0.0.1"
 
-// The images the node runs without a registry, built by hack/image/nodeimage (the names are
+// The images the node runs without a registry, built by hack/image (`image node`; the names are
 // defined there too; these must match).
 const (
 	PauseImage     = "localhost/tilt-lib-injector-e2e/pause:1"
@@ -29,6 +29,7 @@ type layout struct {
 	PodCIDR                  *net.IPNet
 	Bridge                   string
 	KubeletPort, HealthzPort int
+	APIServerPort            int // on the gateway address
 }
 
 func (l layout) path(elem ...string) string {

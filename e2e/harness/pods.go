@@ -24,6 +24,10 @@ const (
 	KeyAllowPodOverride = Prefix + "allow-pod-override"
 	KeyStatus           = Prefix + "status"
 	KeyInjected         = Prefix + "injected"
+	// The requested-version labels: the version each component asked for (KeyVersion and
+	// KeyTemplatesVersion as labels are what it mounts).
+	KeyRequestedVersion          = Prefix + mutate.RequestedKeyPrefix + mutate.KeyVersion
+	KeyRequestedTemplatesVersion = Prefix + mutate.RequestedKeyPrefix + mutate.KeyTemplatesVersion
 )
 
 // workspaceShape is the e2e suite's workspace Pod: besides the dev container, a sidecar and an

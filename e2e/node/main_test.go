@@ -5,6 +5,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"testing"
 	"time"
@@ -15,10 +16,20 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
 )
 
+// The chart's release: its fullname is the release name (it contains the chart's name).
+const (
+	release   = "tilt-lib-injector"
+	releaseNS = "tilt-lib-injector"
+)
+
 var (
-	// inj is the control plane + webhook every scenario shares; node the kubelet beside it.
-	inj  *harness.Injector
-	node *harness.Node
+	// inj is the control plane every scenario shares (its Webhook is nil: the injector runs as the
+	// chart's Pods); node the kubelet beside it; chart the injector helm installed on the node.
+	inj   *harness.Injector
+	node  *harness.Node
+	chart *harness.NodeChart
+	// chartValues are the helm arguments of the suite's install (harness.NodeChartValues).
+	chartValues []string
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -32,41 +43,73 @@ func run(m *testing.M) int {
 		return 0
 	}
 	crlog.SetLogger(logr.Discard()) // controller-runtime's client (creating examples/) logs nothing we read
-	ctx := context.Background()
 	start := time.Now()
 	var err error
-	if node, err = harness.PrepareNode(ctx, harness.NodeOptions{Logf: logf}); err != nil {
+	if node, err = harness.PrepareNode(context.Background(), harness.NodeOptions{Logf: logf}); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e/node: preparing the node: %v\n", err)
 		return 1
 	}
-	// The node starts once the webhook is up and before it is registered: the registration's
-	// readiness check creates (dry-run) Pods, which ServiceAccount admission admits only once the
-	// controller-manager has made the namespace's default ServiceAccount.
-	inj, err = harness.Start(ctx, harness.Options{
-		APIServerFlags: node.APIServerFlags(),
-		BeforeRegister: func(ctx context.Context, inj *harness.Injector) error { return node.Start(ctx, inj.ControlPlane) },
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e/node: starting the control plane, node and webhook: %v (node logs in %s)\n", err, node.LogDir())
-		stopNode() // Start has stopped the control plane and webhook
-		return 1
+	code := 1
+	if err = setUp(start); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e/node: %v (node logs in %s)\n", err, node.LogDir())
+	} else {
+		code = m.Run()
 	}
-	logf("control plane + node + webhook up in %s (node logs in %s)", time.Since(start).Round(time.Millisecond), node.LogDir())
-	code := m.Run()
-	if code != 0 {
+	if code != 0 && inj != nil {
 		inj.KeepWorkDir()
-		fmt.Fprintf(os.Stderr, "e2e/node: kept %s (webhook, kube-apiserver, etcd logs); node logs in %s\n", inj.WorkDir, node.LogDir())
+		fmt.Fprintf(os.Stderr, "e2e/node: kept %s (kube-apiserver, etcd logs); node logs in %s\n", inj.WorkDir, node.LogDir())
 	}
-	// The node stops before the control plane: its controllers would only log errors about a
-	// vanished API server.
+	// The node's processes end first (the API server waits for its clients' watches to end), then
+	// the control plane, then the host is restored: the API server serves on the bridge's
+	// address, which goes with the bridge.
+	if err := node.Halt(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e/node: stopping the node's components: %v\n", err)
+		code = 1
+	}
+	if inj != nil {
+		stopped := time.Now()
+		if err := inj.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e/node: stopping the control plane: %v\n", err)
+			code = 1
+		} else {
+			logf("control plane stopped in %s", time.Since(stopped).Round(time.Millisecond))
+		}
+	}
 	if !stopNode() {
 		code = 1
 	}
-	if err := inj.Close(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e/node: stopping the control plane: %v\n", err)
-		code = 1
-	}
 	return code
+}
+
+// setUp starts the control plane on the node's bridge address, the node, and installs the chart.
+func setUp(start time.Time) error {
+	ctx := context.Background()
+	workDir, err := os.MkdirTemp("", "tilt-lib-injector-")
+	if err != nil {
+		return err
+	}
+	flags := maps.Clone(node.APIServerFlags())
+	maps.Copy(flags, harness.NodeChartAPIServerFlags)
+	cp, err := harness.StartControlPlaneWith("", workDir, flags, node.APIServerAddr())
+	if err != nil {
+		_ = os.RemoveAll(workDir)
+		return fmt.Errorf("starting etcd + kube-apiserver: %w", err)
+	}
+	inj = &harness.Injector{ControlPlane: cp, WorkDir: workDir}
+	if err := node.Start(ctx, cp); err != nil {
+		return fmt.Errorf("starting the node: %w", err)
+	}
+	logf("control plane (on %s) + node up in %s", node.APIServerAddr(), time.Since(start).Round(time.Millisecond))
+	installed := time.Now()
+	chartValues = harness.NodeChartValues(node.APIServerAddr())
+	if chart, err = harness.InstallChart(ctx, cp, workDir, release, releaseNS, chartValues, 3*time.Minute); err != nil {
+		return fmt.Errorf("helm install: %w", err)
+	}
+	if err := inj.WaitInjecting(ctx, time.Minute); err != nil {
+		return fmt.Errorf("chart installed, Pods Ready, but the API server does not reach them: %w", err)
+	}
+	logf("helm install → both injector Pods Ready and injecting in %s", time.Since(installed).Round(time.Millisecond))
+	return nil
 }
 
 // stopNode stops the node and restores the host; false (and the differences on stderr) when the

@@ -13,25 +13,32 @@ import (
 )
 
 // TestUninjectedWorkspaceGetsLibraryAfterRestart: the seed guide's story for a workspace that
-// starts while the injector is down. With failurePolicy Ignore the API server admits its Pod
-// unmutated, kubelet runs it without the mounts, and the adoption gauge reports it as never
-// injected (configmap="none"); once the injector is back, `kubectl rollout restart` gives the
-// workspace a new Pod that has the library.
+// starts while the injector is down. The chart's Deployment is scaled to zero; with failurePolicy
+// Ignore the API server admits the workspace's Pod unmutated, kubelet runs it without the mounts,
+// and the adoption gauge reports it as never injected (configmap="none"); once the injector Pods
+// are back, `kubectl rollout restart` gives the workspace a new Pod that has the library.
 func TestUninjectedWorkspaceGetsLibraryAfterRestart(t *testing.T) {
 	ctx := context.Background()
 	d := seedExample(t, "team-b.yaml", "team-b-restart")
 
-	if err := inj.Webhook.Stop(30 * time.Second); err != nil {
-		t.Fatalf("stopping the webhook: %v", err)
+	if err := chart.Scale(ctx, 0); err != nil {
+		t.Fatal(err)
 	}
-	restarted := false
-	defer func() { // the suite's later scenarios need the webhook
-		if !restarted {
-			if err := inj.RestartWebhook(ctx); err != nil {
-				t.Errorf("restarting the webhook: %v", err)
+	restored := false
+	defer func() { // the suite's later scenarios need the injector
+		if !restored {
+			if err := restoreChart(ctx); err != nil {
+				t.Errorf("scaling the injector back: %v", err)
 			}
 		}
 	}()
+	err := harness.Poll(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		pods, err := chart.Pods(ctx)
+		return len(pods) == 0, err
+	})
+	if err != nil {
+		t.Fatalf("injector Pods still there after scaling to 0: %v", err)
+	}
 	if err := inj.WaitPassing(ctx, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -44,10 +51,10 @@ func TestUninjectedWorkspaceGetsLibraryAfterRestart(t *testing.T) {
 		t.Errorf("the un-injected workspace has /apps/tilt-lib/tilt_lib.star (test -e: %v)", err)
 	}
 
-	if err := inj.RestartWebhook(ctx); err != nil {
-		t.Fatalf("restarting the webhook: %v", err)
+	if err := restoreChart(ctx); err != nil {
+		t.Fatalf("scaling the injector back: %v", err)
 	}
-	restarted = true
+	restored = true
 	assertGaugeNamespace(t, w.ns, map[string]float64{"none": 1})
 
 	start := time.Now()
@@ -71,7 +78,7 @@ func assertGaugeNamespace(t *testing.T, ns string, want map[string]float64) {
 	t.Helper()
 	var got map[string]float64
 	err := harness.Poll(context.Background(), 30*time.Second, func(ctx context.Context) (bool, error) {
-		sn, err := inj.Scrape(ctx)
+		sn, err := chart.Scrape(ctx)
 		if err != nil {
 			return false, err
 		}
@@ -95,4 +102,16 @@ func assertGaugeNamespace(t *testing.T, ns string, want map[string]float64) {
 	if err != nil {
 		t.Errorf("tiltlib_workspace_pods{namespace=%q,component=\"tilt-lib\"} by configmap = %v, want %v: %v", ns, got, want, err)
 	}
+}
+
+// restoreChart scales the injector back to its two replicas and waits until the API server calls
+// them again.
+func restoreChart(ctx context.Context) error {
+	if err := chart.Scale(ctx, 2); err != nil {
+		return err
+	}
+	if err := chart.WaitRolledOut(ctx, 2*time.Minute); err != nil {
+		return err
+	}
+	return inj.WaitInjecting(ctx, time.Minute)
 }

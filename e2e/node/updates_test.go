@@ -93,7 +93,7 @@ func assertGaugeFollows(t *testing.T, ns, configMap, oldVersion, newVersion stri
 	var last harness.Snapshot
 	err := harness.Poll(context.Background(), 30*time.Second, func(ctx context.Context) (bool, error) {
 		var err error
-		if last, err = inj.Scrape(ctx); err != nil {
+		if last, err = chart.Scrape(ctx); err != nil {
 			return false, err
 		}
 		return last.Get(series(newVersion)) == 1 && last.Get(series(oldVersion)) == 0, nil

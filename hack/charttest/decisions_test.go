@@ -415,15 +415,16 @@ func TestNetworkPolicy(t *testing.T) {
 	}
 }
 
-// TestArgsSurviveYAML: free-form strings reach the binary unchanged, even those YAML would read as a
-// comment or a mapping if the chart wrote them unquoted.
+// TestArgsSurviveYAML: strings reach the binary unchanged, even those YAML would read as a mapping
+// if the chart wrote them unquoted (an IPv6 bind address ends with a colon). Values the binary
+// refuses (a version "v2 #x") are refused at render now: TestChartRefusesWhatTheBinaryRefuses.
 func TestArgsSurviveYAML(t *testing.T) {
-	out, err := template(t, "--set", "defaultVersion=v2 #x", "--set-json", `aliases={"next":"v3: yes"}`, "--set", "annotationPrefix=a.b/ #c/")
+	out, err := template(t, "--set", "webhook.bindAddress=::", "--set-json", `configMapSelector="!a, b in (c,d)"`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg, _ := serveConfig(t, container(t, parse(t, out)))
-	if cfg.DefaultVersion != "v2 #x" || cfg.Aliases["next"] != "v3: yes" || cfg.AnnotationPrefix != "a.b/ #c/" {
-		t.Errorf("the binary would get default-version %q, aliases %v, annotation-prefix %q", cfg.DefaultVersion, cfg.Aliases, cfg.AnnotationPrefix)
+	if cfg.BindAddress != "::" || cfg.ConfigMapSelector != "!a, b in (c,d)" {
+		t.Errorf("the binary would get bind-address %q, configmap-selector %q", cfg.BindAddress, cfg.ConfigMapSelector)
 	}
 }

@@ -41,16 +41,32 @@ func template(t testing.TB, args ...string) ([]byte, error) {
 	return templateAs(t, releaseName, args...)
 }
 
+// operatorAPIs make helm render as for a cluster serving the prometheus-operator CRDs, which the
+// ServiceMonitor and the PrometheusRule need (TestMonitoringNeedsOperatorCRDs renders without them).
+var operatorAPIs = []string{"--api-versions", "monitoring.coreos.com/v1/ServiceMonitor", "--api-versions", "monitoring.coreos.com/v1/PrometheusRule"}
+
 // templateAs is template for another release name.
 func templateAs(t testing.TB, release string, args ...string) ([]byte, error) {
 	t.Helper()
-	cmd := exec.Command(helm(t), append([]string{"template", release, chartDir, "--namespace", releaseNS}, args...)...)
+	return templateBare(t, release, append(append([]string(nil), operatorAPIs...), args...)...)
+}
+
+// templateBare is templateAs for a cluster that serves only the built-in APIs.
+func templateBare(t testing.TB, release string, args ...string) ([]byte, error) {
+	t.Helper()
+	return runHelm(t, append([]string{"template", release, chartDir, "--namespace", releaseNS}, args...)...)
+}
+
+// runHelm runs helm with args and returns stdout, or stderr as the error.
+func runHelm(t testing.TB, args ...string) ([]byte, error) {
+	t.Helper()
+	cmd := exec.Command(helm(t), args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// helm reads no user config: keep the tests independent of the machine's ~/.config/helm.
 	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("helm template %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+		return nil, fmt.Errorf("helm %s: %w: %s", strings.Join(args, " "), err, stderr.String())
 	}
 	return stdout.Bytes(), nil
 }

@@ -49,6 +49,11 @@ func TestSchemaRejects(t *testing.T) {
 		{"ConfigMap series above the binary's bound", []string{"--set", "metrics.maxConfigMapSeries=10001"}, "/metrics/maxConfigMapSeries"},
 		{"ConfigMap selector not a string", []string{"--set-json", `configMapSelector={"matchLabels":{"a":"b"}}`}, "/configMapSelector"},
 		{"metrics reader of an unknown kind", []string{"--set-json", `metrics.readers=[{"kind":"Pod","name":"x"}]`}, "/metrics/readers/0/kind"},
+		{"extra env without a name", []string{"--set-json", `extraEnv=[{"value":"x"}]`}, "/extraEnv/0"},
+		{"extra env hiding the chart's POD_NAMESPACE", []string{"--set-json", `extraEnv=[{"name":"POD_NAMESPACE","value":"x"}]`}, "/extraEnv/0/name"},
+		{"extra env hiding the chart's GOMEMLIMIT", []string{"--set-json", `extraEnv=[{"name":"GOMEMLIMIT","value":"1"}]`}, "/extraEnv/0/name"},
+		{"extra env with a misspelt key", []string{"--set-json", `extraEnv=[{"name":"A","valu":"x"}]`}, "/extraEnv/0"},
+		{"extra env name with a space", []string{"--set-json", `extraEnv=[{"name":"A B","value":"x"}]`}, "/extraEnv/0/name"},
 		{"ServiceAccount reader without its namespace", []string{"--set-json", `metrics.readers=[{"kind":"ServiceAccount","name":"prometheus"}]`}, "/metrics/readers/0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

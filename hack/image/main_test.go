@@ -89,8 +89,8 @@ func layerFile(t *testing.T, rc io.ReadCloser) (*tar.Header, []byte) {
 }
 
 // TestBuild: the tarball is an OCI layout with a two-platform index named by ref; each image has one
-// layer holding that platform's binary, runs it as `webhook serve` under a non-root numeric user, and
-// carries the version and source labels.
+// layer holding that platform's binary, runs it as `webhook serve` (entrypoint /webhook, command
+// serve) under a non-root numeric user, and carries the version and source labels.
 func TestBuild(t *testing.T) {
 	machines := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
 	bins := map[string]string{}
@@ -137,8 +137,10 @@ func TestBuild(t *testing.T) {
 		if cf.OS != "linux" || cf.Architecture != d.Platform.Architecture {
 			t.Errorf("%s: config says %s/%s", d.Platform.Architecture, cf.OS, cf.Architecture)
 		}
-		if cf.Config.User != "65532:65532" || !slices.Equal(cf.Config.Entrypoint, []string{"/webhook", "serve"}) {
-			t.Errorf("%s: user %q entrypoint %q", cf.Architecture, cf.Config.User, cf.Config.Entrypoint)
+		// The chart's args start with `serve` and replace the command: an entrypoint holding
+		// `serve` as well ran `webhook serve serve` on the e2e node.
+		if cf.Config.User != "65532:65532" || !slices.Equal(cf.Config.Entrypoint, []string{"/webhook"}) || !slices.Equal(cf.Config.Cmd, []string{"serve"}) {
+			t.Errorf("%s: user %q entrypoint %q cmd %q, want /webhook with command serve", cf.Architecture, cf.Config.User, cf.Config.Entrypoint, cf.Config.Cmd)
 		}
 		if cf.Config.Labels["org.opencontainers.image.version"] != "1.2.3" || cf.Config.Labels["org.opencontainers.image.source"] != "https://example/src" {
 			t.Errorf("%s: labels %v", cf.Architecture, cf.Config.Labels)

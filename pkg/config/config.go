@@ -4,14 +4,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/events"
 	"github.com/platform-tools/tilt-lib-injector/pkg/metrics"
@@ -44,10 +42,11 @@ const MinCertLifetime = 5 * time.Second
 // both sections: one file serves both subcommands, and each takes the keys it knows.
 //
 // To add a serve-only setting: a field with its `flag` tag at the end of the serve-only section,
-// its flag in addServeOnlyFlags, its checks in serveOnlyProblems. Nothing else: env, --config and
-// the tests follow from the tag and the registration.
+// its flag in addServeOnlyFlags, its checks as a Rule in rules.go (with the values it refuses and
+// accepts). Nothing else: env, --config and the tests follow from the tag, the registration and
+// the rule; the chart's tests then fail until the chart refuses what the rule refuses.
 type Config struct {
-	// Shared: registered by AddSharedFlags, checked by sharedProblems.
+	// Shared: registered by AddSharedFlags, checked by the shared Rules.
 	AnnotationPrefix        string            `flag:"annotation-prefix"`
 	DefaultVersion          string            `flag:"default-version"`
 	DefaultTemplatesVersion string            `flag:"default-templates-version"`
@@ -66,7 +65,7 @@ type Config struct {
 	// ConfigFile is the --config YAML file this Config was read from, if any.
 	ConfigFile string `flag:"config"`
 
-	// Serve-only: registered by addServeOnlyFlags, checked by serveOnlyProblems.
+	// Serve-only: registered by addServeOnlyFlags, checked by the serve-only Rules.
 	Kubeconfig             string        `flag:"kubeconfig"`
 	BindAddress            string        `flag:"bind-address"`
 	Port                   int           `flag:"port"`
@@ -224,110 +223,27 @@ func (c Config) TLSVersion() uint16 {
 // ErrInvalid is wrapped by every error Validate and ValidateShared return.
 var ErrInvalid = errors.New("invalid configuration")
 
-// Validate checks the whole configuration (serve's) and reports every problem at once.
+// Validate checks the whole configuration (serve's) against every rule and reports every problem at once.
 func (c Config) Validate() error {
-	return errors.Join(append(c.sharedProblems(), c.serveOnlyProblems()...)...)
+	return c.problems(Rules)
 }
 
 // ValidateShared checks the shared section only (inject's), reporting every problem at once.
 func (c Config) ValidateShared() error {
-	return errors.Join(c.sharedProblems()...)
+	return c.problems(slices.DeleteFunc(slices.Clone(Rules), func(r Rule) bool { return r.serveOnly }))
+}
+
+func (c Config) problems(rules []Rule) error {
+	var errs []error
+	for _, r := range rules {
+		errs = append(errs, r.check(c)...)
+	}
+	return errors.Join(errs...)
 }
 
 // invalid wraps ErrInvalid around one problem.
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
-}
-
-func (c Config) sharedProblems() []error {
-	var errs []error
-	if c.VersionLabel == "" {
-		errs = append(errs, invalid("--version-label must not be empty"))
-	}
-	if _, err := labels.Parse(c.WorkspaceSelector); err != nil {
-		errs = append(errs, invalid("--workspace-selector %q: %v", c.WorkspaceSelector, err))
-	}
-	if _, err := labels.Parse(c.ConfigMapSelector); err != nil {
-		errs = append(errs, invalid("--configmap-selector %q: %v", c.ConfigMapSelector, err))
-	}
-	if err := c.MutateOptions().Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
-	}
-	return errs
-}
-
-func (c Config) serveOnlyProblems() []error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, invalid(format, args...)) }
-	if c.Port < 1 || c.Port > 65535 {
-		add("--port %d: must be 1-65535", c.Port)
-	}
-	if c.BindAddress != "" && net.ParseIP(c.BindAddress) == nil {
-		add("--bind-address %q: must be an IP address", c.BindAddress)
-	}
-	for _, a := range []struct{ flag, addr string }{
-		{"metrics-bind-address", c.MetricsBindAddress},
-		{"health-probe-bind-address", c.HealthProbeBindAddress},
-	} {
-		if a.addr == "0" {
-			continue
-		}
-		if _, _, err := net.SplitHostPort(a.addr); err != nil {
-			add("--%s %q: want host:port (or \"0\" to disable): %v", a.flag, a.addr, err)
-		}
-	}
-	switch c.CertMode {
-	case CertModeFiles:
-	case CertModeSelf:
-		// (--service-namespace is checked by serve: it may come from $POD_NAMESPACE at run time.)
-		if c.CertSecretName == "" || c.WebhookConfigName == "" || c.ServiceName == "" {
-			add("--cert-mode self needs --service-name, --cert-secret-name and --webhook-config-name")
-		}
-	default:
-		add("--cert-mode %q: must be %q or %q", c.CertMode, CertModeSelf, CertModeFiles)
-	}
-	// A rotation starts at 2/3 of the CA's life and lasts up to one certificate lifetime; below
-	// MinCertLifetime renewals (every 2/3 of it) would turn into a write loop on the Secret.
-	if c.CertLifetime < MinCertLifetime || c.CertLifetime > c.CALifetime/4 {
-		add("--cert-lifetime %s and --ca-lifetime %s: the certificate must last at least %s and at most a quarter of the CA", c.CertLifetime, c.CALifetime, MinCertLifetime)
-	}
-	if !slices.Contains([]string{"1.2", "1.3"}, c.TLSMinVersion) {
-		add("--tls-min-version %q: must be 1.2 or 1.3", c.TLSMinVersion)
-	}
-	if _, err := c.Verbosity(); err != nil {
-		add("--log-level %q: %v", c.LogLevel, err)
-	}
-	if c.RequestTimeout <= 0 || c.RequestTimeout > 30*time.Second {
-		add("--request-timeout %s: must be positive and at most 30s (the API server waits at most 30s for a webhook)", c.RequestTimeout)
-	}
-	if c.MaxConcurrentReviews < 1 || c.MaxConcurrentReviews > 10000 {
-		add("--max-concurrent-reviews %d: must be 1-10000", c.MaxConcurrentReviews)
-	}
-	if c.BodyReadTimeout <= 0 || c.BodyReadTimeout > c.RequestTimeout {
-		add("--body-read-timeout %s: must be positive and at most --request-timeout (%s)", c.BodyReadTimeout, c.RequestTimeout)
-	}
-	// Big bodies share half of the budget: it must hold one body of the largest size.
-	if c.MaxBodyBytesInFlight < MinMaxBodyBytesInFlight || c.MaxBodyBytesInFlight > MaxMaxBodyBytesInFlight {
-		add("--max-body-bytes-in-flight %d: must be %d-%d (twice the %d-byte body limit, up to 4 GiB)",
-			c.MaxBodyBytesInFlight, MinMaxBodyBytesInFlight, MaxMaxBodyBytesInFlight, review.MaxBodyBytes)
-	}
-	if c.EventsPerMinute < 1 || c.EventsPerMinute > 10000 {
-		add("--events-per-minute %d: must be 1-10000", c.EventsPerMinute)
-	}
-	// Written so that NaN fails too.
-	if !(c.EventsQPS >= 0.1 && c.EventsQPS <= 1000) {
-		add("--events-qps %g: must be 0.1-1000", c.EventsQPS)
-	}
-	if c.EventsBurst < 1 || c.EventsBurst > 10000 {
-		add("--events-burst %d: must be 1-10000", c.EventsBurst)
-	}
-	if c.MetricsSecure && c.MetricsBindAddress == "0" {
-		add("--metrics-secure with --metrics-bind-address 0: there is no metrics endpoint to secure")
-	}
-	if c.MaxConfigMapSeries < 1 || c.MaxConfigMapSeries > metrics.MaxConfigMapSeriesLimit {
-		add("--max-configmap-series %d: must be 1-%d", c.MaxConfigMapSeries, metrics.MaxConfigMapSeriesLimit)
-	}
-	return errs
 }
 
 // Verbosity maps LogLevel to a logr verbosity: info=0, debug=1 (the success path), or a number.

@@ -9,6 +9,9 @@
 // A --config file may hold the keys of both sections; each subcommand takes the ones it knows, and
 // a key that is no Config flag is an error.
 //
-// Validate reports every problem at once with the flag name in each message. Config is passed by
-// value after loading; nothing here is safe to mutate concurrently, and nothing needs to be.
+// Validate reports every problem at once with the flag name in each message. It is exactly the
+// table Rules (rules.go): each check with the flags it reads and values it refuses and accepts,
+// exported so that the Helm chart's tests (hack/charttest) hold the chart to the same rules.
+// Config is passed by value after loading; nothing here is safe to mutate concurrently, and
+// nothing needs to be.
 package config

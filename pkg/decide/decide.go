@@ -38,7 +38,11 @@ type Request struct {
 }
 
 // Answer is the decision on one Request. Allowed with Code 200 admits (with Patch and Warnings,
-// or with Message for a request we do not touch); otherwise Code and Message say why not.
+// or with Message for a request we do not touch). An Answer that is not Allowed is never a
+// denial: the webhook has no reason to deny a Pod. It means "no decision" (Code and Message say
+// why), and pkg/review answers it with a failed call (HTTP Code, a metav1.Status with Message),
+// to which the API server applies failurePolicy: Ignore admits the Pod un-injected, Fail refuses
+// it with Message.
 type Answer struct {
 	Allowed  bool
 	Code     int32
@@ -49,7 +53,8 @@ type Answer struct {
 
 func allowed(msg string) Answer { return Answer{Allowed: true, Code: http.StatusOK, Message: msg} }
 
-func errored(code int32, err error) Answer { return Answer{Code: code, Message: err.Error()} }
+// failed is an Answer without a decision (see Answer).
+func failed(code int32, err error) Answer { return Answer{Code: code, Message: err.Error()} }
 
 // Decide is the one decision of every admission path (pkg/review's, and the controller-runtime
 // oracle of its tests): filter, validate, decode, select, look up, mutate, record.
@@ -68,17 +73,17 @@ func (d *Decider) Decide(ctx context.Context, r Request) Answer {
 		// The API server always names a valid namespace; anything else is not from it, and the
 		// name would otherwise reach log lines, cache keys and Event namespaces.
 		m.Error(ReasonInvalidNamespace)
-		return errored(http.StatusBadRequest, fmt.Errorf("tilt-lib-injector: request.namespace %s is not a DNS-1123 label", strconv.Quote(truncate(r.Namespace))))
+		return failed(http.StatusBadRequest, fmt.Errorf("tilt-lib-injector: request.namespace %s is not a DNS-1123 label", strconv.Quote(truncate(r.Namespace))))
 	}
 	if d.Synced != nil && !d.Synced() {
 		m.Error(ReasonNotReady)
-		return errored(http.StatusServiceUnavailable, errors.New("tilt-lib-injector: caches not synced yet; retry"))
+		return failed(http.StatusServiceUnavailable, errors.New("tilt-lib-injector: caches not synced yet; retry"))
 	}
 	pod, err := r.Pod()
 	if err != nil {
 		m.Error(ReasonDecode)
 		d.Log.Error(err, "cannot decode the Pod", "namespace", r.Namespace, "uid", r.UID)
-		return errored(http.StatusBadRequest, fmt.Errorf("tilt-lib-injector: request object is not a decodable v1 Pod: %w", err))
+		return failed(http.StatusBadRequest, fmt.Errorf("tilt-lib-injector: request object is not a decodable v1 Pod: %w", err))
 	}
 	if d.Selector != nil && !d.Selector.Matches(labels.Set(pod.Labels)) {
 		m.Skipped(ReasonNotSelected)
@@ -87,15 +92,17 @@ func (d *Decider) Decide(ctx context.Context, r Request) Answer {
 	}
 	nsAnn, found, err := d.Namespaces.NamespaceAnnotations(ctx, r.Namespace)
 	if err != nil {
-		// Injecting with defaults would silently ignore the namespace's pin. The errored
-		// response is a denial (the API server applies failurePolicy only to failed calls), so
-		// the Pod's creator retries, e.g. the ReplicaSet controller with backoff.
+		// Injecting with defaults would silently ignore the namespace's pin; a failed call lets
+		// failurePolicy decide: Ignore admits the Pod un-injected (visible in the adoption
+		// gauge and its alert), Fail refuses it and its creator retries.
 		m.Error(ReasonCacheError)
-		d.Log.Error(err, "namespace lookup failed", "namespace", r.Namespace)
-		return errored(http.StatusInternalServerError, fmt.Errorf("tilt-lib-injector: %w", err))
+		d.Log.Error(err, "namespace lookup failed; answered a failed call", "namespace", r.Namespace, "uid", logValue(string(r.UID)))
+		return failed(http.StatusInternalServerError, fmt.Errorf("tilt-lib-injector: reading Namespace %s: %w", r.Namespace, err))
 	}
 	if !found {
-		d.Log.Info("namespace not in cache yet; using server defaults", "namespace", r.Namespace)
+		// Neither the cache nor the API server knows it (the API server itself refuses Pods in
+		// a Namespace that does not exist, so only a request not from it gets here).
+		d.Log.Info("namespace not found; using server defaults", "namespace", r.Namespace)
 	}
 
 	res := mutate.Mutate(d.Options, mutate.Request{

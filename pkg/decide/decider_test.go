@@ -90,7 +90,9 @@ func reviewBytes(t *testing.T, op admissionv1.Operation, obj runtime.Object, dry
 	return b
 }
 
-// post sends body and returns the HTTP status and the decoded AdmissionReview response.
+// post sends body and returns the HTTP status and the response: the AdmissionReview's for a
+// decision, which must allow the Pod (the webhook never denies one), or, for a failed call (any
+// other status), a response holding its v1 Status as Result.
 func (f *fixture) post(t *testing.T, body []byte, contentType string) (int, *admissionv1.AdmissionResponse) {
 	t.Helper()
 	resp, err := http.Post(f.server.URL, contentType, bytes.NewReader(body))
@@ -102,15 +104,21 @@ func (f *fixture) post(t *testing.T, body []byte, contentType string) (int, *adm
 	if err != nil {
 		t.Fatal(err)
 	}
+	if resp.StatusCode != http.StatusOK {
+		var st metav1.Status
+		if err := json.Unmarshal(b, &st); err != nil || st.Kind != "Status" || int(st.Code) != resp.StatusCode || bytes.Contains(b, []byte(`"response"`)) {
+			t.Fatalf("HTTP %d is not a failed call with a Status: %v: %s", resp.StatusCode, err, b)
+		}
+		return resp.StatusCode, &admissionv1.AdmissionResponse{Result: &st}
+	}
 	var out admissionv1.AdmissionReview
 	if err := json.Unmarshal(b, &out); err != nil || out.Response == nil {
 		t.Fatalf("response is not an AdmissionReview: %v: %s", err, b)
 	}
-	code := resp.StatusCode
-	if out.Response.Result != nil && out.Response.Result.Code != 0 {
-		code = int(out.Response.Result.Code)
+	if !out.Response.Allowed {
+		t.Fatalf("the webhook denied a Pod: %s", b)
 	}
-	return code, out.Response
+	return resp.StatusCode, out.Response
 }
 
 func (f *fixture) reviews(result string, reason mutate.Reason) float64 {
@@ -321,7 +329,7 @@ func TestBadRequestsGetClearErrors(t *testing.T) {
 	}
 }
 
-func TestNamespaceCacheErrorIsAnErroredResponse(t *testing.T) {
+func TestNamespaceLookupErrorIsAFailedCall(t *testing.T) {
 	f := newFixture(t, fakeNamespaces{err: errors.New("cache stopped")}, mutate.AllExist{})
 	code, resp := f.post(t, reviewBytes(t, admissionv1.Create, reviewtest.WorkspacePod(reviewtest.Shape{}), false), "application/json")
 	if code != http.StatusInternalServerError || resp.Allowed || !strings.Contains(resp.Result.Message, "cache stopped") {

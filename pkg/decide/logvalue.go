@@ -43,3 +43,7 @@ func plain(s string) bool {
 	}
 	return true
 }
+
+// LogValue is logValue for the HTTP side (pkg/review): a request's UID or a panic's value in a log
+// line or a failed call's message.
+func LogValue(s string) string { return logValue(s) }

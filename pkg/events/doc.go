@@ -3,7 +3,9 @@
 // does a non-blocking send to a bounded queue, and one goroutine rate-limits and records.
 //
 // The Pod being created has no UID (often no name) yet, so the Event regards the Pod's Namespace
-// and lives in that namespace: `kubectl get events -n team-a` shows it to the team concerned.
+// and lives in that namespace: `kubectl get events -n team-a` shows it to the team concerned. The
+// component is part of the Event's identity (its action, "Inject/tilt-lib"), so the findings of two
+// components with the same reason are two Events, never one series.
 //
 // Bounds: at most one Event per (namespace, reason, component) per Interval (default 1m); the
 // keys are remembered in time order and expire in O(1), at most MaxKeys (default 10,000) of them.

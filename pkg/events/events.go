@@ -154,5 +154,22 @@ func (e *Emitter) record(it item) {
 	// A cluster-scoped Namespace reference with its own name as namespace puts the Event in the
 	// Pod's namespace (events validation requires event.namespace == regarding.namespace).
 	ref := &corev1.ObjectReference{APIVersion: "v1", Kind: "Namespace", Name: it.namespace, Namespace: it.namespace}
-	e.rec.Eventf(ref, nil, corev1.EventTypeWarning, reasonName(it.reason), "Inject", "%s", it.message)
+	e.rec.Eventf(ref, nil, corev1.EventTypeWarning, reasonName(it.reason), action(it.component), "%s", it.message)
+}
+
+// actionInject is the Event action of a finding about the whole Pod (opted out, invalid inject).
+const actionInject = "Inject"
+
+// action names what the Event is about: "Inject/<component>" for a component's finding. The
+// component must be part of the Event's identity, not only of the rate limit: client-go's
+// broadcaster folds Events with the same regarding object, type, reason and action into one
+// series, so tilt-templates' configmap_missing became a second count of tilt-lib's Event (one
+// Event, series.count 2, tilt-lib's note) and its own note was never seen. The action is the one
+// free field of that key; a component name (a DNS-1123 label, 63 bytes at most) keeps it within
+// the API server's 128.
+func action(component string) string {
+	if component == "" {
+		return actionInject
+	}
+	return actionInject + "/" + component
 }

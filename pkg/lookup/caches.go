@@ -24,18 +24,34 @@ type Caches struct {
 	ConfigMaps *ConfigMapStore
 	client     metadata.Interface
 	selector   string // of ConfigMaps, applied by the API server
+	miss       *readThrough
 }
 
 // NewCaches returns the caches for settings, listing and watching through client. Nothing is
-// listed before Start.
-func NewCaches(settings Settings, client metadata.Interface) *Caches {
+// listed before Start. A Namespace the store does not hold is read through client once
+// (NamespaceAnnotations), each read counted by reads (nil: not counted). With a nil client (tests
+// of the stores alone, fed by hand) a miss reads nothing and is "not found".
+func NewCaches(settings Settings, client metadata.Interface, reads ReadCounter) *Caches {
+	if reads == nil {
+		reads = noCounter{}
+	}
+	get := func(context.Context, string) (map[string]string, bool, error) { return nil, false, nil }
+	if client != nil {
+		get = listNamespace(client)
+	}
+	ns := NewNamespaceStore(settings.AnnotationPrefix)
 	return &Caches{
-		Namespaces: NewNamespaceStore(settings.AnnotationPrefix),
+		Namespaces: ns,
 		ConfigMaps: NewConfigMapStore(settings),
 		client:     client,
 		selector:   settings.ConfigMapSelector,
+		miss:       newReadThrough(get, ns, reads, DefaultReadTimeout),
 	}
 }
+
+type noCounter struct{}
+
+func (noCounter) Read(string) {}
 
 // Start runs both Reflectors until ctx is done. It implements manager.Runnable.
 func (c *Caches) Start(ctx context.Context) error {
@@ -61,11 +77,12 @@ func (c *Caches) Version(namespace, name string) (string, bool) {
 	return c.ConfigMaps.Get(ConfigMapKey{namespace, name})
 }
 
-// NamespaceAnnotations returns the prefixed annotations of a Namespace (shared: do not modify);
-// found is false when the Namespace is not in the cache (yet). It never fails.
-func (c *Caches) NamespaceAnnotations(_ context.Context, name string) (map[string]string, bool, error) {
-	ann, found := c.Namespaces.Annotations(name)
-	return ann, found, nil
+// NamespaceAnnotations returns the prefixed annotations of a Namespace (shared: do not modify)
+// and whether it exists. A Namespace the store holds is answered from memory (no API call); one
+// it does not hold yet is read from the API server once, bounded by DefaultReadTimeout and ctx,
+// and stored (readthrough.go). It fails only when that read fails or times out.
+func (c *Caches) NamespaceAnnotations(ctx context.Context, name string) (map[string]string, bool, error) {
+	return c.miss.annotations(ctx, name)
 }
 
 // trimmingStore is a store whose Reflector trims listed pages as they arrive.

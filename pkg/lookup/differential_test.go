@@ -156,7 +156,7 @@ func oracle(t testing.TB, ctx context.Context, ns, cm source) *Lookup {
 // trimming list as in production.
 func ours(t testing.TB, ctx context.Context, ns, cm source) *Caches {
 	t.Helper()
-	c := NewCaches(settings, nil)
+	c := NewCaches(settings, nil, nil)
 	for _, f := range []struct {
 		src   source
 		store trimmingStore

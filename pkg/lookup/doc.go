@@ -1,6 +1,10 @@
 // Package lookup answers the admission decision's two questions — "what are this Namespace's
 // annotations?" and "does this ConfigMap exist, and with which version label?" — from in-memory
-// caches, so the admission path never calls the API server.
+// caches, so the admission path calls the API server for no namespace the cache knows. The one
+// exception is a Namespace the store does not hold yet (created seconds before its first
+// workspace): Caches.NamespaceAnnotations reads it once (readthrough.go: a list by name, bounded
+// by DefaultReadTimeout and a few reads in flight, shared by concurrent misses, stored when
+// found, counted by result), and fails only when that read fails.
 //
 // The server uses Caches: two client-go Reflectors (list, watch, relist on expiry, backoff) over
 // the metadata client, each feeding a store of ours that keeps only what admission reads:

@@ -63,7 +63,7 @@ func TestConfigMapSelectorIsAppliedByTheAPIServer(t *testing.T) {
 
 	s := settings
 	s.ConfigMapSelector = published
-	c := NewCaches(s, client)
+	c := NewCaches(s, client, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan struct{})

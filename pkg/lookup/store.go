@@ -186,6 +186,25 @@ func (s *NamespaceStore) Add(obj any) error {
 	return nil
 }
 
+// addIfAbsent stores Namespace name with the annotations all (of which it keeps those under the
+// prefix) unless the store holds it already, and returns what the store holds for it. A read
+// outside the watch (readthrough.go) may be older than what the watch delivered meanwhile: the
+// watch's entry wins. (A Namespace deleted between the read and this call stays until the next
+// relist; it can hold no Pods.)
+func (s *NamespaceStore) addIfAbsent(name string, all map[string]string) (map[string]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.names[name]
+	if !ok {
+		s.set(name, all)
+		p = s.names[name]
+	}
+	if p == nil {
+		return nil, ok
+	}
+	return p.ann, ok
+}
+
 // Update implements cache.ReflectorStore.
 func (s *NamespaceStore) Update(obj any) error { return s.Add(obj) }
 

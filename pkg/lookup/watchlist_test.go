@@ -55,7 +55,7 @@ func TestWatchListStream(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := NewCaches(settings, nil)
+	c := NewCaches(settings, nil, nil)
 	for _, f := range []struct {
 		objs  []*metav1.PartialObjectMetadata
 		store toolscache.TransformingStore

@@ -46,8 +46,8 @@ func recordOf(cs []corev1.Container, plans []componentPlan) *Record {
 //
 // A key not written is removed if the Pod carries it, so a stale value never survives; with the
 // key absent the second pass decides the same, so this stays idempotent.
-func ownAnnotations(p *patch, o Options, have map[string]string, status string, rec *Record, fs *findings) {
-	statusKey, injectedKey := o.AnnotationPrefix+KeyStatus, o.AnnotationPrefix+KeyInjected
+func ownAnnotations(p *patch, keys ownedKeys, have map[string]string, status string, rec *Record, fs *findings) {
+	statusKey, injectedKey := keys.status, keys.injected
 	want := map[string]string{statusKey: status}
 	if rec != nil {
 		b, _ := rec.MarshalJSON() // strings only: cannot fail
@@ -75,24 +75,24 @@ func ownAnnotations(p *patch, o Options, have map[string]string, status string, 
 			injectedKey, size(injectedKey), MaxAnnotationsBytes)
 		delete(want, injectedKey)
 	}
-	keys := []string{statusKey, injectedKey}
-	p.setKeys("/metadata/annotations", have, keys, want)
-	p.removeKeys("/metadata/annotations", have, keys, want)
+	order := []string{statusKey, injectedKey}
+	p.setKeys("/metadata/annotations", have, order, want)
+	p.removeKeys("/metadata/annotations", have, order, want)
 }
 
-// ownLabels sets every component's version label: the chosen version label of a carried
-// component, NoneLabel for the others.
-func ownLabels(p *patch, o Options, have map[string]string, plans []componentPlan) {
-	var keys []string
-	want := map[string]string{}
-	for _, c := range o.Components {
-		k := o.AnnotationPrefix + c.VersionKey
-		keys, want[k] = append(keys, k), NoneLabel
-		for _, pl := range plans {
-			if pl.Name == c.Name && pl.carried() {
-				want[k] = pl.Label
-			}
+// ownLabels sets every component's two labels: the version label, the ConfigMap the Pod mounts
+// (what the adoption gauge reads), and the requested-version label, the version the Pod asked for
+// (they differ after a fallback); NoneLabel for both of a component not mounted.
+func ownLabels(p *patch, keys ownedKeys, have map[string]string, plans []componentPlan) {
+	order := make([]string, 0, 2*len(keys.version))
+	want := make(map[string]string, 2*len(keys.version))
+	for i, k := range keys.version {
+		req := keys.requested[i]
+		order, want[k], want[req] = append(order, k, req), NoneLabel, NoneLabel
+		// plans, when there are any, are in component order.
+		if i < len(plans) && plans[i].carried() {
+			want[k], want[req] = plans[i].Label, plans[i].Requested
 		}
 	}
-	p.setKeys("/metadata/labels", have, keys, want)
+	p.setKeys("/metadata/labels", have, order, want)
 }

@@ -50,6 +50,7 @@ func (o Options) validateTable(add func(format string, args ...any)) {
 		}
 		claim("name", c.Name, c.Name)
 		claim("key", c.VersionKey, c.Name)
+		claim("key", RequestedKeyPrefix+c.VersionKey, c.Name)
 		claim("flag", c.Flag, c.Name)
 		claim("default version flag", c.DefaultVersionFlag, c.Name)
 		claim("log prefix", c.LogPrefix, c.Name)

@@ -9,6 +9,10 @@
 //     a file (webhook inject) or a map (tests).
 //   - The input Pod is never modified.
 //   - Idempotent: mutating a Pod that already carries the patch yields an empty patch.
+//   - Re-decides its own earlier output (ours.go): a volume of a component's name that is ours (a
+//     Pod pre-rendered by `webhook inject`, or copied from an injected Pod) is pointed at this
+//     decision's ConfigMap ("add" on its configMap's name and optional); only a volume that is not
+//     ours is a volume_conflict.
 //   - User mistakes (bad annotation values, conflicting volumes or mounts, missing ConfigMaps) never
 //     fail the mutation: they become Reasons and human-readable Warnings, and the workspace Pod is
 //     still admitted.
@@ -19,9 +23,11 @@
 //     one summary, every quoted developer value truncated, and the Pod's annotations never pushed
 //     over the API server's MaxAnnotationsBytes.
 //   - Every warning ends with "(reason: <reason>)", a Reason of reasons.go.
-//   - The webhook owns its keys: the status annotation (size permitting) and every component's version label are always written
-//     (NoneLabel for a component not mounted); an injected annotation the Pod brought is replaced,
-//     or removed when nothing is injected. That removal is the only non-"add" operation.
+//   - The webhook owns its keys: the status annotation (size permitting) and every component's
+//     version label (the ConfigMap mounted) and requested-version label (the version asked for)
+//     are always written (NoneLabel for a component not mounted); an injected annotation the
+//     Pod brought is replaced, or removed when nothing is injected. That removal is the only
+//     non-"add" operation.
 //
 // The contract (annotations, precedence, reasons) is docs/design.md. The admission handler
 // (pkg/decide) and the offline `webhook inject` command both call Mutate,

@@ -17,8 +17,8 @@ import (
 const expectFile = "expect.yaml"
 
 // expectation is expect.yaml: status, reason, containers, and one entry per injected component
-// keyed by its name ("tilt-lib: {configMap: tilt-lib-v2, source: pod}"). A component absent from
-// it must not be injected.
+// keyed by its name ("tilt-lib: {configMap: tilt-lib-v2, source: pod}", optionally with the Pod's
+// two labels: "label: v2, requested: v3"). A component absent from it must not be injected.
 type expectation struct {
 	Status     string
 	Reason     mutate.Reason
@@ -29,6 +29,9 @@ type expectation struct {
 type expectedComponent struct {
 	ConfigMap string        `json:"configMap"`
 	Source    mutate.Source `json:"source"`
+	// Label and Requested, when set, are the version and requested-version labels.
+	Label     string `json:"label,omitempty"`
+	Requested string `json:"requested,omitempty"`
 }
 
 // UnmarshalJSON decodes strictly: a misspelt field fails, and checkExpect fails a component key
@@ -67,6 +70,11 @@ func checkExpect(t *testing.T, gc goldenCase, res mutate.Result, out *corev1.Pod
 	for _, s := range componentSpecs(gc.opts) {
 		got, want := pl.Record.component(s.volume), want.Components[s.volume]
 		label := out.Labels[gc.opts.AnnotationPrefix+s.versionKey]
+		requested := out.Labels[gc.opts.AnnotationPrefix+s.requestedKey]
+		checkRequested(t, s, got, label, requested)
+		if want != nil && (want.Label != "" && label != want.Label || want.Requested != "" && requested != want.Requested) {
+			t.Errorf("%s: labels version %q requested %q, %s wants %q and %q", s.volume, label, requested, expectFile, want.Label, want.Requested)
+		}
 		switch {
 		case want == nil && got != nil:
 			t.Errorf("%s: injected %s from %s, %s wants it not injected", s.volume, got.ConfigMap, got.Source, expectFile)
@@ -77,5 +85,24 @@ func checkExpect(t *testing.T, gc goldenCase, res mutate.Result, out *corev1.Pod
 		case want == nil && label != mutate.NoneLabel:
 			t.Errorf("%s: not injected but label %q, want %q", s.volume, label, mutate.NoneLabel)
 		}
+	}
+}
+
+// checkRequested asserts what docs/design.md says the two labels mean, whatever the case: the
+// version label is the ConfigMap mounted (checked against the record by the oracle), the
+// requested-version label the version asked for, which differs from it exactly when the Pod fell
+// back; a component not mounted is "none" in both.
+func checkRequested(t *testing.T, s componentSpec, rec *recordComponent, label, requested string) {
+	t.Helper()
+	switch {
+	case rec == nil && requested != mutate.NoneLabel:
+		t.Errorf("%s: not injected but requested-version %q, want %q", s.volume, requested, mutate.NoneLabel)
+	case rec == nil:
+	case requested == "" || requested == mutate.NoneLabel:
+		t.Errorf("%s: injected but requested-version %q", s.volume, requested)
+	case rec.Source == mutate.SourceFallback && requested == label:
+		t.Errorf("%s: fell back, yet requested-version %q is the mounted version", s.volume, requested)
+	case rec.Source != mutate.SourceFallback && requested != label:
+		t.Errorf("%s: from the %s, yet requested-version %q differs from the mounted %q", s.volume, rec.Source, requested, label)
 	}
 }

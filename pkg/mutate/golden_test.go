@@ -38,6 +38,7 @@ type goldenInjection struct {
 	Component string        `json:"component"`
 	ConfigMap string        `json:"configMap"`
 	Label     string        `json:"label"`
+	Requested string        `json:"requested"`
 	Version   string        `json:"version,omitempty"`
 	Source    mutate.Source `json:"source"`
 }
@@ -206,7 +207,7 @@ func checkResult(t *testing.T, res mutate.Result) {
 func summarize(res mutate.Result) goldenResult {
 	g := goldenResult{Status: res.Status, Outcome: res.Outcome, Reason: res.Reason, Warnings: res.Warnings}
 	for _, in := range res.Injected {
-		g.Injected = append(g.Injected, goldenInjection{in.Component, in.ConfigMap, in.Label, in.Version, in.Source})
+		g.Injected = append(g.Injected, goldenInjection{in.Component, in.ConfigMap, in.Label, in.Requested, in.Version, in.Source})
 	}
 	for _, f := range res.Findings {
 		g.Findings = append(g.Findings, goldenFinding{f.Reason, f.Component, f.Message})

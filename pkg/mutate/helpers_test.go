@@ -74,6 +74,9 @@ func tmpl(o *mutate.Options) *mutate.Component { return o.Component(mutate.Templ
 
 type componentSpec struct {
 	volume, base, mountPath, versionKey string
+	// requestedKey is the requested-version label's key after the prefix: docs/design.md's
+	// "requested-" + the version key, written down again here on purpose.
+	requestedKey string
 }
 
 // componentSpecs are the components of o as the invariants and the oracle see them: every row of
@@ -81,7 +84,7 @@ type componentSpec struct {
 func componentSpecs(o mutate.Options) []componentSpec {
 	var specs []componentSpec
 	for _, c := range o.Components {
-		specs = append(specs, componentSpec{c.Name, c.Base, c.MountPath, c.VersionKey})
+		specs = append(specs, componentSpec{c.Name, c.Base, c.MountPath, c.VersionKey, "requested-" + c.VersionKey})
 	}
 	return specs
 }
@@ -117,6 +120,8 @@ func checkInvariants(t testing.TB, o mutate.Options, in, out *corev1.Pod) {
 			t.Errorf("volume %q mounts ConfigMap %q, not a %s version", v.Name, v.ConfigMap.Name, s.base)
 		}
 	}
+
+	checkRewrites(t, o, in, out)
 
 	if len(out.Spec.Containers) != len(in.Spec.Containers) {
 		t.Fatalf("containers changed: %d -> %d", len(in.Spec.Containers), len(out.Spec.Containers))
@@ -156,11 +161,16 @@ func checkInvariants(t testing.TB, o mutate.Options, in, out *corev1.Pod) {
 	ownAnn := []string{o.AnnotationPrefix + mutate.KeyStatus, o.AnnotationPrefix + mutate.KeyInjected}
 	var ownLabels []string
 	for _, s := range specs {
-		ownLabels = append(ownLabels, o.AnnotationPrefix+s.versionKey)
+		ownLabels = append(ownLabels, o.AnnotationPrefix+s.versionKey, o.AnnotationPrefix+s.requestedKey)
 	}
 	strip := func(p *corev1.Pod, like *corev1.Pod) *corev1.Pod {
 		p = p.DeepCopy()
 		p.Spec.Volumes = p.Spec.Volumes[:len(like.Spec.Volumes)]
+		for i, v := range like.Spec.Volumes {
+			if specFor(v.Name) != nil {
+				p.Spec.Volumes[i] = *v.DeepCopy() // a rewrite, checked by checkRewrites
+			}
+		}
 		for i := range p.Spec.Containers {
 			p.Spec.Containers[i].VolumeMounts = p.Spec.Containers[i].VolumeMounts[:len(like.Spec.Containers[i].VolumeMounts)]
 		}
@@ -189,6 +199,46 @@ func checkInvariants(t testing.TB, o mutate.Options, in, out *corev1.Pod) {
 	}
 	if apivalidation.ValidateAnnotationsSize(in.Annotations) == nil && apivalidation.ValidateAnnotationsSize(out.Annotations) != nil {
 		t.Errorf("the patch pushed the annotations over the API server's limit")
+	}
+}
+
+// checkRewrites asserts that a volume the Pod brought changes only as a rewrite of the webhook's
+// own earlier output: a ConfigMap volume of the component's name, without items, naming one of
+// the component's ConfigMaps ("<base>", "<base>-<x>") or the one the Pod's injected record names
+// for it, pointed at another of the component's ConfigMaps and made optional, nothing else
+// changed. Which volumes are ours is written down again here ON PURPOSE (docs/design.md, "Which
+// Pods, which containers"), independently of pkg/mutate's ours.go.
+func checkRewrites(t testing.TB, o mutate.Options, in, out *corev1.Pod) {
+	t.Helper()
+	recorded := map[string]string{}
+	if raw, ok := in.Annotations[o.AnnotationPrefix+mutate.KeyInjected]; ok {
+		if rec, err := decodeRecord(o, raw); err == nil {
+			for name, c := range rec.Components {
+				recorded[name] = c.ConfigMap
+			}
+		}
+	}
+	for _, s := range componentSpecs(o) {
+		ofBase := func(name string) bool { return name == s.base || strings.HasPrefix(name, s.base+"-") }
+		for i, vin := range in.Spec.Volumes {
+			vout := out.Spec.Volumes[i]
+			if vin.Name != s.volume || equality.Semantic.DeepEqual(vin, vout) {
+				continue
+			}
+			cin, cout := vin.ConfigMap, vout.ConfigMap
+			switch {
+			case cin == nil || len(cin.Items) > 0 || !ofBase(cin.Name) && recorded[s.volume] != cin.Name:
+				t.Errorf("patch changed volume %q, which is not ours: %+v -> %+v", vin.Name, vin.VolumeSource, vout.VolumeSource)
+			case vout.Name != vin.Name || cout == nil || !ofBase(cout.Name) || !ptr.Deref(cout.Optional, false):
+				t.Errorf("volume %q rewritten to %+v, not an optional ConfigMap of %s", vin.Name, vout.VolumeSource, s.base)
+			default:
+				was := vout.DeepCopy()
+				was.ConfigMap.Name, was.ConfigMap.Optional = cin.Name, cin.Optional
+				if !equality.Semantic.DeepEqual(vin, *was) {
+					t.Errorf("volume %q: the rewrite changed more than its ConfigMap and optional: %+v -> %+v", vin.Name, vin, vout)
+				}
+			}
+		}
 	}
 }
 

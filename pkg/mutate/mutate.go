@@ -1,6 +1,8 @@
 package mutate
 
 import (
+	"strconv"
+
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
@@ -41,16 +43,17 @@ const WarningPrefix = "tilt-lib-injector: "
 func Mutate(o Options, r Request) Result {
 	r = r.withDefaults()
 	var fs findings
-	plans := plan(o, r, &fs)
+	keys := keysOf(o)
+	plans := plan(o, r, keys, &fs)
 
-	// Room for a typical injection (two volumes, their mounts, annotations, two labels): growing
-	// the slice would cost more allocations on the admission path than building the patch.
-	p := patch{ops: make([]jsonpatch.Operation, 0, 8)}
+	// Room for a typical injection (two volumes, their mounts, two annotations, each component's
+	// two labels): growing the slice would cost more on the admission path than building the patch.
+	p := patch{ops: make([]jsonpatch.Operation, 0, 6+2*len(o.Components))}
 	addVolumesAndMounts(&p, r.Pod, plans)
 	rec := recordOf(considered(r.Pod), plans)
 	res := Result{Status: status(rec, fs)}
-	ownAnnotations(&p, o, r.Pod.Annotations, res.Status, rec, &fs)
-	ownLabels(&p, o, r.Pod.Labels, plans)
+	ownAnnotations(&p, keys, r.Pod.Annotations, res.Status, rec, &fs)
+	ownLabels(&p, keys, r.Pod.Labels, plans)
 
 	res.Patch = p.ops
 	for _, pl := range plans {
@@ -74,7 +77,7 @@ func (r Request) withDefaults() Request {
 }
 
 // plan decides every component: nothing when the Pod is opted out or has no target container.
-func plan(o Options, r Request, fs *findings) []componentPlan {
+func plan(o Options, r Request, keys ownedKeys, fs *findings) []componentPlan {
 	forbidden := overridesForbidden(o, r, fs)
 	if optedOut(o, r, forbidden, fs) {
 		return nil
@@ -84,8 +87,8 @@ func plan(o Options, r Request, fs *findings) []componentPlan {
 		return nil
 	}
 	var plans []componentPlan
-	for _, c := range o.Components {
-		plans = append(plans, planComponent(o, c, r, r.ConfigMaps, forbidden, idx, fs))
+	for i, c := range o.Components {
+		plans = append(plans, planComponent(o, c, keys.version[i], r, r.ConfigMaps, forbidden, idx, fs))
 	}
 	return plans
 }
@@ -95,14 +98,18 @@ func considered(pod *corev1.Pod) []corev1.Container {
 	return pod.Spec.Containers[:min(len(pod.Spec.Containers), MaxContainers)]
 }
 
-// addVolumesAndMounts appends the new volumes (component order), then each container's new mounts
-// (container order, component order within a container).
+// addVolumesAndMounts rewrites our earlier volumes (component order), appends the new volumes
+// (component order), then each container's new mounts (container order, component order within a
+// container).
 func addVolumesAndMounts(p *patch, pod *corev1.Pod, plans []componentPlan) {
 	var volumes []corev1.Volume
 	mounts := make([][]corev1.VolumeMount, len(considered(pod)))
 	for _, pl := range plans {
 		if !pl.carried() {
 			continue
+		}
+		if pl.rewrite {
+			rewriteVolume(p, pod, pl)
 		}
 		if pl.newVolume {
 			volumes = append(volumes, corev1.Volume{Name: pl.Name, VolumeSource: corev1.VolumeSource{
@@ -118,6 +125,17 @@ func addVolumesAndMounts(p *patch, pod *corev1.Pod, plans []componentPlan) {
 	appendAll(p, "/spec/volumes", len(pod.Spec.Volumes), volumes)
 	for i, ms := range mounts {
 		appendAll(p, containerPath(i), len(pod.Spec.Containers[i].VolumeMounts), ms)
+	}
+}
+
+// rewriteVolume points our earlier volume at the chosen ConfigMap and makes it optional, as a new
+// one would be. Only those two members change ("add" on an object member that exists replaces
+// it): a defaultMode the Pod set stays, and the mounts follow the volume by name.
+func rewriteVolume(p *patch, pod *corev1.Pod, pl componentPlan) {
+	at := "/spec/volumes/" + strconv.Itoa(pl.volume) + "/configMap/"
+	p.add(at+"name", pl.ConfigMap)
+	if cm := pod.Spec.Volumes[pl.volume].ConfigMap; cm.Optional == nil || !*cm.Optional {
+		p.add(at+"optional", true)
 	}
 }
 

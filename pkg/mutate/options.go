@@ -20,6 +20,12 @@ const (
 	KeyInjected         = "injected"
 )
 
+// RequestedKeyPrefix makes a component's second label: after the annotation prefix,
+// RequestedKeyPrefix + VersionKey ("requested-version", "requested-templates-version") is the
+// version the Pod asked for, next to VersionKey's label, the ConfigMap it mounts (docs/design.md,
+// "Annotations and labels").
+const RequestedKeyPrefix = "requested-"
+
 // DefaultVersionName is the annotation value that selects the server default explicitly.
 const DefaultVersionName = "default"
 

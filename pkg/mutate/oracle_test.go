@@ -59,11 +59,14 @@ func (r injectedRecord) encode(t testing.TB, o mutate.Options) string {
 }
 
 // plan is what the webhook decided, in docs/design.md's terms: the status, and for an injection which
-// ConfigMap each component mounts into which containers.
+// ConfigMap each component mounts into which containers, and which version each asked for.
 type plan struct {
 	Status   string
 	Injected string // the injected annotation's JSON; empty when nothing is injected
 	Record   injectedRecord
+	// Requested is each recorded component's requested-version label, by volume: the record does
+	// not carry it, so it is read back from the labels like the record from the annotations.
+	Requested map[string]string
 }
 
 // planOf reads the decision back from the annotations of a mutated Pod.
@@ -79,6 +82,12 @@ func planOf(t testing.TB, o mutate.Options, p *corev1.Pod) plan {
 			t.Fatalf("injected annotation %q is not the documented JSON: %v", pl.Injected, err)
 		}
 	}
+	pl.Requested = map[string]string{}
+	for _, s := range componentSpecs(o) {
+		if pl.Record.component(s.volume) != nil {
+			pl.Requested[s.volume] = p.Labels[o.AnnotationPrefix+s.requestedKey]
+		}
+	}
 	return pl
 }
 
@@ -90,8 +99,10 @@ func planFromResult(t testing.TB, o mutate.Options, r mutate.Result, containers 
 		return pl
 	}
 	pl.Record = injectedRecord{Components: map[string]*recordComponent{}, Containers: containers}
+	pl.Requested = map[string]string{}
 	for _, in := range r.Injected {
 		pl.Record.Components[in.Component] = &recordComponent{ConfigMap: in.ConfigMap, Version: in.Version, Source: in.Source}
+		pl.Requested[in.Component] = in.Requested
 	}
 	pl.Injected = pl.Record.encode(t, o)
 	return pl
@@ -112,6 +123,7 @@ func applyPlan(t testing.TB, o mutate.Options, in *corev1.Pod, pl plan) *corev1.
 	// The webhook owns its labels: a component it does not record is labelled "none".
 	for _, s := range componentSpecs(o) {
 		set(&p.Labels, o.AnnotationPrefix+s.versionKey, "none")
+		set(&p.Labels, o.AnnotationPrefix+s.requestedKey, "none")
 	}
 	if pl.Injected == "" {
 		delete(p.Annotations, o.AnnotationPrefix+mutate.KeyInjected) // a forged record never survives
@@ -129,8 +141,11 @@ func applyPlan(t testing.TB, o mutate.Options, in *corev1.Pod, pl plan) *corev1.
 					LocalObjectReference: corev1.LocalObjectReference{Name: rc.ConfigMap},
 					Optional:             ptr.To(true),
 				}}})
-		} else if v.ConfigMap == nil || v.ConfigMap.Name != rc.ConfigMap {
-			t.Errorf("annotation records %s from %q but the pod's volume has another source", s.volume, rc.ConfigMap)
+		} else if v.ConfigMap == nil {
+			t.Errorf("annotation records %s from %q but the pod's volume is not a ConfigMap", s.volume, rc.ConfigMap)
+		} else if v.ConfigMap.Name != rc.ConfigMap {
+			// Our earlier output, re-decided: pointed at the recorded ConfigMap, optional as new.
+			v.ConfigMap.Name, v.ConfigMap.Optional = rc.ConfigMap, ptr.To(true)
 		}
 		for _, name := range pl.Record.Containers {
 			c := containerNamed(p, name)
@@ -147,6 +162,7 @@ func applyPlan(t testing.TB, o mutate.Options, in *corev1.Pod, pl plan) *corev1.
 			label = mutate.DefaultVersionName
 		}
 		set(&p.Labels, o.AnnotationPrefix+s.versionKey, label)
+		set(&p.Labels, o.AnnotationPrefix+s.requestedKey, pl.Requested[s.volume])
 	}
 	return p
 }

@@ -36,7 +36,7 @@ func appendAll[T any](p *patch, path string, n int, items []T) {
 // setKeys adds the entries of want that differ from have to the map at path. keys fixes the order
 // so patches are deterministic.
 func (p *patch) setKeys(path string, have map[string]string, keys []string, want map[string]string) {
-	var arr [4]string // callers pass two keys: no allocation
+	var arr [4]string // two annotations, or two labels per product component: no allocation
 	changed := arr[:0]
 	for _, k := range keys {
 		if v, ok := want[k]; ok {
@@ -57,7 +57,7 @@ func (p *patch) setKeys(path string, have map[string]string, keys []string, want
 		return
 	}
 	for _, k := range changed {
-		p.add(path+"/"+escape(k), want[k])
+		p.add(keyPath(path, k), want[k])
 	}
 }
 
@@ -67,18 +67,31 @@ func (p *patch) removeKeys(path string, have map[string]string, keys []string, w
 	for _, k := range keys {
 		if _, owned := have[k]; owned {
 			if _, keep := want[k]; !keep {
-				p.ops = append(p.ops, jsonpatch.Operation{Operation: "remove", Path: path + "/" + escape(k)})
+				p.ops = append(p.ops, jsonpatch.Operation{Operation: "remove", Path: keyPath(path, k)})
 			}
 		}
 	}
 }
 
-// escape encodes a map key as an RFC 6901 JSON-pointer token ("~" first, then "/").
-func escape(key string) string {
-	if !strings.ContainsAny(key, "~/") {
-		return key
+// keyPath is the JSON pointer of key in the map at path: key encoded as an RFC 6901 token ("~" as
+// "~0", "/" as "~1"). Built in one allocation: every key the webhook writes holds the prefix's
+// "/", and this runs for each of them on the admission path.
+func keyPath(path, key string) string {
+	var b strings.Builder
+	b.Grow(len(path) + 1 + len(key) + strings.Count(key, "~") + strings.Count(key, "/"))
+	b.WriteString(path)
+	b.WriteByte('/')
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; c {
+		case '~':
+			b.WriteString("~0")
+		case '/':
+			b.WriteString("~1")
+		default:
+			b.WriteByte(c)
+		}
 	}
-	return strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
+	return b.String()
 }
 
 func containerPath(i int) string { return "/spec/containers/" + strconv.Itoa(i) + "/volumeMounts" }

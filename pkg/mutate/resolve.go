@@ -22,8 +22,13 @@ type Request struct {
 // Choice is what resolution picked for one component.
 type Choice struct {
 	ConfigMap string
-	// Label is the ConfigMap suffix ("v2"), or "default" for the unversioned ConfigMap.
+	// Label is the ConfigMap suffix ("v2"), or "default" for the unversioned ConfigMap: what the
+	// Pod mounts, the value of the component's version label.
 	Label string
+	// Requested is the Label of the ConfigMap the first level of the chain asked for: Label,
+	// unless the Pod fell back (a pin to v3 that fell back to v2 mounts "v2" but requested "v3").
+	// The value of the component's requested-version label.
+	Requested string
 	// Version is the semantic version from the ConfigMap's version label; empty when unknown.
 	Version string
 	Source  Source
@@ -54,8 +59,9 @@ type candidate struct {
 //	- An invalid value (not a DNS-1123 label, or an invalid ConfigMap name) is ignored at its level.
 //	- The first level whose ConfigMap exists wins. If that is not the first level, the source is
 //	  "fallback". If none exists, the first level is used anyway (volumes are optional).
-func resolve(o Options, c Component, r Request, lookup ConfigMapLookup, forbidden bool, fs *findings) Choice {
-	key := o.AnnotationPrefix + c.VersionKey
+//
+// key is the component's version annotation key, prefix included.
+func resolve(o Options, c Component, key string, r Request, lookup ConfigMapLookup, forbidden bool, fs *findings) Choice {
 	def := o.defaultCandidate(c)
 
 	nsVal, nsSet := nonEmpty(r.NamespaceAnnotations, key)
@@ -92,15 +98,15 @@ func resolve(o Options, c Component, r Request, lookup ConfigMapLookup, forbidde
 			continue
 		}
 		if i == 0 || cand.configMap == first.configMap {
-			return Choice{cand.configMap, cand.label, version, cand.source, true}
+			return Choice{cand.configMap, cand.label, first.label, version, cand.source, true}
 		}
 		fs.add(ReasonConfigMapMissing, c.Name, "ConfigMap %s (from the %s) not found in namespace %s; mounted %s (from the %s) instead",
 			quote(first.configMap), first.what, quote(r.Namespace), quote(cand.configMap), cand.what)
-		return Choice{cand.configMap, cand.label, version, SourceFallback, true}
+		return Choice{cand.configMap, cand.label, first.label, version, SourceFallback, true}
 	}
 	fs.add(ReasonConfigMapMissing, c.Name, "ConfigMap %s (from the %s) not found in namespace %s; mounted as optional, %s stays empty until it exists",
 		quote(first.configMap), first.what, quote(r.Namespace), c.MountPath)
-	return Choice{first.configMap, first.label, "", first.source, false}
+	return Choice{first.configMap, first.label, first.label, "", first.source, false}
 }
 
 func (o Options) defaultCandidate(c Component) candidate {

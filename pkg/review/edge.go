@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
+	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
@@ -26,6 +28,9 @@ const (
 	ReasonBodyTooLarge mutate.Reason = "body_too_large"
 	// ReasonBodyBudget: the body did not fit in MaxBodyBytesInFlight; answered 503.
 	ReasonBodyBudget mutate.Reason = "body_budget_exhausted"
+	// ReasonPanic: a panic on the admission path (edge, decode, decision, answer), recovered;
+	// that request is answered 500, the replica keeps serving.
+	ReasonPanic mutate.Reason = "panic"
 )
 
 // Defaults of EdgeOptions.
@@ -58,6 +63,8 @@ type EdgeOptions struct {
 	// Rejected, when set, is called once per request refused or cut off (the Reason* above).
 	// These requests never reach the decision's own metrics.
 	Rejected func(reason mutate.Reason)
+	// Log receives the edge's own panics (Handler logs the rest); default: discarded.
+	Log logr.Logger
 }
 
 // Edge wraps an http.Handler with per-request deadlines, a budget for bodies and a concurrency
@@ -69,6 +76,7 @@ type Edge struct {
 	budget               *Budget
 	slots                chan struct{}
 	rejected             func(mutate.Reason)
+	log                  logr.Logger
 }
 
 // NewEdge wraps next.
@@ -89,7 +97,7 @@ func NewEdge(next http.Handler, o EdgeOptions) *Edge {
 		o.Rejected = func(mutate.Reason) {}
 	}
 	return &Edge{next: next, timeout: o.Timeout, bodyTimeout: min(o.BodyTimeout, o.Timeout),
-		budget: NewBudget(o.MaxBodyBytesInFlight), slots: make(chan struct{}, o.MaxConcurrent), rejected: o.Rejected}
+		budget: NewBudget(o.MaxBodyBytesInFlight), slots: make(chan struct{}, o.MaxConcurrent), rejected: o.Rejected, log: o.Log}
 }
 
 // ServeHTTP implements http.Handler: deadlines, the body, a slot, then the wrapped handler.
@@ -98,6 +106,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// previous request's write deadline, which net/http does not reset when WriteTimeout is 0.
 	// The errors are ErrNotSupported only for a ResponseWriter that is not a server connection
 	// (a test recorder); the webhook server's writers, wrapped by promhttp, unwrap to one.
+	defer e.recoverPanic(w)
 	start := time.Now()
 	deadline := start.Add(e.timeout)
 	rc := http.NewResponseController(w)
@@ -155,6 +164,45 @@ func (e *Edge) refuse(w http.ResponseWriter, err error) {
 	default: // the client went away, or sent a malformed chunk
 		failedCall(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, false, "tilt-lib-injector: reading the request body: "+err.Error())
 	}
+}
+
+// recoverPanic turns a panic in the edge into a failed call for this request only; Handler
+// recovers its own (with the request's UID), so what reaches here happened before the body was
+// decoded.
+func (e *Edge) recoverPanic(w http.ResponseWriter) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler { // net/http's own way to abort a response: left to it
+		panic(v)
+	}
+	e.rejected(ReasonPanic)
+	e.log.Error(fmt.Errorf("panic: %v", v), "recovered a panic in the admission edge; answered a failed call", "stack", string(debug.Stack()))
+	failCall(w, http.StatusInternalServerError, "tilt-lib-injector: internal error (panic) [recovered]")
+}
+
+// failCall answers a review that gets no decision with a failed call: HTTP code and a
+// metav1.Status carrying message, which the API server's client (client-go) turns into the error
+// it logs and, under failurePolicy Fail, returns to the user verbatim ("failed calling webhook
+// …: failed to call webhook: <message>"); under Ignore the Pod is admitted as it is. No
+// Retry-After: client-go retries a 5xx only with one, and these answers do not get better
+// within the webhook's timeout.
+func failCall(w http.ResponseWriter, code int32, message string) {
+	failedCall(w, int(code), statusReason(code), false, message)
+}
+
+// statusReason is the metav1.StatusReason of an HTTP code, as the API server names it.
+func statusReason(code int32) metav1.StatusReason {
+	switch code {
+	case http.StatusBadRequest:
+		return metav1.StatusReasonBadRequest
+	case http.StatusServiceUnavailable:
+		return metav1.StatusReasonServiceUnavailable
+	case http.StatusGatewayTimeout:
+		return metav1.StatusReasonTimeout
+	}
+	return metav1.StatusReasonInternalError
 }
 
 // failedCall answers code with a metav1.Status, which the API server's client decodes into the

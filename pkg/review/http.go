@@ -1,10 +1,10 @@
 package review
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 
 	"github.com/go-json-experiment/json"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -29,17 +29,21 @@ func New(h *decide.Decider) *Handler { return &Handler{decider: h} }
 
 // ServeHTTP implements http.Handler. The checks before the decision come in controller-runtime's
 // order (empty body, read error, size, content type, decode), with its codes, so a request gets
-// the same code on either path; but a body that reaches MaxBodyBytes is a failed call (HTTP 413),
-// as the Edge answers it, where controller-runtime denies with an AdmissionReview.
+// the same code on either path. Every answer that is not a decision is a failed call (failCall):
+// an HTTP error status with a metav1.Status, never an AdmissionReview, which the API server would
+// take as a denial of the Pod whatever the failurePolicy. A panic anywhere below is recovered
+// here: that request gets a failed call, the replica keeps serving.
 func (a *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var uid string // the request's, once decoded: for the log line of a panic
+	defer a.recoverPanic(w, &uid)
 	if eb, ok := r.Body.(*edgeBody); ok { // read by the Edge, which owns the buffer
-		a.serve(w, r, eb.buf, *eb.buf)
+		a.serve(w, r, eb.buf, *eb.buf, &uid)
 		return
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
 	if r.Body == nil || r.Body == http.NoBody {
-		a.refuse(w, buf, http.StatusBadRequest, errors.New("request body is empty"))
+		a.refuse(w, http.StatusBadRequest, errors.New("tilt-lib-injector: the request body is empty"))
 		return
 	}
 	defer r.Body.Close()
@@ -49,52 +53,25 @@ func (a *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		failedCall(w, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, false, "tilt-lib-injector: "+err.Error())
 		return
 	case err != nil:
-		a.refuse(w, buf, http.StatusBadRequest, err)
+		a.refuse(w, http.StatusBadRequest, fmt.Errorf("tilt-lib-injector: reading the request body: %w", err))
 		return
 	}
-	a.serve(w, r, buf, body)
+	a.serve(w, r, buf, body, &uid)
 }
 
 // serve answers the complete body, which buf holds; the answer is written over it.
-func (a *Handler) serve(w http.ResponseWriter, r *http.Request, buf *[]byte, body []byte) {
+func (a *Handler) serve(w http.ResponseWriter, r *http.Request, buf *[]byte, body []byte, uid *string) {
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		a.refuse(w, buf, http.StatusBadRequest, fmt.Errorf("contentType=%s, expected application/json", ct))
+		a.refuse(w, http.StatusBadRequest, fmt.Errorf("tilt-lib-injector: contentType=%s, expected application/json", ct))
 		return
 	}
 	rv, t, err := decode(body)
 	if err != nil {
-		a.refuse(w, buf, http.StatusBadRequest, err)
+		a.refuse(w, http.StatusBadRequest, err)
 		return
 	}
-	ans := a.decide(r.Context(), rv)
-	var patch []byte
-	if len(ans.Patch) > 0 {
-		// The patch bytes are what controller-runtime's Response.Complete marshals, written into
-		// a second pooled buffer and base64-encoded into the response.
-		pb := getBuffer()
-		defer putBuffer(pb)
-		if patch, err = marshalPatch((*pb)[:0], ans.Patch); err != nil {
-			a.decider.Log.Error(err, "cannot encode the patch", "uid", rv.UID)
-			ans, patch = decide.Answer{Code: http.StatusInternalServerError, Message: "unable to encode response"}, nil
-		} else {
-			*pb = patch
-		}
-	}
-	a.write(w, buf, appendReview((*buf)[:0], t, rv.UID, ans, patch))
-}
-
-// decide runs the shared decision on the slim request. A panic is answered like
-// controller-runtime answers it: code 500 with the request's UID, counted in
-// controller_runtime_webhook_panics_total.
-func (a *Handler) decide(ctx context.Context, rv *request) (ans decide.Answer) {
-	defer func() {
-		if v := recover(); v != nil {
-			admissionmetrics.WebhookPanics.WithLabelValues().Inc()
-			a.decider.Log.Error(fmt.Errorf("panic: %v", v), "observed a panic in the admission handler", "uid", rv.UID)
-			ans = decide.Answer{Code: http.StatusInternalServerError, Message: fmt.Sprintf("panic: %v [recovered]", v)}
-		}
-	}()
-	return a.decider.Decide(ctx, decide.Request{
+	*uid = rv.UID
+	ans := a.decider.Decide(r.Context(), decide.Request{
 		UID:         types.UID(rv.UID),
 		Operation:   admissionv1.Operation(rv.Operation),
 		Resource:    rv.Resource,
@@ -103,6 +80,46 @@ func (a *Handler) decide(ctx context.Context, rv *request) (ans decide.Answer) {
 		DryRun:      rv.DryRun != nil && *rv.DryRun,
 		Pod:         rv.Object.toPod,
 	})
+	if !ans.Allowed {
+		// Decided not to decide (caches not synced, no Pod, the Namespace unreadable): the
+		// decision already counted and logged it.
+		failCall(w, ans.Code, ans.Message)
+		return
+	}
+	var patch []byte
+	if len(ans.Patch) > 0 {
+		// The patch bytes are what controller-runtime's Response.Complete marshals, written into
+		// a second pooled buffer and base64-encoded into the response.
+		pb := getBuffer()
+		defer putBuffer(pb)
+		if patch, err = marshalPatch((*pb)[:0], ans.Patch); err != nil {
+			a.decider.Log.Error(err, "cannot encode the patch", "uid", decide.LogValue(rv.UID))
+			failCall(w, http.StatusInternalServerError, "tilt-lib-injector: unable to encode the response")
+			return
+		}
+		*pb = patch
+	}
+	a.write(w, buf, appendReview((*buf)[:0], t, rv.UID, ans, patch))
+}
+
+// recoverPanic turns a panic in this request into a failed call (HTTP 500) for this request
+// only: counted (tiltlib_admission_reviews_total{result="error",reason="panic"}, and
+// controller-runtime's controller_runtime_webhook_panics_total as before), logged with the
+// request's UID and the stack. net/http would otherwise recover it too, but silently and by
+// dropping the connection.
+func (a *Handler) recoverPanic(w http.ResponseWriter, uid *string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler { // net/http's own way to abort a response: left to it
+		panic(v)
+	}
+	admissionmetrics.WebhookPanics.WithLabelValues().Inc()
+	a.decider.Metrics.Error(ReasonPanic)
+	a.decider.Log.Error(fmt.Errorf("panic: %v", v), "recovered a panic in the admission handler; answered a failed call",
+		"uid", decide.LogValue(*uid), "stack", string(debug.Stack()))
+	failCall(w, http.StatusInternalServerError, fmt.Sprintf("tilt-lib-injector: internal error (panic: %s) [recovered]", decide.LogValue(fmt.Sprint(v))))
 }
 
 // toPod is the decoded object as the decision's Pod, or why there is none.
@@ -162,11 +179,10 @@ func firstByte(b []byte) (first byte, ok bool) {
 	return 0, false
 }
 
-// refuse answers a request that never reached the decision, without apiVersion and kind as
-// controller-runtime does.
-func (a *Handler) refuse(w http.ResponseWriter, buf *[]byte, code int32, err error) {
+// refuse answers a request that never reached the decision with a failed call.
+func (a *Handler) refuse(w http.ResponseWriter, code int32, err error) {
 	a.decider.Log.Error(err, "refused an admission request before its decision", "code", code)
-	a.write(w, buf, appendReview((*buf)[:0], gvk{}, "", decide.Answer{Code: code, Message: err.Error()}, nil))
+	failCall(w, code, err.Error())
 }
 
 func (a *Handler) write(w http.ResponseWriter, buf *[]byte, out []byte) {

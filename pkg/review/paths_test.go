@@ -74,13 +74,6 @@ type env struct {
 	configMaps mutate.ConfigMapLookup
 	selector   labels.Selector
 	synced     bool
-	panics     bool // the namespace lookup panics
-}
-
-type panicking struct{}
-
-func (panicking) NamespaceAnnotations(context.Context, string) (map[string]string, bool, error) {
-	panic("namespace cache exploded")
 }
 
 func defaultEnv() env {
@@ -103,9 +96,6 @@ type paths struct {
 
 func newPaths(e env) paths {
 	var ns decide.Namespaces = e.namespaces
-	if e.panics {
-		ns = panicking{}
-	}
 	mk := func(j *journal) *decide.Decider {
 		return &decide.Decider{
 			Options: mutate.DefaultOptions(), Namespaces: ns, ConfigMaps: e.configMaps,
@@ -143,7 +133,7 @@ type verdict int
 
 const (
 	identical      verdict = iota // same bytes, same metrics and Events
-	bothRefused                   // both refused with the same code and UID; messages differ
+	callFailed                    // controller-runtime denies with code C; ours answers a failed call, HTTP C, same decisions
 	notJSONObject                 // ours refuses a body that is not a JSON object (deliberate, below)
 	unreadTypeOnly                // controller-runtime refused a type error in a field we do not read
 	overCap                       // ours answers a failed call, 413, to a body of MaxBodyBytes or more (deliberate, below)
@@ -171,42 +161,66 @@ func (p paths) compare(t testing.TB, c call) verdict {
 		}
 		return overCap
 	}
-	if oldCode != http.StatusOK || newCode != http.StatusOK {
-		t.Fatalf("HTTP status: controller-runtime %d, ours %d", oldCode, newCode)
+	if oldCode != http.StatusOK {
+		t.Fatalf("HTTP status: controller-runtime %d", oldCode)
+	}
+	theirs := mustReview(t, oldBody)
+	if newCode != http.StatusOK {
+		return p.checkFailedCall(t, c, theirs, newCode, newBody, oldJ, newJ)
 	}
 	ours := mustReview(t, newBody)
+	if !ours.Response.Allowed {
+		t.Fatalf("ours denied the Pod (an AdmissionReview with allowed false): %s", newBody)
+	}
 	if bytes.Equal(oldBody, newBody) {
 		if strings.Join(oldJ, "\n") != strings.Join(newJ, "\n") {
 			t.Fatalf("same response, different decisions:\ncontroller-runtime %q\nours %q", oldJ, newJ)
 		}
 		return identical
 	}
-	theirs := mustReview(t, oldBody)
+	if or := theirs.Response; !or.Allowed && or.Result.Code == http.StatusBadRequest && fullyTypedFails(c.body) {
+		return unreadTypeOnly
+	}
+	t.Fatalf("paths differ for %q:\ncontroller-runtime %s\nours               %s\ndecisions %q vs %q", truncateBody(c.body), oldBody, newBody, oldJ, newJ)
+	return identical
+}
+
+// checkFailedCall checks an answer of ours that is not 200: where controller-runtime denies the Pod
+// with an errored AdmissionReview of some code, ours answers a failed call with that HTTP code
+// and a metav1.Status saying why (prefixed tilt-lib-injector:), after the same decisions.
+func (p paths) checkFailedCall(t testing.TB, c call, theirs admissionv1.AdmissionReview, newCode int, newBody []byte, oldJ, newJ []string) verdict {
+	t.Helper()
+	st := mustStatus(t, newBody)
+	if int(st.Code) != newCode || !strings.HasPrefix(st.Message, "tilt-lib-injector: ") {
+		t.Fatalf("failed call %d with %s", newCode, newBody)
+	}
 	// A body that is not a JSON object: controller-runtime tries YAML; ours refuses it with 400
-	// and says so, naming the first non-blank byte. (This answer used to come from a sniff in the
-	// edge, in an AdmissionReview with apiVersion and kind; Handler's refusal carries neither, as
-	// every refusal before the decision does, and comes after the size check.)
+	// and says so, naming the first non-blank byte.
 	if first, ok := firstByte(c.body); first != '{' && c.body != nil {
 		want := "tilt-lib-injector: the request body is not a JSON object; "
 		if ok {
 			want = fmt.Sprintf("tilt-lib-injector: the request body is not a JSON object (it starts with %q); ", first)
 		}
-		if r := ours.Response; r.Allowed || r.Result.Code != http.StatusBadRequest || !strings.HasPrefix(r.Result.Message, want) {
+		if newCode != http.StatusBadRequest || !strings.HasPrefix(st.Message, want) {
 			t.Fatalf("a body that is not a JSON object was not refused with 400 and %q: %s", want, newBody)
 		}
 		return notJSONObject
 	}
-	or, nr := theirs.Response, ours.Response
-	if !or.Allowed && !nr.Allowed && or.Result.Code == nr.Result.Code && or.UID == nr.UID &&
-		theirs.TypeMeta == ours.TypeMeta && or.Result.Code == http.StatusBadRequest &&
-		strings.HasPrefix(nr.Result.Message, "tilt-lib-injector: ") && strings.Join(oldJ, "\n") == strings.Join(newJ, "\n") {
-		return bothRefused
+	if or := theirs.Response; or.Allowed || int(or.Result.Code) != newCode || strings.Join(oldJ, "\n") != strings.Join(newJ, "\n") {
+		t.Fatalf("ours failed the call (%d %q) where controller-runtime answered %+v; decisions %q vs %q", newCode, st.Message, theirs.Response, oldJ, newJ)
 	}
-	if !or.Allowed && or.Result.Code == http.StatusBadRequest && nr.Allowed && fullyTypedFails(c.body) {
-		return unreadTypeOnly
+	return callFailed
+}
+
+// mustStatus decodes a failed call's body: a metav1.Status, never an AdmissionReview (which the
+// API server would take for a denial).
+func mustStatus(t testing.TB, b []byte) metav1.Status {
+	t.Helper()
+	var st metav1.Status
+	if err := json.Unmarshal(b, &st); err != nil || st.Kind != "Status" || st.APIVersion != "v1" || st.Status != metav1.StatusFailure || bytes.Contains(b, []byte(`"response"`)) {
+		t.Fatalf("a failed call's body is not a v1 Status: %v: %s", err, b)
 	}
-	t.Fatalf("paths differ for %q:\ncontroller-runtime %s\nours               %s\ndecisions %q vs %q", truncateBody(c.body), oldBody, newBody, oldJ, newJ)
-	return identical
+	return st
 }
 
 func truncateBody(b []byte) []byte {

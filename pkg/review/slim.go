@@ -77,8 +77,9 @@ func (o *object) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 
 // slimPod is what pkg/mutate and pkg/decide read of a Pod: names (for log lines), labels (the
 // selector, the version labels), every annotation (mutate's annotations size accounting), volume
-// names and ConfigMap sources (volume_conflict), container names, mounts (mountpath_conflict,
-// and where the patch appends) and whether a container has CODER_AGENT_TOKEN.
+// names and ConfigMap sources (volume_conflict, and whether a volume is mutate's own earlier
+// output), container names, mounts (mountpath_conflict, and where the patch appends) and whether a
+// container has CODER_AGENT_TOKEN.
 type slimPod struct {
 	APIVersion string `json:"apiVersion,case:ignore"`
 	Kind       string `json:"kind,case:ignore"`
@@ -93,6 +94,10 @@ type slimPod struct {
 			Name      string `json:"name"`
 			ConfigMap *struct {
 				Name string `json:"name"`
+				// Optional and whether Items are listed tell mutate whether an existing volume
+				// is its own earlier output (mutate's ours.go) and whether a rewrite sets optional.
+				Optional bool       `json:"optional"`
+				Items    []struct{} `json:"items"` // zero-size elements: counted, never stored
 			} `json:"configMap"`
 		} `json:"volumes"`
 		Containers []struct {
@@ -102,6 +107,13 @@ type slimPod struct {
 		} `json:"containers"`
 	} `json:"spec"`
 }
+
+// optionalTrue and itemsListed stand for what a slim Pod's ConfigMap volume source does not keep:
+// shared, never written (mutate does not modify its input), so they cost no allocation.
+var (
+	optionalTrue = true
+	itemsListed  = []corev1.KeyToPath{{}}
+)
 
 // agentTokenEnv is the env var that marks Coder's agent container (see mutate's targets).
 const agentTokenEnv = "CODER_AGENT_TOKEN"
@@ -226,6 +238,12 @@ func (p *slimPod) toPod() (*corev1.Pod, error) {
 					sources = make([]corev1.ConfigMapVolumeSource, n)
 				}
 				sources[i].Name = v.ConfigMap.Name
+				if v.ConfigMap.Optional {
+					sources[i].Optional = &optionalTrue
+				}
+				if len(v.ConfigMap.Items) > 0 {
+					sources[i].Items = itemsListed
+				}
 				pod.Spec.Volumes[i].ConfigMap = &sources[i]
 			}
 		}

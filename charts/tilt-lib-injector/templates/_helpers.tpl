@@ -74,11 +74,11 @@ objectSelector is rendered from: matchLabels k=v, then In/NotIn/Exists/DoesNotEx
 {{- end -}}
 
 {{/* --max-body-bytes-in-flight: the value, else a sixteenth of the memory limit (at least the binary's
-minimum, 6 MiB), else the binary's default (16 MiB). */}}
+minimum, 6 MiB, at most its maximum, 4 GiB: limits above 64Gi), else the binary's default (16 MiB). */}}
 {{- define "tli.maxBodyBytesInFlight" -}}
 {{- $limit := include "tli.memoryLimitBytes" . | int64 -}}
 {{- if .Values.maxBodyBytesInFlight -}}{{- .Values.maxBodyBytesInFlight | int64 -}}
-{{- else if $limit -}}{{- max (div $limit 16) 6291456 -}}
+{{- else if $limit -}}{{- min (max (div $limit 16) 6291456) 4294967296 -}}
 {{- else -}}16777216
 {{- end -}}
 {{- end -}}
@@ -97,4 +97,16 @@ minimum, 6 MiB), else the binary's default (16 MiB). */}}
 {{/* Secure metrics: HTTPS and token review, only when there is a metrics endpoint at all. */}}
 {{- define "tli.metricsSecure" -}}
 {{- if and .Values.metrics.enabled .Values.metrics.secure -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+(list $ Kind value): fail unless the cluster serves monitoring.coreos.com/v1 Kind, with a sentence
+saying what to install or which value to turn off, instead of helm's raw `no matches for kind`.
+helm template knows no cluster: it takes the API from --api-versions, as Argo CD passes it.
+*/}}
+{{- define "tli.requireAPI" -}}
+{{- $ := index . 0 -}}{{- $kind := index . 1 -}}{{- $value := index . 2 -}}
+{{- if not ($.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" $kind)) -}}
+{{- fail (printf "%s=true needs the prometheus-operator CRDs, and this cluster does not serve monitoring.coreos.com/v1 %s: install prometheus-operator (or kube-prometheus-stack) first, or set %s=false. With helm template, pass --api-versions monitoring.coreos.com/v1/%s." $value $kind $value $kind) -}}
+{{- end -}}
 {{- end -}}

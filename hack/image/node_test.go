@@ -6,18 +6,20 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // fakeBusybox is a stand-in for busybox-static: the builder only copies it and asks it for its
 // applets.
 const fakeBusybox = "#!/bin/sh\n[ \"$1\" = --list ] && printf 'sh\\ncat\\nsleep\\nbusybox\\n'\n"
 
-// TestNodeImages: both tarballs are OCI layouts named as the harness expects; the pause image
+// TestNodeImages: `image node` writes both tarballs as OCI layouts named as the harness expects,
+// each an index with this machine's platform (the path the webhook's image takes); the pause image
 // runs /pause as a non-root user; the workspace image has busybox with a symlink per applet, the
 // users it runs as, a world-writable /tmp, and runs as uid 1000.
 func TestNodeImages(t *testing.T) {
@@ -30,7 +32,7 @@ func TestNodeImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
-	if err := run(pause, busybox, out); err != nil {
+	if err := run([]string{"node", "-pause", pause, "-busybox", busybox, "-out", out}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -62,13 +64,33 @@ func TestNodeImages(t *testing.T) {
 	}
 }
 
-// image opens an OCI layout tarball, checks it names ref, and returns its one layer's headers by
-// name with the config's user and entrypoint.
+// TestRunRefusesBadArguments: no image, an unknown one, or a node build without its inputs is a
+// clear error.
+func TestRunRefusesBadArguments(t *testing.T) {
+	for _, args := range [][]string{nil, {"nginx"}, {"node", "-out", t.TempDir()}, {"webhook", "-ref", "r/x:1"}} {
+		if err := run(args); err == nil {
+			t.Errorf("image %q: no error", args)
+		}
+	}
+}
+
+// image opens an OCI layout tarball, checks it is one index named ref holding one image for this
+// machine's platform, and returns that image's one layer's headers by name with the config's user
+// and entrypoint.
 func image(t *testing.T, file, ref string) (map[string]*tar.Header, string, []string) {
 	t.Helper()
-	dir := t.TempDir()
-	untarTo(t, file, dir)
-	idx, err := layout.Path(dir).ImageIndex()
+	top, err := layout.Path(untar(t, file)).ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	topm, err := top.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(topm.Manifests) != 1 || topm.Manifests[0].Annotations["io.containerd.image.name"] != ref || topm.Manifests[0].MediaType != types.OCIImageIndex {
+		t.Fatalf("%s: index %+v, want one index named %s", file, topm.Manifests, ref)
+	}
+	idx, err := top.ImageIndex(topm.Manifests[0].Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +98,8 @@ func image(t *testing.T, file, ref string) (map[string]*tar.Header, string, []st
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(im.Manifests) != 1 || im.Manifests[0].Annotations["io.containerd.image.name"] != ref {
-		t.Fatalf("%s: index %+v, want one image named %s", file, im.Manifests, ref)
+	if len(im.Manifests) != 1 || im.Manifests[0].Platform.OS != "linux" || im.Manifests[0].Platform.Architecture != runtime.GOARCH {
+		t.Fatalf("%s: platforms %+v, want linux/%s only", file, im.Manifests, runtime.GOARCH)
 	}
 	img, err := idx.Image(im.Manifests[0].Digest)
 	if err != nil {
@@ -109,37 +131,4 @@ func image(t *testing.T, file, ref string) (map[string]*tar.Header, string, []st
 		files[h.Name] = h
 	}
 	return files, cf.Config.User, cf.Config.Entrypoint
-}
-
-func untarTo(t *testing.T, file, dir string) {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, filepath.FromSlash(strings.TrimSuffix(h.Name, "/")))
-		if h.Typeflag == tar.TypeDir {
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
