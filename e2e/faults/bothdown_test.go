@@ -91,7 +91,8 @@ func (r *run) wantAlert() {
 		t.Fatal(err)
 	}
 	helm := exec.Command(filepath.Join(c.cp.AssetsDir, "helm"), "template", release, filepath.Join(root, "charts", "tilt-lib-injector"),
-		"--namespace", c.svc.Namespace, "--set", "prometheusRule.enabled=true", "--show-only", "templates/monitoring.yaml")
+		"--namespace", c.svc.Namespace, "--set", "prometheusRule.enabled=true", "--show-only", "templates/monitoring.yaml",
+		"--api-versions", "monitoring.coreos.com/v1/PrometheusRule") // the chart refuses the rule where the CRD is not served
 	helm.Env = append(os.Environ(), "HELM_CONFIG_HOME="+dir, "HELM_CACHE_HOME="+dir, "HELM_DATA_HOME="+dir)
 	manifests, err := helm.CombinedOutput()
 	if err != nil {
