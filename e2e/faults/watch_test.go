@@ -12,9 +12,10 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
 )
 
-// This file sorts last on purpose: Go runs a package's tests in file order, and after this fault
-// the replicas' reflectors are in client-go's backoff (up to 30 s, reset after 2 minutes without a
-// failure), which would leak into the faults after it.
+// This file sorts last on purpose: Go runs a package's tests in file order, and this fault leaves
+// the replicas' reflectors in their backoff for a few seconds (pkg/lookup/backoff.go: at most 3 s
+// per retry since the fix; with client-go's default, up to 30 s, reset after 2 minutes without a
+// failure, which leaked into the faults after it).
 
 // TestWatchExpired: the replicas' connections to the API server are cut (every watch ends), a pin
 // changes and etcd is compacted past it, then the link returns: each resumed watch of Namespaces
