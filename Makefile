@@ -46,13 +46,19 @@ unit: tools ## Unit, golden, handler, CLI and chart tests (no control plane; the
 
 .PHONY: e2e
 e2e: tools ## End-to-end tests against a real kube-apiserver + etcd, then on a real node (kubelet + containerd; root only).
-	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 20m $$($(GO) list -tags e2e ./e2e/... | grep -v '/e2e/node$$')
+	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 20m $$($(GO) list -tags e2e ./e2e/... | grep -v '/e2e/node$$\|/e2e/faults$$')
+	@# The fault matrix, short form, alone: its timings are what it measures.
+	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 10m ./e2e/faults/
 	@# Not in the same `go test`: packages run in parallel, and two control planes can hand out the
 	@# same loopback ClusterIP, on which both webhooks then try to listen.
 	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 5m ./hack/loadtest/...
 	@# The node last and alone (it changes host state and restores it); -v shows its timings, or
 	@# the one line saying why it was skipped (not root).
 	KUBEBUILDER_ASSETS="$(TOOLS)" $(GO) test -tags e2e -count=1 -timeout 15m -v ./e2e/node/
+
+.PHONY: faults
+faults: tools ## The fault matrix in full (e2e/faults: longer runs per fault + a 10-minute soak; ~20 min). `make e2e` runs its short form.
+	KUBEBUILDER_ASSETS="$(TOOLS)" TILTLIB_FAULTS=full $(GO) test -tags e2e -count=1 -timeout 40m -v ./e2e/faults/
 
 .PHONY: lint
 lint: ## gofmt/goimports, go mod tidy, go vet, staticcheck, no binaries or files over 1 MB tracked, chart README not stale.

@@ -46,6 +46,10 @@ type ControlPlane struct {
 	// --admission-control-config-file), for --client-ca. Webhooks without it never ask for it.
 	Admission *AdmissionClient
 	logs      []io.Closer
+	// apiArgs is the kube-apiserver command line StopAPIServer read; apiProc the process
+	// StartAPIServer ran with it (apiserver_restart.go).
+	apiArgs []string
+	apiProc *apiServerProc
 }
 
 // StartControlPlane starts etcd and kube-apiserver from assetsDir (KUBEBUILDER_ASSETS when
@@ -159,7 +163,7 @@ func (cp *ControlPlane) UserKubeconfig(path, name string, groups ...string) erro
 
 // Stop stops kube-apiserver and etcd (envtest signals the processes it started, by PID).
 func (cp *ControlPlane) Stop() error {
-	err := cp.env.Stop()
+	err := errors.Join(cp.stopRestarted(), cp.env.Stop())
 	for _, c := range cp.logs {
 		_ = c.Close()
 	}

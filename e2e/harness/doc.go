@@ -14,6 +14,9 @@
 //     replicas the way the chart's ServiceMonitor does (job = Service name, honor_labels, a
 //     static namespace label), with optional rule files; its API client evaluates instant
 //     queries and waits (with a deadline) for scrapes and rule evaluations.
+//   - ControlPlane.StopAPIServer / StartAPIServer restart kube-apiserver with the same command
+//     line, certificates and etcd (envtest's own restart makes new CAs, which breaks every
+//     kubeconfig written before); the process is found by PID among this process's children.
 //   - Not safe for concurrent use of one Injector from several goroutines while it restarts the
 //     webhook; read-only helpers (clients, Scrape) are.
 //   - Node (Linux, root) adds a real node beside the control plane: containerd with runc, kubelet,

@@ -17,7 +17,7 @@ var (
 )
 
 // Caches keeps the two stores current with client-go Reflectors (list, watch, relist on expiry,
-// backoff) over the metadata client. It implements decide.Namespaces and mutate.ConfigMapLookup,
+// a short backoff: backoff.go) over the metadata client. It implements decide.Namespaces and mutate.ConfigMapLookup,
 // and is a manager.Runnable.
 type Caches struct {
 	Namespaces *NamespaceStore
@@ -97,8 +97,7 @@ type trimmingStore interface {
 func reflector(name string, client metadata.Interface, resource schema.GroupVersionResource, selector string, store trimmingStore) *toolscache.Reflector {
 	rc := client.Resource(resource)
 	lw := trimmingListWatch(withSelector(selector, rc.List), withSelector(selector, rc.Watch), store.trim)
-	return toolscache.NewReflectorWithOptions(toolscache.ToListWatcherWithWatchListSemantics(lw, client),
-		&metav1.PartialObjectMetadata{}, store, toolscache.ReflectorOptions{Name: "tilt-lib-injector " + name})
+	return newReflector(name, toolscache.ToListWatcherWithWatchListSemantics(lw, client), store)
 }
 
 // withSelector makes every call of f ask the API server for the objects matching selector only:

@@ -162,7 +162,7 @@ func ours(t testing.TB, ctx context.Context, ns, cm source) *Caches {
 		store trimmingStore
 	}{{ns, c.Namespaces}, {cm, c.ConfigMaps}} {
 		lw := noWatchList{trimmingListWatch(f.src.list, f.src.watch, f.store.trim)}
-		go toolscache.NewReflectorWithOptions(lw, &metav1.PartialObjectMetadata{}, f.store, toolscache.ReflectorOptions{}).RunWithContext(ctx)
+		go newReflector("differential", lw, f.store).RunWithContext(ctx)
 	}
 	if err := waitSynced(ctx, c.HasSynced); err != nil {
 		t.Fatal("our stores never synced")

@@ -6,7 +6,8 @@
 // by DefaultReadTimeout and a few reads in flight, shared by concurrent misses, stored when
 // found, counted by result), and fails only when that read fails.
 //
-// The server uses Caches: two client-go Reflectors (list, watch, relist on expiry, backoff) over
+// The server uses Caches: two client-go Reflectors (list, watch, relist on expiry; a backoff of at
+// most 1.5 s between attempts, backoff.go, so a relist follows an expired watch within seconds) over
 // the metadata client, each feeding a store of ours that keeps only what admission reads:
 //
 //   - NamespaceStore: every Namespace name, and for a Namespace with annotations under the
