@@ -246,5 +246,15 @@ func TestDerivedFlagsPassTheBinary(t *testing.T) {
 		if _, err := template(t, "--set-json", c.set); err == nil || !strings.Contains(helmSaid(err), c.path) {
 			t.Errorf("%s: %v, want the schema to refuse %s", c.set, err, c.path)
 		}
+	} // A key prefix over 253 characters: each DNS label is valid, so only the template's count
+	// refuses it, in the binary's words.
+	long := strings.Repeat(strings.Repeat("p", 63)+".", 3) + strings.Repeat("p", 63) + "/k"
+	for _, set := range []string{
+		`workspaceSelector.matchLabels={"` + long + `":"v"}`,
+		`workspaceSelector.matchExpressions=[{"key":"` + long + `","operator":"Exists"}]`,
+	} {
+		if _, err := template(t, "--set-json", set); err == nil || !strings.Contains(helmSaid(err), "not a label selector") || !strings.Contains(helmSaid(err), long) {
+			t.Errorf("%.60s…: %v, want the chart to refuse the key in the binary's words", set, err)
+		}
 	}
 }

@@ -78,6 +78,10 @@ const (
 )
 
 // Rules are every check of Validate, shared section first. Order is the order of the messages.
+// longPrefix is a label key prefix of 255 characters: four DNS labels of 63, each valid, together
+// over the 253 a prefix may have (a bound the chart's patterns cannot count, so its template does).
+var longPrefix = strings.Repeat(strings.Repeat("p", 63)+".", 3) + strings.Repeat("p", 63)
+
 var Rules = []Rule{
 	{
 		Name: "version label", Flags: []string{"version-label"},
@@ -89,7 +93,8 @@ var Rules = []Rule{
 	},
 	{
 		Name: "workspace selector", Flags: []string{"workspace-selector"}, Words: WordsSelector,
-		Refused:  []Example{{"workspace-selector": "a in (b"}, {"workspace-selector": "app=" + strings.Repeat("x", 64)}},
+		Refused: []Example{{"workspace-selector": "a in (b"}, {"workspace-selector": "app=" + strings.Repeat("x", 64)},
+			{"workspace-selector": longPrefix + "/k=v"}},
 		Accepted: []Example{{"workspace-selector": "a in (b,c),!d,e"}},
 		check: func(c Config) []error {
 			_, err := labels.Parse(c.WorkspaceSelector)
@@ -101,6 +106,7 @@ var Rules = []Rule{
 		Refused: []Example{
 			{"configmap-selector": "published in (true"}, {"configmap-selector": "a=b,"},
 			{"configmap-selector": "a>b"}, {"configmap-selector": "Bad_/a"}, {"configmap-selector": "a=-b"},
+			{"configmap-selector": longPrefix + "/k=v"},
 		},
 		Accepted: []Example{
 			{"configmap-selector": ""}, {"configmap-selector": "tilt-lib.platform/published=true"},

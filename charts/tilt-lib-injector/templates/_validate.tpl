@@ -29,6 +29,21 @@ and labels.Parse (TestPatternsAreTheBinarysParsers).
 {{- if not (regexMatch (include "tli.selectorPattern" .) $v.configMapSelector) -}}
 {{- fail (printf "configMapSelector %q (--configmap-selector): not a label selector (comma-separated key, !key, key=value, key==value, key!=value, key in (v1,v2), key notin (v1,v2), key>n or key<n, with keys and values as Kubernetes labels have them)" $v.configMapSelector) -}}
 {{- end -}}
+{{- /* labels.Parse also bounds a key's DNS prefix to 253 characters, which the patterns cannot count. */ -}}
+{{- range $prefix := regexFindAll "[a-z0-9.-]+/" $v.configMapSelector -1 -}}
+{{- if gt (len $prefix) 254 -}}
+{{- fail (printf "configMapSelector %q (--configmap-selector): not a label selector (a key's prefix is longer than 253 characters)" $v.configMapSelector) -}}
+{{- end -}}
+{{- end -}}
+{{- $selectorKeys := keys ($v.workspaceSelector.matchLabels | default dict) -}}
+{{- range $e := ($v.workspaceSelector.matchExpressions | default list) -}}
+{{- $selectorKeys = append $selectorKeys $e.key -}}
+{{- end -}}
+{{- range $k := $selectorKeys -}}
+{{- if and (contains "/" $k) (gt (len (regexReplaceAll "/.*$" $k "")) 253) -}}
+{{- fail (printf "workspaceSelector key %q (--workspace-selector): not a label selector (a key's prefix is longer than 253 characters)" $k) -}}
+{{- end -}}
+{{- end -}}
 {{- /* pkg/mutate's Options.Validate, in its words. */ -}}
 {{- if ne $v.envbox "off" -}}
 {{- range $pair := list (list "libMountPath" "lib" $v.libMountPath) (list "templatesMountPath" "templates" $v.templatesMountPath) -}}
