@@ -11,9 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // staticBinary compiles a tiny static program for arch: a real ELF of that machine, so the test can
@@ -102,26 +99,9 @@ func TestBuild(t *testing.T) {
 	if err := Build(out, o); err != nil {
 		t.Fatal(err)
 	}
-	lp := layout.Path(untar(t, out))
-	top, err := lp.ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	topm, err := top.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(topm.Manifests) != 1 || topm.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != "1.2.3" ||
-		topm.Manifests[0].Annotations["io.containerd.image.name"] != o.Ref || topm.Manifests[0].MediaType != types.OCIImageIndex {
-		t.Fatalf("index.json %+v: want one OCI index named %s", topm.Manifests, o.Ref)
-	}
-	idx, err := top.ImageIndex(topm.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
+	entry, idx, im := namedIndex(t, out, o.Ref)
+	if entry.Annotations["org.opencontainers.image.ref.name"] != "1.2.3" {
+		t.Fatalf("index.json entry %+v: want ref.name 1.2.3", entry)
 	}
 	var archs []string
 	for _, d := range im.Manifests {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -74,10 +75,9 @@ func TestRunRefusesBadArguments(t *testing.T) {
 	}
 }
 
-// image opens an OCI layout tarball, checks it is one index named ref holding one image for this
-// machine's platform, and returns that image's one layer's headers by name with the config's user
-// and entrypoint.
-func image(t *testing.T, file, ref string) (map[string]*tar.Header, string, []string) {
+// namedIndex opens an OCI layout tarball and checks that its index.json holds exactly one OCI
+// index, named ref for containerd; it returns that entry, the index and the index's manifest.
+func namedIndex(t *testing.T, file, ref string) (v1.Descriptor, v1.ImageIndex, *v1.IndexManifest) {
 	t.Helper()
 	top, err := layout.Path(untar(t, file)).ImageIndex()
 	if err != nil {
@@ -88,7 +88,7 @@ func image(t *testing.T, file, ref string) (map[string]*tar.Header, string, []st
 		t.Fatal(err)
 	}
 	if len(topm.Manifests) != 1 || topm.Manifests[0].Annotations["io.containerd.image.name"] != ref || topm.Manifests[0].MediaType != types.OCIImageIndex {
-		t.Fatalf("%s: index %+v, want one index named %s", file, topm.Manifests, ref)
+		t.Fatalf("%s: index %+v, want one OCI index named %s", file, topm.Manifests, ref)
 	}
 	idx, err := top.ImageIndex(topm.Manifests[0].Digest)
 	if err != nil {
@@ -98,6 +98,15 @@ func image(t *testing.T, file, ref string) (map[string]*tar.Header, string, []st
 	if err != nil {
 		t.Fatal(err)
 	}
+	return topm.Manifests[0], idx, im
+}
+
+// image opens an OCI layout tarball, checks it is one index named ref holding one image for this
+// machine's platform, and returns that image's one layer's headers by name with the config's user
+// and entrypoint.
+func image(t *testing.T, file, ref string) (map[string]*tar.Header, string, []string) {
+	t.Helper()
+	_, idx, im := namedIndex(t, file, ref)
 	if len(im.Manifests) != 1 || im.Manifests[0].Platform.OS != "linux" || im.Manifests[0].Platform.Architecture != runtime.GOARCH {
 		t.Fatalf("%s: platforms %+v, want linux/%s only", file, im.Manifests, runtime.GOARCH)
 	}
