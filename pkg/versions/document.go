@@ -31,12 +31,6 @@ const (
 	MaxNamespaces = 256
 )
 
-// Rollout keys: the Pod label that identifies a workspace, or its owner.
-const (
-	KeyWorkspace = "workspace"
-	KeyUser      = "user"
-)
-
 // ErrInvalid is wrapped by every error Parse and Validate return.
 var ErrInvalid = errors.New("invalid versions document")
 
@@ -64,7 +58,7 @@ type Rollout struct {
 	Percent Percent `json:"percent"`
 	// Salt reshuffles the buckets when changed; default: Name.
 	Salt string `json:"salt,omitempty"`
-	// Key is what identifies a workspace: KeyWorkspace (default) or KeyUser.
+	// Key is what identifies a workspace: rollout.KeyWorkspace (default) or rollout.KeyUser.
 	Key string `json:"key,omitempty"`
 	// Namespaces, when set, is the only namespaces the rollout applies in.
 	Namespaces []string `json:"namespaces,omitempty"`
