@@ -3,6 +3,7 @@ package rollout
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,5 +159,25 @@ func BenchmarkBucket(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = Bucket("tilt-lib-v3", "3f0c1b7e-8a52-4d1e-9d3c-2b6a1f4e7c90")
+	}
+}
+
+// TestOracleTableIsTheScriptsOutput: buckets.tsv is what buckets.py prints (where python3 is
+// installed), so the table cannot drift from its generator.
+func TestOracleTableIsTheScriptsOutput(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3: the checked-in table stands")
+	}
+	out, err := exec.Command(py, "testdata/buckets.py").Output()
+	if err != nil {
+		t.Fatalf("buckets.py: %v", err)
+	}
+	table, err := os.ReadFile("testdata/buckets.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != string(table) {
+		t.Error("testdata/buckets.tsv is not buckets.py's output: python3 testdata/buckets.py > testdata/buckets.tsv")
 	}
 }
