@@ -124,7 +124,10 @@ func newPromScenario(t *testing.T) *promScenario {
 	}
 	t.Cleanup(func() { _ = api.Delete(context.Background(), s.sc.cfgName, metav1.DeleteOptions{}) })
 	flags := []string{"--webhook-config-name=" + s.sc.cfgName, "--cert-secret-name=" + selfCertSecret,
-		"--workspace-selector=" + promLabel + "=" + s.sc.ns}
+		"--workspace-selector=" + promLabel + "=" + s.sc.ns,
+		// As the chart runs it: the versions document's metrics (read by two alerts) exist only with
+		// the flag; the ConfigMap is absent, the empty document (hash none).
+		"--versions-configmap=" + s.sc.ns + "/" + promJob + "-versions"}
 	var targets []harness.PrometheusTarget
 	for i := range 2 {
 		port, err := harness.FreePort("127.0.0.1")

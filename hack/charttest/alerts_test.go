@@ -16,6 +16,7 @@ import (
 var wantAlerts = []string{
 	"TiltLibInjectorDown", "TiltLibInjectorNotReady", "TiltLibWorkspacesNotInjected",
 	"TiltLibAdmissionErrors", "TiltLibConfigMapMissing", "TiltLibCertificateExpiringSoon",
+	"TiltLibVersionsDocumentInvalid", "TiltLibVersionsReplicasDisagree",
 }
 
 const defaultRunbook = "https://github.com/platform-tools/tilt-lib-injector/blob/main/docs/runbook.md"
@@ -107,7 +108,7 @@ func TestAlertRulesPromtool(t *testing.T) {
 	}
 }
 
-// TestAlertRulesContract: exactly the six alerts, each selecting the release's job on every metric it
+// TestAlertRulesContract: exactly the alerts of wantAlerts, each selecting the release's job on every metric it
 // reads, reading only contract metrics (adoption gauges through max), with severity, summary,
 // description and a runbook_url whose anchor is a section of docs/runbook.md.
 func TestAlertRulesContract(t *testing.T) {

@@ -17,6 +17,7 @@ var contractMetrics = []string{
 	"tiltlib_injections_total", "tiltlib_admission_reviews_total", "tiltlib_events_dropped_total",
 	"tiltlib_certificate_expiry_timestamp_seconds", "tiltlib_build_info",
 	"controller_runtime_webhook_latency_seconds_bucket", "controller_runtime_webhook_requests_total",
+	"tiltlib_versions_document_valid", "tiltlib_versions_document_serving",
 	"up",
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/rollout"
 )
 
 // Key is the ConfigMap key holding the document.
@@ -29,12 +31,6 @@ const (
 	MaxSalt = 253
 	// MaxNamespaces bounds a rollout's namespace allow-list.
 	MaxNamespaces = 256
-)
-
-// Rollout keys: the Pod label that identifies a workspace, or its owner.
-const (
-	KeyWorkspace = "workspace"
-	KeyUser      = "user"
 )
 
 // ErrInvalid is wrapped by every error Parse and Validate return.
@@ -64,10 +60,23 @@ type Rollout struct {
 	Percent Percent `json:"percent"`
 	// Salt reshuffles the buckets when changed; default: Name.
 	Salt string `json:"salt,omitempty"`
-	// Key is what identifies a workspace: KeyWorkspace (default) or KeyUser.
+	// Key is what identifies a workspace: rollout.KeyWorkspace (default) or rollout.KeyUser.
 	Key string `json:"key,omitempty"`
 	// Namespaces, when set, is the only namespaces the rollout applies in.
 	Namespaces []string `json:"namespaces,omitempty"`
+}
+
+// Spec is what of the rollout places a Pod in an arm (pkg/rollout), its defaults filled in: the
+// salt is the name when unset, the key the workspace when unset.
+func (r Rollout) Spec() rollout.Spec {
+	s := rollout.Spec{Salt: r.Salt, Key: r.Key, Basis: r.Percent.Basis, Namespaces: r.Namespaces}
+	if s.Salt == "" {
+		s.Salt = r.Name
+	}
+	if s.Key == "" {
+		s.Key = rollout.KeyWorkspace
+	}
+	return s
 }
 
 // Percent is a share written as a quoted decimal string, 0 to 100 with at most 2 decimals

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/rollout"
 )
 
 func options() mutate.Options {
@@ -159,5 +160,32 @@ func TestDocumentWinsOverFlags(t *testing.T) {
 	}
 	if o.Aliases["stable"] != "v1" {
 		t.Error("Build changed the static aliases")
+	}
+}
+
+// TestRolloutSpec: a parsed rollout gives pkg/rollout its salt (the name by default), its key (the
+// workspace by default), its percent in hundredths and its allow-list; the issue's vector then
+// lands in bucket 9527 through the document, as through rollout.Bucket.
+func TestRolloutSpec(t *testing.T) {
+	o := options()
+	s, err := Build([]byte(`aliases: {stable: v2}
+rollouts:
+- {name: tilt-lib-v3, from: stable, to: v3, components: [tilt-lib], percent: "10.5"}
+- {name: r2, from: stable, to: v4, components: [tilt-templates], percent: "1", salt: other, key: user, namespaces: [team-a-dev]}
+`), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []rollout.Spec{s.Rollouts[0].Spec(), s.Rollouts[1].Spec()}
+	want := []rollout.Spec{
+		{Salt: "tilt-lib-v3", Key: rollout.KeyWorkspace, Basis: 1050},
+		{Salt: "other", Key: rollout.KeyUser, Basis: 100, Namespaces: []string{"team-a-dev"}},
+	}
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+		t.Errorf("specs %+v, want %+v", got, want)
+	}
+	a := rollout.Assign(got[0], "team-a", "", "coder-", map[string]string{rollout.LabelWorkspaceID: "00000000-0000-0000-0000-000000000001"})
+	if a.Bucket != 9527 || a.Arm != rollout.ArmBaseline || a.Threshold != 1050 {
+		t.Errorf("the vector through the document: %+v", a)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/rollout"
 )
 
 // Validate checks every rule of docs/design.md ("The versions document") against the server's
@@ -89,8 +90,8 @@ func (v *validator) rollout(at string, r Rollout, aliases map[string]string, o m
 	if len(r.Salt) > MaxSalt {
 		v.add("%s: salt is %d characters, above the bound of %d (MaxSalt)", at, len(r.Salt), MaxSalt)
 	}
-	if r.Key != "" && r.Key != KeyWorkspace && r.Key != KeyUser {
-		v.add("%s: key %q must be %q or %q", at, r.Key, KeyWorkspace, KeyUser)
+	if r.Key != "" && r.Key != rollout.KeyWorkspace && r.Key != rollout.KeyUser {
+		v.add("%s: key %q must be %q or %q", at, r.Key, rollout.KeyWorkspace, rollout.KeyUser)
 	}
 	seen := map[string]bool{}
 	for _, c := range r.Components {
