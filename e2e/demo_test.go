@@ -5,10 +5,12 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -81,6 +83,7 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	checkAdoption(t, out)
+	checkDemoRollout(t, out)
 	checkNode(t, root, out)
 	if t.Failed() {
 		t.Logf("demo output:\n%s\nstderr:\n%s", out, stderr.String())
@@ -165,5 +168,41 @@ func checkAdoption(t *testing.T, out string) {
 		if !strings.Contains(section, fragment) && !strings.Contains(out, fragment) {
 			t.Errorf("demo output lacks %q", fragment)
 		}
+	}
+}
+
+// checkDemoRollout: the demo's rollout table (examples/rollout/: 50 % of team-c's workspaces to
+// tilt-lib v3) puts exactly the workspaces whose oracle bucket (buckets.py) is below 5000 in the
+// canary, each mounting v3, and the rest on v2; the injections counter says how many.
+func checkDemoRollout(t *testing.T, out string) {
+	t.Helper()
+	oracle := bucketOracle(t)
+	rows, canaries := 0, 0
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 5 || !strings.HasPrefix(f[0], "coder-ws-") {
+			continue
+		}
+		rows++
+		want, ok := oracle[rolloutSalt][f[1]]
+		if !ok {
+			t.Errorf("rollout row %q: workspace id not in the oracle table", line)
+			continue
+		}
+		arm, lib := "baseline", "tilt-lib-v2@2.0.1"
+		if want < 5000 {
+			arm, lib = "canary", "tilt-lib-v3@3.0.0"
+			canaries++
+		}
+		if f[2] != strconv.Itoa(want) || f[3] != arm || f[4] != lib {
+			t.Errorf("rollout row %q, want bucket %d (oracle), arm %s, %s", line, want, arm, lib)
+		}
+	}
+	if rows == 0 || canaries == 0 || canaries == rows {
+		t.Errorf("the demo's rollout shows %d workspaces, %d in the canary: want both arms", rows, canaries)
+	}
+	line := fmt.Sprintf(`tiltlib_injections_total{component="tilt-lib",configmap="tilt-lib-v3",source="rollout",version="3.0.0"} %d`, canaries)
+	if !strings.Contains(out, line) {
+		t.Errorf("demo output lacks %s", line)
 	}
 }

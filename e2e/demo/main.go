@@ -51,7 +51,7 @@ func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	// The cluster had its teams, ConfigMaps and one running workspace before the injector was
 	// installed: examples/ and the straggler are created while the webhook runs unregistered.
 	// The recommended setup (examples/argocd): only the ConfigMaps the GitOps repo marks count.
-	inj, err := harness.Start(ctx, harness.Options{WebhookConfigName: registration, WebhookArgs: []string{"--configmap-selector=" + publishedSelector}, BeforeRegister: func(ctx context.Context, inj *harness.Injector) error {
+	inj, err := harness.Start(ctx, harness.Options{WebhookConfigName: registration, WebhookArgs: []string{"--configmap-selector=" + publishedSelector, versionsFlag}, BeforeRegister: func(ctx context.Context, inj *harness.Injector) error {
 		var err error
 		if objs, err = inj.ApplyDir(ctx, filepath.Join(root, "examples")); err != nil {
 			return fmt.Errorf("applying examples/: %w", err)
@@ -96,6 +96,9 @@ func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	}
 
 	if err := printMetricsAndAdoption(ctx, out, inj); err != nil {
+		return err
+	}
+	if err := showRollout(ctx, out, inj, root, "", false); err != nil {
 		return err
 	}
 	printTryIt(out, inj, "busybox")

@@ -59,6 +59,7 @@ func runOnNode(ctx context.Context, out io.Writer, once bool) (err error) {
 	// installed: they are created while the webhook runs unregistered.
 	inj, err = harness.Start(ctx, harness.Options{
 		WebhookConfigName: registration,
+		WebhookArgs:       []string{versionsFlag},
 		APIServerFlags:    node.APIServerFlags(),
 		APIServerAddr:     node.APIServerAddr(),
 		BeforeRegister: func(ctx context.Context, inj *harness.Injector) error {
@@ -102,6 +103,9 @@ func runOnNode(ctx context.Context, out io.Writer, once bool) (err error) {
 		return err
 	}
 	if err := showLiveUpdate(ctx, out, inj, bob, node.SyncFrequency()); err != nil {
+		return err
+	}
+	if err := showRollout(ctx, out, inj, root, harness.WorkspaceImage, true); err != nil {
 		return err
 	}
 
