@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -272,8 +273,10 @@ func (c Config) Verbosity() (int, error) {
 	case "debug":
 		return 1, nil
 	}
-	var v int
-	if _, err := fmt.Sscanf(c.LogLevel, "%d", &v); err != nil || v < 0 || v > 10 {
+	// Atoi, not Sscanf: Sscanf would read "5abc" as 5. Digits only, so "+5" and "05" are refused
+	// as the chart's schema refuses them.
+	v, err := strconv.Atoi(c.LogLevel)
+	if err != nil || v < 0 || v > 10 || c.LogLevel != strconv.Itoa(v) {
 		return 0, errors.New("must be info, debug or a number 0-10")
 	}
 	return v, nil

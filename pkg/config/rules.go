@@ -196,7 +196,7 @@ var Rules = []Rule{
 	},
 	{
 		Name: "log level", Flags: []string{"log-level"}, serveOnly: true,
-		Refused:  []Example{{"log-level": "loud"}, {"log-level": "11"}, {"log-level": "-1"}},
+		Refused:  []Example{{"log-level": "loud"}, {"log-level": "11"}, {"log-level": "-1"}, {"log-level": "5abc"}, {"log-level": "+5"}, {"log-level": "05"}},
 		Accepted: []Example{{"log-level": "debug"}, {"log-level": "0"}, {"log-level": "10"}},
 		check: func(c Config) []error {
 			_, err := c.Verbosity()
