@@ -50,10 +50,11 @@ func watchVersions(mgr manager.Manager, rc *rest.Config, cfg tlconfig.Config, re
 	return live, []func() bool{w.HasSynced, live.Ready}, nil
 }
 
-// reportVersions makes one change of the document visible: the metrics, a log line, and for a
-// refused document a Warning Event on its ConfigMap listing every error.
+// reportVersions makes one change of the document visible: the metrics (the target percent of
+// each rollout re-set from the snapshot in force), a log line, and for a refused document a Warning Event on its ConfigMap listing every error.
 func reportVersions(c versions.Change, m *metrics.Versions, rec events.Recorder, log logr.Logger) {
 	m.Serving(c.Serving.Hash, c.Outcome != versions.KeptInvalid)
+	m.Rollouts(rolloutTargets(c.Serving))
 	switch c.Outcome {
 	case versions.Served:
 		log.Info("serving the versions document", "hash", c.Serving.Hash, "aliases", len(c.Serving.Aliases), "rollouts", len(c.Serving.Rollouts))
@@ -66,6 +67,15 @@ func reportVersions(c versions.Change, m *metrics.Versions, rec events.Recorder,
 			rec.Eventf(c.ConfigMap, nil, corev1.EventTypeWarning, reasonVersionsInvalid, actionVersions, "%s", eventNote(c.Err, c.Serving.Hash))
 		}
 	}
+}
+
+// rolloutTargets are the snapshot's rollouts as tiltlib_rollout_percent shows them.
+func rolloutTargets(s *versions.Snapshot) []metrics.RolloutTarget {
+	ts := make([]metrics.RolloutTarget, len(s.Rollouts))
+	for i, r := range s.Rollouts {
+		ts[i] = metrics.RolloutTarget{Name: r.Name, Basis: r.Percent.Basis}
+	}
+	return ts
 }
 
 // eventNote lists every error of a refused document within the Event note limit.
