@@ -25,29 +25,39 @@ const (
 	maxEventNote = 1024
 )
 
-// watchVersions adds the watch of --versions-configmap to mgr and returns the Live the reviews
-// read, and the conditions reviews and readiness wait for (the document's first state known and
-// a good snapshot in force). Without the flag: nil, nil (the --alias flags alone).
-func watchVersions(mgr manager.Manager, rc *rest.Config, cfg tlconfig.Config, rec events.Recorder, log logr.Logger) (*versions.Live, []func() bool, error) {
+// versionsLive returns the Live the reviews and the rollout gauge read, serving the empty
+// snapshot until watchVersions' first state; nil without --versions-configmap (the --alias flags
+// alone). It exists before the manager: the Pod cache's transform keeps rollout entries only
+// when a document can name rollouts.
+func versionsLive(cfg tlconfig.Config) *versions.Live {
+	if _, name := cfg.VersionsObject(); name == "" {
+		return nil
+	}
+	return versions.NewLive(cfg.MutateOptions())
+}
+
+// watchVersions adds the watch of --versions-configmap to mgr, keeping live current, and returns
+// the conditions reviews and readiness wait for (the document's first state known and a good
+// snapshot in force). With live nil (no flag): nil.
+func watchVersions(mgr manager.Manager, rc *rest.Config, cfg tlconfig.Config, live *versions.Live, rec events.Recorder, log logr.Logger) ([]func() bool, error) {
 	ns, name := cfg.VersionsObject()
-	if name == "" {
-		return nil, nil, nil
+	if live == nil {
+		return nil, nil
 	}
 	m, err := metrics.NewVersions(ctrlmetrics.Registry)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cs, err := kubernetes.NewForConfigAndClient(rc, mgr.GetHTTPClient())
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating the versions document client: %w", err)
+		return nil, fmt.Errorf("creating the versions document client: %w", err)
 	}
-	live := versions.NewLive(cfg.MutateOptions())
 	log = log.WithValues("configMap", cfg.VersionsConfigMap)
 	w := versions.NewWatcher(live, cs, ns, name, func(c versions.Change) { reportVersions(c, m, rec, log) })
 	if err := mgr.Add(w); err != nil {
-		return nil, nil, fmt.Errorf("adding the versions document watch: %w", err)
+		return nil, fmt.Errorf("adding the versions document watch: %w", err)
 	}
-	return live, []func() bool{w.HasSynced, live.Ready}, nil
+	return []func() bool{w.HasSynced, live.Ready}, nil
 }
 
 // reportVersions makes one change of the document visible: the metrics (the target percent of
