@@ -36,7 +36,7 @@ rollouts:
 - {name: edge-v4, from: edge, to: v4, components: [tilt-templates], percent: "100", namespaces: [team-c]}
 `
 
-func liveDoc(t *testing.T, doc string) *versions.Live {
+func liveDoc(t testing.TB, doc string) *versions.Live {
 	t.Helper()
 	l := versions.NewLive(mutate.DefaultOptions())
 	if _, err := l.Apply([]byte(doc), true); err != nil {
