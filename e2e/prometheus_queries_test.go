@@ -144,6 +144,32 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 		}
 	})
 
+	t.Run("rollout row", func(t *testing.T) {
+		gauges(t)
+		queries, _ := dashboard(t)
+		target := func(title string, index int) string {
+			i := slices.IndexFunc(queries, func(q harness.PanelQuery) bool { return q.Panel == title && q.Index == index })
+			if i < 0 {
+				t.Fatalf("%s has no panel %q with a target %d", dashboardPath, title, index)
+			}
+			return harness.SubstituteVars(queries[i].Expr, s.dashboardVars(".*"))
+		}
+		// The document's target, once, though both replicas export it.
+		if got, want := vectorValues(s.query(t, target("Rollouts: canary share against target", 2)), "rollout"), map[string]float64{"rollout=tilt-lib-v3": 50}; !maps.Equal(got, want) {
+			t.Errorf("rollout targets = %v, want %v", got, want)
+		}
+		// No scenario Pod asks for stable: every arm of both components is there, at 0.
+		want := map[string]float64{}
+		for _, c := range []string{"tilt-lib", "tilt-templates"} {
+			for _, a := range rolloutArms {
+				want["component="+c+",arm="+string(a)] = 0
+			}
+		}
+		if got := vectorValues(s.query(t, target("Rollouts: workspaces by arm", 0)), "component", "arm"); !maps.Equal(got, want) {
+			t.Errorf("rollout workspaces by arm = %v, want %v", got, want)
+		}
+	})
+
 	t.Run("the chart's rules load and evaluate", func(t *testing.T) {
 		gauges(t)
 		var names []string

@@ -42,7 +42,11 @@ const (
 
 // alertNames are the alerts the chart's PrometheusRule ships (contract: docs/design.md, Adoption).
 var alertNames = []string{"TiltLibInjectorDown", "TiltLibInjectorNotReady", "TiltLibWorkspacesNotInjected",
-	"TiltLibAdmissionErrors", "TiltLibConfigMapMissing", "TiltLibCertificateExpiringSoon"}
+	"TiltLibAdmissionErrors", "TiltLibConfigMapMissing", "TiltLibCertificateExpiringSoon", "TiltLibRolloutOffTarget"}
+
+// promVersionsDocument is the scenario's versions document: a rollout at 50 % of the alias
+// stable, which none of its Pods asks for.
+const promVersionsDocument = "aliases: {stable: v2}\nrollouts:\n- {name: tilt-lib-v3, from: stable, to: v3, percent: \"50\"}\n"
 
 // promScenario is two replicas of the webhook behind their Service, the Pods they count, and a
 // Prometheus scraping both the way the chart's ServiceMonitor does.
@@ -123,10 +127,18 @@ func newPromScenario(t *testing.T) *promScenario {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = api.Delete(context.Background(), s.sc.cfgName, metav1.DeleteOptions{}) })
+	// As the chart runs it: the versions document's metrics (read by two alerts) and the rollout
+	// gauges (the Rollouts row, TiltLibRolloutOffTarget) exist only with the flag. The document
+	// holds one rollout no scenario Pod reaches (none asks for the alias stable): its target and
+	// every arm at 0 are exported.
+	if _, err := inj.Client.CoreV1().ConfigMaps(s.sc.ns).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: promJob + "-versions"},
+		Data:       map[string]string{"versions.yaml": promVersionsDocument},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	flags := []string{"--webhook-config-name=" + s.sc.cfgName, "--cert-secret-name=" + selfCertSecret,
 		"--workspace-selector=" + promLabel + "=" + s.sc.ns,
-		// As the chart runs it: the versions document's metrics (read by two alerts) exist only with
-		// the flag; the ConfigMap is absent, the empty document (hash none).
 		"--versions-configmap=" + s.sc.ns + "/" + promJob + "-versions"}
 	var targets []harness.PrometheusTarget
 	for i := range 2 {

@@ -264,15 +264,23 @@ func TestRolloutOf200Workspaces(t *testing.T) {
 	if c := canaries(t, "0 %", running, oracle, rolloutSalt, 0); len(c) != 0 {
 		t.Errorf("0 %%: %d canaries", len(c))
 	}
+	// The gauges, read from each replica's Pod cache against the document in force, at each step.
+	gauges := func(phase string, percent float64, want armCounts) time.Duration {
+		return expectRolloutGauges(t, phase, replicas, "tilt-lib-v3", "tilt-lib", percent, want)
+	}
+	gauges("0 %", 0, armCounts{"baseline": rolloutWorkspaces})
 
 	// 10 %: the canaries are the oracle's buckets below 1000; recreated, each keeps its arm.
 	var latencies []time.Duration
 	latencies = append(latencies, switchTo(rolloutDocument("10", "")))
 	ten := canaries(t, "10 % (dry run)", createAll(t, ns, true), oracle, rolloutSalt, 1000)
 	sameSet(t, "10 %", ten, below(oracle, rolloutSalt, 1000))
+	// The running workspaces were placed at 0 %: the 10 % canaries among them are pending.
+	gauges("10 %, placed at 0 %", 10, splitArms(rolloutWorkspaces, nil, ten))
 	deleteAll(t, ns)
 	running = createAll(t, ns, false)
 	sameSet(t, "10 %, recreated", canaries(t, "10 % (recreated)", running, oracle, rolloutSalt, 1000), ten)
+	gauges("10 %, recreated", 10, splitArms(rolloutWorkspaces, ten, ten))
 	if len(ten) == 0 || len(ten) == rolloutWorkspaces {
 		t.Fatalf("10 %% put %d of %d workspaces in the canary: the scenario proves nothing", len(ten), rolloutWorkspaces)
 	}
@@ -298,6 +306,7 @@ func TestRolloutOf200Workspaces(t *testing.T) {
 			t.Errorf("workspace %d is a canary at 10 %% but not at 20 %%", i)
 		}
 	}
+	gauges("20 %, placed at 10 %", 20, splitArms(rolloutWorkspaces, ten, twenty))
 
 	// A new salt at 10 %: the oracle's other canaries.
 	latencies = append(latencies, switchTo(rolloutDocument("10", reshuffledSalt)))
@@ -306,6 +315,7 @@ func TestRolloutOf200Workspaces(t *testing.T) {
 	if maps.Equal(reshuffled, ten) {
 		t.Errorf("the new salt gave the same canaries as the old one")
 	}
+	gauges("new salt, placed with the old", 10, splitArms(rolloutWorkspaces, ten, reshuffled))
 
 	// 0 %: new Pods go back to the baseline; the running canaries stay until they restart.
 	latencies = append(latencies, switchTo(rolloutDocument("0", "")))
@@ -325,6 +335,8 @@ func TestRolloutOf200Workspaces(t *testing.T) {
 	if stillCanary != len(ten) {
 		t.Errorf("%d of the %d running canaries still mount v3 after the rollback: running Pods must never be touched", stillCanary, len(ten))
 	}
+	// The rollback: reverted is exactly the canaries still running.
+	gauges("back to 0 %", 0, armCounts{"reverted": len(ten), "baseline": rolloutWorkspaces - len(ten)})
 
 	// Both replicas decided every real creation: the first injected, the second found the Pod
 	// already carrying what it would give (a disagreement would be a rewrite, counted injected).

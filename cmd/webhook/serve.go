@@ -129,6 +129,10 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	// ConfigMaps live in pkg/lookup's stores, which keep only what admission reads.
 	adopt := adoption.Settings{Options: cfg.MutateOptions(), VersionLabel: cfg.VersionLabel, Selector: selector,
 		MaxConfigMapSeries: cfg.MaxConfigMapSeries, OwnNamespace: cfg.ServiceNamespace}
+	live := versionsLive(cfg) // nil without --versions-configmap
+	if live != nil {
+		adopt.Versions = live // tiltlib_rollout_workspaces (a nil *Live in the interface would not be nil)
+	}
 	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{adoption.PodObject(): adopt.PodCache()}}
 	shutdown := 30 * time.Second
 	mgr, err := ctrl.NewManager(rc, manager.Options{
@@ -197,7 +201,7 @@ func runServer(ctx context.Context, cfg tlconfig.Config, rc *rest.Config, cs *ce
 	if err := mgr.Add(warnMissingTargets{caches.ConfigMaps, cfg.MutateOptions(), cfg.ConfigMapSelector, log}); err != nil {
 		return fmt.Errorf("adding the ConfigMap check: %w", err)
 	}
-	live, versionsSynced, err := watchVersions(mgr, rc, cfg, rec, log.WithName("versions"))
+	versionsSynced, err := watchVersions(mgr, rc, cfg, live, rec, log.WithName("versions"))
 	if err != nil {
 		return err
 	}

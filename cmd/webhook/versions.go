@@ -25,35 +25,46 @@ const (
 	maxEventNote = 1024
 )
 
-// watchVersions adds the watch of --versions-configmap to mgr and returns the Live the reviews
-// read, and the conditions reviews and readiness wait for (the document's first state known and
-// a good snapshot in force). Without the flag: nil, nil (the --alias flags alone).
-func watchVersions(mgr manager.Manager, rc *rest.Config, cfg tlconfig.Config, rec events.Recorder, log logr.Logger) (*versions.Live, []func() bool, error) {
+// versionsLive returns the Live the reviews and the rollout gauge read, serving the empty
+// snapshot until watchVersions' first state; nil without --versions-configmap (the --alias flags
+// alone). It exists before the manager: the Pod cache's transform keeps rollout entries only
+// when a document can name rollouts.
+func versionsLive(cfg tlconfig.Config) *versions.Live {
+	if _, name := cfg.VersionsObject(); name == "" {
+		return nil
+	}
+	return versions.NewLive(cfg.MutateOptions())
+}
+
+// watchVersions adds the watch of --versions-configmap to mgr, keeping live current, and returns
+// the conditions reviews and readiness wait for (the document's first state known and a good
+// snapshot in force). With live nil (no flag): nil.
+func watchVersions(mgr manager.Manager, rc *rest.Config, cfg tlconfig.Config, live *versions.Live, rec events.Recorder, log logr.Logger) ([]func() bool, error) {
 	ns, name := cfg.VersionsObject()
-	if name == "" {
-		return nil, nil, nil
+	if live == nil {
+		return nil, nil
 	}
 	m, err := metrics.NewVersions(ctrlmetrics.Registry)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cs, err := kubernetes.NewForConfigAndClient(rc, mgr.GetHTTPClient())
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating the versions document client: %w", err)
+		return nil, fmt.Errorf("creating the versions document client: %w", err)
 	}
-	live := versions.NewLive(cfg.MutateOptions())
 	log = log.WithValues("configMap", cfg.VersionsConfigMap)
 	w := versions.NewWatcher(live, cs, ns, name, func(c versions.Change) { reportVersions(c, m, rec, log) })
 	if err := mgr.Add(w); err != nil {
-		return nil, nil, fmt.Errorf("adding the versions document watch: %w", err)
+		return nil, fmt.Errorf("adding the versions document watch: %w", err)
 	}
-	return live, []func() bool{w.HasSynced, live.Ready}, nil
+	return []func() bool{w.HasSynced, live.Ready}, nil
 }
 
-// reportVersions makes one change of the document visible: the metrics, a log line, and for a
-// refused document a Warning Event on its ConfigMap listing every error.
+// reportVersions makes one change of the document visible: the metrics (the target percent of
+// each rollout re-set from the snapshot in force), a log line, and for a refused document a Warning Event on its ConfigMap listing every error.
 func reportVersions(c versions.Change, m *metrics.Versions, rec events.Recorder, log logr.Logger) {
 	m.Serving(c.Serving.Hash, c.Outcome != versions.KeptInvalid)
+	m.Rollouts(rolloutTargets(c.Serving))
 	switch c.Outcome {
 	case versions.Served:
 		log.Info("serving the versions document", "hash", c.Serving.Hash, "aliases", len(c.Serving.Aliases), "rollouts", len(c.Serving.Rollouts))
@@ -66,6 +77,15 @@ func reportVersions(c versions.Change, m *metrics.Versions, rec events.Recorder,
 			rec.Eventf(c.ConfigMap, nil, corev1.EventTypeWarning, reasonVersionsInvalid, actionVersions, "%s", eventNote(c.Err, c.Serving.Hash))
 		}
 	}
+}
+
+// rolloutTargets are the snapshot's rollouts as tiltlib_rollout_percent shows them.
+func rolloutTargets(s *versions.Snapshot) []metrics.RolloutTarget {
+	ts := make([]metrics.RolloutTarget, len(s.Rollouts))
+	for i, r := range s.Rollouts {
+		ts[i] = metrics.RolloutTarget{Name: r.Name, Basis: r.Percent.Basis}
+	}
+	return ts
 }
 
 // eventNote lists every error of a refused document within the Event note limit.

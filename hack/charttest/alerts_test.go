@@ -16,7 +16,7 @@ import (
 var wantAlerts = []string{
 	"TiltLibInjectorDown", "TiltLibInjectorNotReady", "TiltLibWorkspacesNotInjected",
 	"TiltLibAdmissionErrors", "TiltLibConfigMapMissing", "TiltLibCertificateExpiringSoon",
-	"TiltLibVersionsDocumentInvalid", "TiltLibVersionsReplicasDisagree",
+	"TiltLibVersionsDocumentInvalid", "TiltLibVersionsReplicasDisagree", "TiltLibRolloutOffTarget",
 }
 
 const defaultRunbook = "https://github.com/platform-tools/tilt-lib-injector/blob/main/docs/runbook.md"
@@ -165,6 +165,7 @@ func TestAlertValues(t *testing.T) {
 		"--set", "prometheusRule.alerts.certificateExpiry.days=30",
 		"--set-json", "prometheusRule.alerts.admissionErrors.ratio=0.2", // --set would make a string
 		"--set-json", "prometheusRule.alerts.admissionErrors.minRate=0.5",
+		"--set", "prometheusRule.alerts.rolloutOffTarget.points=25",
 	)
 	rules := map[string]rule{}
 	for _, r := range g.Groups[0].Rules {
@@ -185,6 +186,9 @@ func TestAlertValues(t *testing.T) {
 	}
 	if r := rules["TiltLibCertificateExpiringSoon"]; !strings.Contains(r.Expr, "< 30 * 86400") {
 		t.Errorf("certificateExpiry.days: %q", r.Expr)
+	}
+	if r := rules["TiltLibRolloutOffTarget"]; !strings.Contains(r.Expr, ") > 25\n") {
+		t.Errorf("rolloutOffTarget.points: %q", r.Expr)
 	}
 	if r := rules["TiltLibAdmissionErrors"]; !strings.Contains(r.Expr, ") > 0.2\n") || !strings.HasSuffix(r.Expr, "[5m])) > 0.5") {
 		t.Errorf("admissionErrors ratio/minRate: %q", r.Expr)

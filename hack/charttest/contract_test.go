@@ -18,6 +18,7 @@ var contractMetrics = []string{
 	"tiltlib_certificate_expiry_timestamp_seconds", "tiltlib_build_info",
 	"controller_runtime_webhook_latency_seconds_bucket", "controller_runtime_webhook_requests_total",
 	"tiltlib_versions_document_valid", "tiltlib_versions_document_serving",
+	"tiltlib_rollout_percent", "tiltlib_rollout_workspaces",
 	"up",
 }
 
@@ -27,6 +28,8 @@ var contractMetrics = []string{
 var adoptionGauges = map[string]string{
 	"tiltlib_workspace_pods":     "max by (cluster, namespace, component, configmap, version) (",
 	"tiltlib_configmap_versions": "max by (cluster, component, configmap, version) (",
+	"tiltlib_rollout_workspaces": "max by (cluster, rollout, component, arm) (",
+	"tiltlib_rollout_percent":    "max by (cluster, rollout) (",
 }
 
 // metricNames returns the metrics expr reads, and a problem for each one outside the contract.

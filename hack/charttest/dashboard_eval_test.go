@@ -128,6 +128,88 @@ func TestDashboardManyClusters(t *testing.T) {
 	})
 }
 
+// Two replicas export the rollout gauges (replica b lags by one canary): rollout tilt-lib-v3 at
+// target 50 has placed 10 tilt-lib Pods: 3 canary, 3 baseline, 2 pending, 1 reverted, 1 no_key.
+// tilt-templates-v2 (target 0, rolled back) has 2 reverted and 2 baseline. Every arm of a rollout
+// has a series, 0 when no Pod is in it (as pkg/adoption exports them). Another job's series must not
+// count.
+const rolloutSeries = `
+- {series: 'tiltlib_rollout_percent{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-lib-v3"}', values: '50x10'}
+- {series: 'tiltlib_rollout_percent{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-templates-v2"}', values: '0x10'}
+- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-lib-v3", component="tilt-lib", arm="baseline"}', values: '3x10'}
+- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-lib-v3", component="tilt-lib", arm="pending"}', values: '2x10'}
+- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-lib-v3", component="tilt-lib", arm="reverted"}', values: '1x10'}
+- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-lib-v3", component="tilt-lib", arm="no_key"}', values: '1x10'}
+- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-lib-v3", component="tilt-lib", arm="unavailable"}', values: '0x10'}
+- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-templates-v2", component="tilt-templates", arm="reverted"}', values: '2x10'}
+- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-templates-v2", component="tilt-templates", arm="baseline"}', values: '2x10'}
+- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-templates-v2", component="tilt-templates", arm="canary"}', values: '0x10'}
+- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-templates-v2", component="tilt-templates", arm="pending"}', values: '0x10'}
+- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-templates-v2", component="tilt-templates", arm="no_key"}', values: '0x10'}
+- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="REPLICA", rollout="tilt-templates-v2", component="tilt-templates", arm="unavailable"}', values: '0x10'}
+- {series: 'tiltlib_rollout_workspaces{job="someone-else", instance="REPLICA", rollout="tilt-lib-v3", component="tilt-lib", arm="canary"}', values: '40x10'}
+`
+
+// TestDashboardRolloutNumbers: the Rollouts row over two replicas counts each Pod once: running
+// share (canary + reverted), assigned share (canary + pending), the target, the Pods off their arm
+// and every arm; with two clusters, All adds them up and the table keeps them apart.
+func TestDashboardRolloutNumbers(t *testing.T) {
+	canaries := map[string]string{
+		"a": `- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="a", rollout="tilt-lib-v3", component="tilt-lib", arm="canary"}', values: '3x10'}`,
+		"b": `- {series: 'tiltlib_rollout_workspaces{job="tilt-lib-injector", instance="b", rollout="tilt-lib-v3", component="tilt-lib", arm="canary"}', values: '2x10'}`,
+	}
+	input := func(clusters ...string) []any {
+		var series []any
+		for _, cluster := range clusters {
+			for _, replica := range []string{"a", "b"} {
+				list := rolloutSeries + canaries[replica] + "\n"
+				if cluster != "" {
+					list = strings.ReplaceAll(list, `instance="`, `cluster="`+cluster+`", instance="`)
+				}
+				series = append(series, adoptionInput(t, list, replica)...)
+			}
+		}
+		return series
+	}
+	const lib, templates = `rollout="tilt-lib-v3", component="tilt-lib"`, `rollout="tilt-templates-v2", component="tilt-templates"`
+	offArm := map[string]float64{
+		"{" + lib + `, arm="pending"}`: 2, "{" + lib + `, arm="reverted"}`: 1, "{" + lib + `, arm="no_key"}`: 1, "{" + lib + `, arm="unavailable"}`: 0,
+		"{" + templates + `, arm="reverted"}`: 2, "{" + templates + `, arm="pending"}`: 0, "{" + templates + `, arm="no_key"}`: 0,
+		"{" + templates + `, arm="unavailable"}`: 0,
+	}
+	byArm := func(cluster string) map[string]float64 {
+		c := ""
+		if cluster != "" {
+			c = `cluster="` + cluster + `", `
+		}
+		return map[string]float64{
+			"{" + c + lib + `, arm="canary"}`: 3, "{" + c + lib + `, arm="baseline"}`: 3, "{" + c + lib + `, arm="pending"}`: 2,
+			"{" + c + lib + `, arm="reverted"}`: 1, "{" + c + lib + `, arm="no_key"}`: 1, "{" + c + lib + `, arm="unavailable"}`: 0,
+			"{" + c + templates + `, arm="reverted"}`: 2, "{" + c + templates + `, arm="baseline"}`: 2,
+			"{" + c + templates + `, arm="canary"}`: 0, "{" + c + templates + `, arm="pending"}`: 0,
+			"{" + c + templates + `, arm="no_key"}`: 0, "{" + c + templates + `, arm="unavailable"}`: 0,
+		}
+	}
+	evalPanels(t, input(""), dashboardVars, map[string]map[string]float64{
+		"Rollouts: canary share against target":            {"{" + lib + "}": 40, "{" + templates + "}": 50},
+		"Rollouts: canary share against target|B":          {"{" + lib + "}": 50, "{" + templates + "}": 0},
+		"Rollouts: canary share against target|C":          {`{rollout="tilt-lib-v3"}`: 50, `{rollout="tilt-templates-v2"}`: 0},
+		"Rollouts: pending, reverted, no key, unavailable": offArm,
+		"Rollouts: workspaces by arm":                      byArm(""),
+	})
+	twice := map[string]float64{}
+	for k, v := range offArm {
+		twice[k] = 2 * v
+	}
+	all := byArm("east")
+	maps.Copy(all, byArm("west"))
+	evalPanels(t, input("east", "west"), dashboardVars, map[string]map[string]float64{
+		"Rollouts: canary share against target":            {"{" + lib + "}": 40, "{" + templates + "}": 50},
+		"Rollouts: pending, reverted, no key, unavailable": twice,
+		"Rollouts: workspaces by arm":                      all,
+	})
+}
+
 // adoptionInput is one replica's copy of a series list (its REPLICA placeholder set).
 func adoptionInput(t *testing.T, list, replica string) []any {
 	t.Helper()
@@ -138,24 +220,31 @@ func adoptionInput(t *testing.T, list, replica string) []any {
 	return s
 }
 
-// evalPanels has promtool evaluate the first query of each panel want names, its variables set from
-// vars, over the input series, and compare with want (labels → value, per panel title).
+// evalPanels has promtool evaluate the first query of each panel want names (or the query refId of
+// a key "title|refId"), its variables set from vars, over the input series, and compare with want
+// (labels → value, per panel title).
 func evalPanels(t *testing.T, series []any, vars map[string]string, want map[string]map[string]float64) {
 	t.Helper()
 	_, d := readDashboard(t)
 	var exprTests []any
 	found := map[string]bool{}
 	for _, p := range d.Panels {
-		w, ok := want[p.Title]
-		if !ok || len(p.Targets) == 0 {
-			continue
+		for i, tg := range p.Targets {
+			key := p.Title // the first query; another one as "title|refId"
+			if i > 0 {
+				key += "|" + tg.RefID
+			}
+			w, ok := want[key]
+			if !ok {
+				continue
+			}
+			found[key] = true
+			var samples []any
+			for labels, v := range w {
+				samples = append(samples, map[string]any{"labels": labels, "value": v})
+			}
+			exprTests = append(exprTests, map[string]any{"expr": expand(tg.Expr, vars), "eval_time": "5m", "exp_samples": samples})
 		}
-		found[p.Title] = true
-		var samples []any
-		for labels, v := range w {
-			samples = append(samples, map[string]any{"labels": labels, "value": v})
-		}
-		exprTests = append(exprTests, map[string]any{"expr": expand(p.Targets[0].Expr, vars), "eval_time": "5m", "exp_samples": samples})
 	}
 	for title := range want {
 		if !found[title] {

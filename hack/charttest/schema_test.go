@@ -33,6 +33,8 @@ func TestSchemaRejects(t *testing.T) {
 		{"no target container", []string{"--set-json", "containers=[]"}, "/containers"},
 		{"alert duration in Go syntax", []string{"--set", "prometheusRule.alerts.notInjected.for=15m0.5s"}, "/prometheusRule/alerts/notInjected/for"},
 		{"error ratio above 1", []string{"--set-json", "prometheusRule.alerts.admissionErrors.ratio=5"}, "/prometheusRule/alerts/admissionErrors/ratio"},
+		{"rollout off-target points not positive", []string{"--set", "prometheusRule.alerts.rolloutOffTarget.points=0"}, "/prometheusRule/alerts/rolloutOffTarget/points"},
+		{"rollout off-target points above 100", []string{"--set", "prometheusRule.alerts.rolloutOffTarget.points=101"}, "/prometheusRule/alerts/rolloutOffTarget/points"},
 		{"certificate days not positive", []string{"--set", "prometheusRule.alerts.certificateExpiry.days=0"}, "/prometheusRule/alerts/certificateExpiry/days"},
 		{"unknown alert setting", []string{"--set", "prometheusRule.alerts.down.threshold=1"}, "/prometheusRule/alerts/down/threshold"},
 		{"job with a quote", []string{"--set", `prometheusRule.job=a"b`}, "/prometheusRule/job"},

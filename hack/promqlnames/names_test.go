@@ -85,6 +85,14 @@ func TestNamesOfShippedShapes(t *testing.T) {
 			[]string{"tiltlib_build_info", "up"}},
 		{`count without (instance) (tiltlib_configmap_versions) == 1e3`, []string{"tiltlib_configmap_versions"}},
 		{`vector(1)`, nil},
+		// The rollout alert: arm matchers with a regex of arm names, on/group_left and group_right
+		// lists, abs and sqrt around arithmetic with numbers.
+		{"(abs(100 * sum by (cluster, rollout, component) (max by (cluster, rollout, component, arm) (tiltlib_rollout_workspaces{job=\"j\", arm=~\"canary|pending\"}))\n" +
+			" / sum by (cluster, rollout, component) (max by (cluster, rollout, component, arm) (tiltlib_rollout_workspaces{job=\"j\"}))\n" +
+			" - on (cluster, rollout) group_left max by (cluster, rollout) (tiltlib_rollout_percent{job=\"j\"})) > 10)\n" +
+			"> 3 * sqrt(max by (cluster, rollout) (tiltlib_rollout_percent{job=\"j\"}) * (100 - max by (cluster, rollout) (tiltlib_rollout_percent{job=\"j\"}))\n" +
+			" / on (cluster, rollout) group_right sum by (cluster, rollout, component) (max by (cluster, rollout, component, arm) (tiltlib_rollout_workspaces{job=\"j\"})))",
+			[]string{"tiltlib_rollout_percent", "tiltlib_rollout_workspaces"}},
 	} {
 		if got, err := Names(tc.expr); err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("Names(%q) = %q, %v; want %q", tc.expr, got, err, tc.want)

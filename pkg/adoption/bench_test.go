@@ -16,6 +16,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/rollout"
+	"github.com/platform-tools/tilt-lib-injector/pkg/versions"
 )
 
 const benchPods = 10_000
@@ -80,8 +84,19 @@ func BenchmarkPodStoreMemory(b *testing.B) {
 		raw[i] = workspaceMetaJSON(i)
 	}
 	b.Logf("one Pod's metadata on the wire: %d bytes", len(raw[0]))
+	// The same Pods placed by a rollout: both components' record entries name it.
+	rolled := make([][]byte, benchPods)
+	for i, r := range raw {
+		var m metav1.PartialObjectMetadata
+		if err := json.Unmarshal(r, &m); err != nil {
+			b.Fatal(err)
+		}
+		m.Annotations["tilt-lib.platform/injected"] = injected(both("tilt-lib-v3", "canary")...)
+		rolled[i], _ = json.Marshal(m)
+	}
 	s := testSettings()
-	fill := func(trim bool) (inuse, alloc float64) {
+	s.Versions = versions.NewLive(mutate.DefaultOptions()) // no document yet: the trim needs only the flag
+	fill := func(trim bool, raw [][]byte) (inuse, alloc float64) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
@@ -105,10 +120,11 @@ func BenchmarkPodStoreMemory(b *testing.B) {
 		return float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / benchPods,
 			float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / benchPods
 	}
-	var trimmed, untrimmed, trimmedLive, untrimmedLive float64
+	var trimmed, untrimmed, trimmedLive, untrimmedLive, rolledLive float64
 	for b.Loop() {
-		trimmed, trimmedLive = fill(true)
-		untrimmed, untrimmedLive = fill(false)
+		trimmed, trimmedLive = fill(true, raw)
+		untrimmed, untrimmedLive = fill(false, raw)
+		_, rolledLive = fill(true, rolled)
 	}
 	// HeapInuse counts whole spans, so it includes the fragmentation the decoding garbage leaves
 	// around the objects kept; HeapAlloc counts the live objects alone.
@@ -116,6 +132,7 @@ func BenchmarkPodStoreMemory(b *testing.B) {
 	b.ReportMetric(untrimmed, "untransformed-B/pod")
 	b.ReportMetric(trimmedLive, "live-B/pod")
 	b.ReportMetric(untrimmedLive, "untransformed-live-B/pod")
+	b.ReportMetric(rolledLive, "rollout-live-B/pod")
 }
 
 // storeReader reads indexers the way controller-runtime's cache reader does with
@@ -145,8 +162,12 @@ func (r storeReader) List(_ context.Context, list client.ObjectList, _ ...client
 // collectRegistry is BenchmarkCollect's cluster (1,000 namespaces, benchPods workspaces) plus a
 // tenant namespace holding tenant ConfigMaps tilt-lib-t<i>, each with a 63-character version
 // label, registered on a fresh registry.
-func collectRegistry(b *testing.B, tenant int) *prometheus.Registry {
+func collectRegistry(b *testing.B, tenant int, rollouts bool) *prometheus.Registry {
 	s := testSettings()
+	if rollouts {
+		// A rollout of both components at 10 % has placed every Pod (its record names it).
+		s.Versions = liveDoc(b, "aliases: {stable: v2}\nrollouts:\n- {name: tilt-lib-v3, from: stable, to: v3, percent: \"10\"}\n")
+	}
 	pods, cms := newIndexer(), newIndexer()
 	add := func(idx toolscache.Indexer, ns, name string, l map[string]string) {
 		if err := idx.Add(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: l}}); err != nil {
@@ -158,6 +179,8 @@ func collectRegistry(b *testing.B, tenant int) *prometheus.Registry {
 		add(cms, ns, "tilt-lib", map[string]string{"version": "1.4.0"})
 		add(cms, ns, "tilt-lib-v2", map[string]string{"version": "2.0.1"})
 		add(cms, ns, "tilt-templates", map[string]string{"version": "1.1.0"})
+		add(cms, ns, "tilt-lib-v3", map[string]string{"version": "3.0.0"})
+		add(cms, ns, "tilt-templates-v3", map[string]string{"version": "3.0.0"})
 		for k := range 10 {
 			add(cms, ns, fmt.Sprintf("app-config-%d", k), nil)
 		}
@@ -168,8 +191,12 @@ func collectRegistry(b *testing.B, tenant int) *prometheus.Registry {
 		if v := libLabels[i%len(libLabels)]; v != "" {
 			l[libKey] = v
 		}
-		obj, _ := s.trimPod(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
-			Namespace: fmt.Sprintf("team-%03d", i%1000), Name: fmt.Sprintf("ws-%05d", i), Labels: l}})
+		meta := metav1.ObjectMeta{Namespace: fmt.Sprintf("team-%03d", i%1000), Name: fmt.Sprintf("ws-%05d", i), GenerateName: "ws-", Labels: l}
+		if rollouts {
+			l[rollout.LabelWorkspaceID] = workspaceKey(i)
+			meta.Annotations = map[string]string{"tilt-lib.platform/injected": injected(both("tilt-lib-v3", []string{"canary", "baseline"}[i%2])...)}
+		}
+		obj, _ := s.trimPod(&metav1.PartialObjectMetadata{ObjectMeta: meta})
 		if err := pods.Add(obj); err != nil {
 			b.Fatal(err)
 		}
@@ -186,14 +213,26 @@ func collectRegistry(b *testing.B, tenant int) *prometheus.Registry {
 }
 
 func BenchmarkCollect(b *testing.B) {
-	gather(b, collectRegistry(b, 0))
+	gather(b, collectRegistry(b, 0, false))
+}
+
+// BenchmarkCollectWithRollout: the same scrape when a rollout has placed every Pod, so each
+// one's two rollout entries are read and its arm under the rollout in force computed (a bucket
+// per entry).
+func BenchmarkCollectWithRollout(b *testing.B) {
+	gather(b, collectRegistry(b, 0, true))
+}
+
+// workspaceKey is workspace i's com.coder.workspace.id.
+func workspaceKey(i int) string {
+	return fmt.Sprintf("6f1c2a9e-%04d-4b5e-9c1d-2f8a7e3b%04d", i/10000, i%10000)
 }
 
 // BenchmarkCollectUnderAttack: a tenant's ConfigMaps beyond --max-configmap-series cost one sort
 // of the distinct pairs per scrape, and add one series ("other") instead of one each.
 func BenchmarkCollectUnderAttack(b *testing.B) {
 	for _, n := range []int{2000, 20000} {
-		b.Run(fmt.Sprintf("tenant ConfigMaps %d", n), func(b *testing.B) { gather(b, collectRegistry(b, n)) })
+		b.Run(fmt.Sprintf("tenant ConfigMaps %d", n), func(b *testing.B) { gather(b, collectRegistry(b, n, false)) })
 	}
 }
 

@@ -38,6 +38,9 @@ type Settings struct {
 	// OwnNamespace is the injector's own namespace (--service-namespace): never a workspace
 	// namespace, so its Pods are not watched (the API server filters) and never counted.
 	OwnNamespace string
+	// Versions serves the versions document in force (--versions-configmap): the rollouts of
+	// tiltlib_rollout_workspaces. Nil: no rollout gauge, and no Pod keeps its rollout entries.
+	Versions Versions
 }
 
 func (s Settings) maxConfigMapSeries() int {
@@ -57,8 +60,10 @@ func (s Settings) PodCache() cache.ByObject {
 	return bo
 }
 
-// trimPod keeps what the informer and the gauges need. Strings are cloned so a kept name never
-// pins the buffer it was decoded from.
+// trimPod keeps what the informer and the gauges need: name, namespace, resourceVersion and the
+// version labels; a Pod whose injected record names a rollout also keeps its rollout entries,
+// generateName and key labels (rollouts.go). Strings are cloned so a kept name never pins the
+// buffer it was decoded from.
 func (s Settings) trimPod(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
@@ -73,12 +78,18 @@ func (s Settings) trimPod(obj any) (any, error) {
 			keep[c.labelKey] = strings.Clone(v)
 		}
 	}
-	m.ObjectMeta = metav1.ObjectMeta{
+	trimmed := metav1.ObjectMeta{
 		Name:            strings.Clone(m.Name),
 		Namespace:       strings.Clone(m.Namespace),
 		ResourceVersion: strings.Clone(m.ResourceVersion),
 		Labels:          keep,
 	}
+	if s.Versions != nil {
+		if entries := s.trimRollouts(m.Annotations); entries != "" {
+			keepForRollouts(&trimmed, &m.ObjectMeta, entries)
+		}
+	}
+	m.ObjectMeta = trimmed
 	return m, nil
 }
 

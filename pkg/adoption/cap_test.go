@@ -66,7 +66,7 @@ func TestGaugesCapAtTheBound(t *testing.T) {
 			t.Run(fmt.Sprintf("cap %d, %d pairs", capped, pairs), func(t *testing.T) {
 				tenant := pairs - 2 // the platform's two pairs are the others
 				col := cappedFixture(t, limit, attack(tenant)...)
-				pods, versions, err := col.count()
+				pods, versions, _, err := col.count()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -114,7 +114,7 @@ func TestGaugesCapAtTheBound(t *testing.T) {
 // must export the same series for max across replicas).
 func TestTenantConfigMapsFoldIntoOther(t *testing.T) {
 	col := cappedFixture(t, 5, attack(2000)...)
-	first, firstVersions, err := col.count()
+	first, firstVersions, _, err := col.count()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestTenantConfigMapsFoldIntoOther(t *testing.T) {
 		t.Errorf("%s: %d series, want 11: %v", WorkspacePods, len(first), first)
 	}
 	for range 20 {
-		again, againVersions, err := col.count()
+		again, againVersions, _, err := col.count()
 		if err != nil {
 			t.Fatal(err)
 		}

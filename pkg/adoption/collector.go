@@ -63,6 +63,7 @@ type Collector struct {
 	log        logr.Logger
 	podsDesc   *prometheus.Desc
 	versions   *prometheus.Desc
+	rollouts   *prometheus.Desc
 }
 
 // New creates the collector and registers it on reg. pods serves metadata-only Pods (the informer
@@ -74,6 +75,8 @@ func New(reg prometheus.Registerer, pods client.Reader, configMaps ConfigMaps, s
 			[]string{"namespace", "component", "configmap", "version"}, nil),
 		versions: prometheus.NewDesc(ConfigMapVersions, configMapVersionsHelp,
 			[]string{"component", "configmap", "version"}, nil),
+		rollouts: prometheus.NewDesc(RolloutWorkspaces, rolloutWorkspacesHelp,
+			[]string{"rollout", "component", "arm"}, nil),
 	}
 	if err := reg.Register(c); err != nil {
 		return nil, fmt.Errorf("registering adoption metrics: %w", err)
@@ -85,6 +88,7 @@ func New(reg prometheus.Registerer, pods client.Reader, configMaps ConfigMaps, s
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.podsDesc
 	ch <- c.versions
+	ch <- c.rollouts
 }
 
 // Collect implements prometheus.Collector. It emits nothing until the caches have synced, and
@@ -93,10 +97,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if c.synced != nil && !c.synced() {
 		return
 	}
-	pods, versions, err := c.count()
+	pods, versions, rollouts, err := c.count()
 	if err != nil {
 		c.log.Error(err, "adoption gauges not exported in this scrape")
 		return
+	}
+	for k, n := range rollouts {
+		ch <- prometheus.MustNewConstMetric(c.rollouts, prometheus.GaugeValue, float64(n), k.rollout, k.component, string(k.arm))
 	}
 	for k, n := range pods {
 		ch <- prometheus.MustNewConstMetric(c.podsDesc, prometheus.GaugeValue, float64(n), k.namespace, k.component, k.configMap, k.version)
@@ -112,9 +119,10 @@ type versionSeries struct{ component, configMap, version string }
 
 type nsName struct{ namespace, name string }
 
-// count reads both caches once and tallies the two gauges, with the (configmap, version) pairs
-// beyond Settings.MaxConfigMapSeries folded into configmap="other" (see kept).
-func (c *Collector) count() (map[podSeries]int, map[versionSeries]int, error) {
+// count reads both caches once and tallies the gauges, with the (configmap, version) pairs
+// beyond Settings.MaxConfigMapSeries folded into configmap="other" (see kept), and the rollout
+// gauge (rollouts.go).
+func (c *Collector) count() (map[podSeries]int, map[versionSeries]int, map[rolloutSeries]int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 	defer cancel()
 	ours := map[nsName]string{} // our ConfigMaps -> version label
@@ -131,7 +139,7 @@ func (c *Collector) count() (map[podSeries]int, map[versionSeries]int, error) {
 	keep := kept(held, c.settings.maxConfigMapSeries())
 	pods := list("PodList")
 	if err := c.pods.List(ctx, pods); err != nil {
-		return nil, nil, fmt.Errorf("listing workspace Pods from the cache: %w", err)
+		return nil, nil, nil, fmt.Errorf("listing workspace Pods from the cache: %w", err)
 	}
 	counts := map[podSeries]int{}
 	comps := c.settings.components()
@@ -146,7 +154,7 @@ func (c *Collector) count() (map[podSeries]int, map[versionSeries]int, error) {
 			counts[podSeries{p.Namespace, comp.name, configMap, version}]++
 		}
 	}
-	return counts, capVersions(held, keep), nil
+	return counts, capVersions(held, keep), c.countRollouts(pods.Items, ours), nil
 }
 
 // resolve maps a Pod's version label for comp to the configmap and version label values:
@@ -162,10 +170,7 @@ func resolve(comp component, label string, has bool, namespace string, ours map[
 	case label == mutate.NoneLabel:
 		return Skipped, "", false
 	}
-	name := comp.base
-	if label != mutate.DefaultVersionName {
-		name += "-" + label
-	}
+	name := configMapOf(comp, label)
 	v, exists := ours[nsName{namespace, name}]
 	if !exists {
 		return Missing, "", false

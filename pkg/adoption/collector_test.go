@@ -77,7 +77,7 @@ func TestVersionFollowsConfigMap(t *testing.T) {
 	if err := col.pods.(client.Client).Update(context.Background(), cm); err != nil {
 		t.Fatal(err)
 	}
-	pods, _, err := col.count()
+	pods, _, _, err := col.count()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestLabelValuesBounded(t *testing.T) {
 
 	// The same long label, once the platform publishes that ConfigMap, names it.
 	col = fixture(t, always, append(objs, configMap("team-a", "tilt-lib-"+long, "63.0.0"))...)
-	pods, _, err := col.count()
+	pods, _, _, err := col.count()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,16 @@
 // configmap="skipped". The values stay as they are until the next metric version; design.md
 // ("Keys the webhook owns", "Adoption") says the same.
 //
+// tiltlib_rollout_workspaces{rollout,component,arm} (rollouts.go) reads the same Pods against the
+// versions document in force (Settings.Versions): a Pod whose injected record names a rollout
+// keeps, trimmed, its entries ("<component>/<rollout>/<arm>"), its generateName and its key labels
+// (com.coder.workspace.id, com.coder.user.id); every other Pod keeps nothing more. At each scrape
+// its standing is rollout.Standing(recorded arm, the arm a restart would run now): canary only
+// when the rollout in force moves the component in its namespace, its key's bucket is below the
+// threshold and the canary's ConfigMap exists there. Rollout names come from the document (a
+// Pod naming another rollout is not counted), components from the table, arms from the fixed set:
+// at most 16 x components x 6 series, every one exported (0 when empty).
+//
 // While either cache is unsynced the collector emits no adoption series at all: a partial view
 // would show misleading zeros (or a falling gauge at every restart). The collector holds no state
 // between scrapes and is safe for concurrent use; the real informers are exercised by e2e/.
