@@ -201,8 +201,16 @@ func checkDemoRollout(t *testing.T, out string) {
 	if rows == 0 || canaries == 0 || canaries == rows {
 		t.Errorf("the demo's rollout shows %d workspaces, %d in the canary: want both arms", rows, canaries)
 	}
-	line := fmt.Sprintf(`tiltlib_injections_total{component="tilt-lib",configmap="tilt-lib-v3",source="rollout",version="3.0.0"} %d`, canaries)
-	if !strings.Contains(out, line) {
-		t.Errorf("demo output lacks %s", line)
+	for _, line := range []string{
+		fmt.Sprintf(`tiltlib_injections_total{component="tilt-lib",configmap="tilt-lib-v3",source="rollout",version="3.0.0"} %d`, canaries),
+		fmt.Sprintf(`tiltlib_rollout_workspaces{arm="canary",component="tilt-lib",rollout="tilt-lib-v3"} %d`, canaries),
+		fmt.Sprintf(`tiltlib_rollout_workspaces{arm="baseline",component="tilt-lib",rollout="tilt-lib-v3"} %d`, rows-canaries),
+		`tiltlib_rollout_percent{rollout="tilt-lib-v3"} 50`,
+		fmt.Sprintf("target 50 %%, running the canary %.1f %% (canary+reverted), assigned %.1f %% (canary+pending), of %d workspaces",
+			100*float64(canaries)/float64(rows), 100*float64(canaries)/float64(rows), rows),
+	} {
+		if !strings.Contains(out, line) {
+			t.Errorf("demo output lacks %s", line)
+		}
 	}
 }

@@ -80,7 +80,7 @@ func showRollout(ctx context.Context, out io.Writer, inj *harness.Injector, root
 	_ = tw.Flush()
 	fmt.Fprintln(out, "(BUCKET: the workspace id's bucket, 0-9999, for the rollout's salt; below 50 % x 100 = 5000 is the canary.")
 	fmt.Fprintln(out, " Recreated, a workspace lands in the same arm: raise the percent and only new canaries join.)")
-	sn, err := inj.Scrape(ctx)
+	sn, err := waitRolloutGauge(ctx, inj)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,56 @@ func showRollout(ctx context.Context, out io.Writer, inj *harness.Injector, root
 			fmt.Fprintf(out, "  %s\n", l)
 		}
 	}
+	for _, l := range sn.Lines(rolloutPercent, rolloutWorkspacesGauge) {
+		if strings.Contains(l, `component="tilt-lib"`) || strings.HasPrefix(l, rolloutPercent) {
+			fmt.Fprintf(out, "  %s\n", l)
+		}
+	}
+	arm := func(a rollout.Arm) float64 {
+		return sn.Get(harness.Series{Name: rolloutWorkspacesGauge, Labels: map[string]string{"rollout": "tilt-lib-v3", "component": "tilt-lib", "arm": string(a)}})
+	}
+	var all float64
+	for _, a := range []rollout.Arm{rollout.ArmCanary, rollout.ArmBaseline, rollout.ArmPending, rollout.ArmReverted, rollout.ArmNoKey, rollout.ArmUnavailable} {
+		all += arm(a)
+	}
+	target := sn.Get(harness.Series{Name: rolloutPercent, Labels: map[string]string{"rollout": "tilt-lib-v3"}})
+	fmt.Fprintln(out, "\nThe dashboard's Rollouts row (tilt-lib-v3, tilt-lib):")
+	fmt.Fprintf(out, "  target %g %%, running the canary %.1f %% (canary+reverted), assigned %.1f %% (canary+pending), of %g workspaces\n",
+		target, 100*(arm(rollout.ArmCanary)+arm(rollout.ArmReverted))/all, 100*(arm(rollout.ArmCanary)+arm(rollout.ArmPending))/all, all)
 	return nil
+}
+
+// The rollout gauges (docs/design.md, "Metrics").
+const (
+	rolloutPercent         = "tiltlib_rollout_percent"
+	rolloutWorkspacesGauge = "tiltlib_rollout_workspaces"
+)
+
+// waitRolloutGauge waits until the webhook's Pod cache has every demo workspace in the rollout's
+// gauge (its informer may lag the last create by a watch event) and returns that scrape.
+func waitRolloutGauge(ctx context.Context, inj *harness.Injector) (harness.Snapshot, error) {
+	var sn harness.Snapshot
+	var counted float64
+	err := harness.Poll(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		var err error
+		if sn, err = inj.Scrape(ctx); err != nil {
+			return false, err
+		}
+		counted = 0
+		for _, l := range sn.Lines(rolloutWorkspacesGauge) {
+			if strings.Contains(l, `component="tilt-lib"`) {
+				var v float64
+				if _, err := fmt.Sscan(l[strings.LastIndexByte(l, ' ')+1:], &v); err == nil {
+					counted += v
+				}
+			}
+		}
+		return counted == rolloutWorkspaces, nil
+	})
+	if err != nil {
+		return sn, fmt.Errorf("the webhook's %s never counted the %d rollout workspaces (last: %g): %w", rolloutWorkspacesGauge, rolloutWorkspaces, counted, err)
+	}
+	return sn, nil
 }
 
 // documentOf returns the versions document examples/rollout/ applies.
