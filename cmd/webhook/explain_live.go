@@ -201,7 +201,9 @@ func (e *liveEnv) readDeployed(ctx context.Context) error {
 			args := append(slices.Clone(c.Command[min(len(c.Command), 1):]), c.Args...)
 			if len(args) > 0 && args[0] == "serve" {
 				args = args[1:]
-			} else if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--port") || strings.HasPrefix(a, "--default-version") }) {
+			} else if !slices.ContainsFunc(args, func(a string) bool {
+				return strings.HasPrefix(a, "--port") || strings.HasPrefix(a, "--default-version")
+			}) {
 				continue // not the webhook container
 			}
 			cfg, err := serveConfig(args, containerEnv(c, ns), io.Discard)

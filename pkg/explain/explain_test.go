@@ -112,7 +112,9 @@ func TestRows(t *testing.T) {
 		{"invalid version", func(t *testing.T, in *Input) { in.Pod.Annotations = map[string]string{prefix + "version": "V_2"} }, []want{
 			{layer: "tilt-lib version", result: Warning, detail: []string{"not a valid version"}, hint: []string{"DNS-1123"}},
 		}},
-		{"container not targeted: unknown name", func(t *testing.T, in *Input) { in.Pod.Annotations = map[string]string{prefix + "containers": "dev,ide"} }, []want{
+		{"container not targeted: unknown name", func(t *testing.T, in *Input) {
+			in.Pod.Annotations = map[string]string{prefix + "containers": "dev,ide"}
+		}, []want{
 			{layer: LayerTargets, result: Warning, detail: []string{`"ide"`}, hint: []string{"the Pod's containers are dev, sidecar"}},
 		}},
 		{"no container", func(t *testing.T, in *Input) { in.Pod.Spec.Containers = nil }, []want{

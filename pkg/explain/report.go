@@ -101,10 +101,10 @@ type Recorded struct {
 
 // Report is the answer for one subject.
 type Report struct {
-	Subject       Subject   `json:"subject"`
-	Checks        []Check   `json:"checks"`
-	Decision      Decision  `json:"decision"`
-	Recorded      *Recorded `json:"recorded"`
+	Subject  Subject   `json:"subject"`
+	Checks   []Check   `json:"checks"`
+	Decision Decision  `json:"decision"`
+	Recorded *Recorded `json:"recorded"`
 }
 
 // SchemaVersion is the version of the JSON form; it changes only if a field changes meaning.
