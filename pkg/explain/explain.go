@@ -98,7 +98,9 @@ func selectors(in Input) []Check {
 	}
 	sels := []labels.Selector{in.Workspaces}
 	if w := in.Webhook; w != nil && w.Found && w.ObjectSelector != nil && !w.ObjectSelector.Empty() {
-		sels = append([]labels.Selector{w.ObjectSelector}, sels...)
+		if w.ObjectSelector.String() != in.Workspaces.String() {
+			sels = append([]labels.Selector{w.ObjectSelector}, sels...)
+		}
 	}
 	c := Check{Layer: LayerObjectSelector, Description: "the Pod's labels select it as a workspace (registration objectSelector, --workspace-selector)", Result: OK}
 	var matched, failed []string

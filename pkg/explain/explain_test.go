@@ -81,6 +81,13 @@ func TestRows(t *testing.T) {
 		}, []want{
 			{layer: LayerObjectSelector, result: Error, detail: []string{"tier=ws does not match"}, hint: []string{"tier=ws", "the Pod's template"}},
 		}},
+		{"registration object selector equal to --workspace-selector: named once", func(t *testing.T, in *Input) {
+			in.Webhook = liveWebhook()
+			in.Webhook.ObjectSelector = in.Workspaces
+			in.Pod.Labels = nil
+		}, []want{
+			{layer: LayerObjectSelector, result: Error, detail: []string{"does not match"}, hint: []string{"add the label app.kubernetes.io/name=coder-workspace to the Pod's template"}},
+		}},
 		{"opted out by the namespace", func(t *testing.T, in *Input) { in.NamespaceAnnotations[prefix+"inject"] = "false" }, []want{
 			{layer: LayerOptOut, result: Error, detail: []string{`inject is "false" on namespace "team-a"`}, hint: []string{"remove the annotation"}},
 		}},
@@ -187,8 +194,13 @@ func TestRecorded(t *testing.T) {
 		in := baseInput()
 		in.Pod, in.Admitted, in.Webhook = admitted(t, in, registered.Add(-time.Hour)), true, liveWebhook()
 		check(t, explainOK(t, in), want{layer: LayerRecorded, result: Error,
-			detail: []string{"created before the webhook: the Pod was created 2026-01-01T23:00:00Z, tilt-lib-injector registered 2026-01-02T00:00:00Z"},
+			detail: []string{"created before the webhook: the Pod was created 2026-01-01T23:00:00Z, tilt-lib-injector was registered 2026-01-02T00:00:00Z"},
 			hint:   []string{"restart the workspace", "a restart now gives tilt-lib-v2, tilt-templates"}})
+	})
+	t.Run("created in the second of the registration", func(t *testing.T) {
+		in := baseInput()
+		in.Pod, in.Admitted, in.Webhook = admitted(t, in, registered), true, liveWebhook()
+		check(t, explainOK(t, in), want{layer: LayerRecorded, result: Error, detail: []string{"created before the webhook"}, hint: []string{"restart"}})
 	})
 	t.Run("never seen after registration", func(t *testing.T) {
 		in := baseInput()

@@ -19,7 +19,7 @@ func recordedCheck(in Input, now Decision, rec *Recorded) Check {
 	switch {
 	case rec.Status == "" && createdBefore(in):
 		c.Result = Error
-		c.Detail = fmt.Sprintf("created before the webhook: the Pod was created %s, %s registered %s; nothing injected",
+		c.Detail = fmt.Sprintf("created before the webhook: the Pod was created %s, %s was registered %s; nothing injected",
 			stamp(in.Pod.CreationTimestamp.Time), in.Webhook.Name, stamp(in.Webhook.Registered))
 		c.Hint = "restart the workspace (delete the Pod, or kubectl rollout restart its owner): " + restart
 	case rec.Status == "":
@@ -43,10 +43,12 @@ func recordedCheck(in Input, now Decision, rec *Recorded) Check {
 }
 
 // createdBefore: the Pod predates the registration, so no admission ever reached the webhook.
+// Both timestamps have a resolution of one second: an un-injected Pod created in the second of
+// the registration counts as before it (the registration takes effect only after it is stored).
 func createdBefore(in Input) bool {
 	w := in.Webhook
 	return w != nil && w.Found && !w.Registered.IsZero() && !in.Pod.CreationTimestamp.IsZero() &&
-		in.Pod.CreationTimestamp.Time.Before(w.Registered)
+		!in.Pod.CreationTimestamp.Time.After(w.Registered)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
