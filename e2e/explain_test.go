@@ -166,10 +166,22 @@ func installFixtures(ctx context.Context, t *testing.T, e *harness.Injector) {
 		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"version": version}}}
 	}
 	steps := []func() error{
-		func() error { _, err := c.AppsV1().Deployments(ns).Create(ctx, webhook, metav1.CreateOptions{}); return err },
-		func() error { _, err := c.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{}); return err },
-		func() error { _, err := c.AppsV1().Deployments(explainNS).Create(ctx, dave, metav1.CreateOptions{}); return err },
-		func() error { _, err := c.CoreV1().Pods(explainNS).Create(ctx, plain, metav1.CreateOptions{}); return err },
+		func() error {
+			_, err := c.AppsV1().Deployments(ns).Create(ctx, webhook, metav1.CreateOptions{})
+			return err
+		},
+		func() error {
+			_, err := c.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{})
+			return err
+		},
+		func() error {
+			_, err := c.AppsV1().Deployments(explainNS).Create(ctx, dave, metav1.CreateOptions{})
+			return err
+		},
+		func() error {
+			_, err := c.CoreV1().Pods(explainNS).Create(ctx, plain, metav1.CreateOptions{})
+			return err
+		},
 		func() error {
 			_, err := c.CoreV1().ConfigMaps("default").Create(ctx, cm("tilt-lib-v2", "default", "2.0.1"), metav1.CreateOptions{})
 			return err
