@@ -140,9 +140,9 @@ func faultBinary(t *testing.T) string {
 }
 
 // startReplica starts binary as a replica for the Pods labelled label=true (waiting for /readyz
-// when ready, else only for its webhook server) and registers it with failurePolicy Fail; both are
-// undone when the test ends. An empty kubeconfig is the admin's.
-func startReplica(t *testing.T, binary, name, kubeconfig, label string, ready bool) *faultReplica {
+// when ready, else only for its webhook server), with extra flags, and registers it with
+// failurePolicy Fail; both are undone when the test ends. An empty kubeconfig is the admin's.
+func startReplica(t *testing.T, binary, name, kubeconfig, label string, ready bool, extra ...string) *faultReplica {
 	t.Helper()
 	ctx := context.Background()
 	if kubeconfig == "" {
@@ -163,7 +163,7 @@ func startReplica(t *testing.T, binary, name, kubeconfig, label string, ready bo
 	svc := harness.Service{Name: inj.Service.Name, Namespace: inj.Service.Namespace, ClusterIP: net.IPv4(127, 0, 0, 1), Port: port}
 	w := &harness.Webhook{
 		Binary:      binary,
-		Args:        harness.ServeArgs(kubeconfig, svc, cert.Dir, metricsAddr, probeAddr, "--workspace-selector="+label+"=true", "--log-level=debug"),
+		Args:        harness.ServeArgs(kubeconfig, svc, cert.Dir, metricsAddr, probeAddr, append([]string{"--workspace-selector=" + label + "=true", "--log-level=debug"}, extra...)...),
 		Addr:        svc.Addr(),
 		ProbeAddr:   probeAddr,
 		MetricsAddr: metricsAddr,

@@ -42,7 +42,7 @@ func inject(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		opts.Aliases = snap.Aliases
+		snap.Apply(&opts)
 	}
 	return tlinject.Run(tlinject.Options{
 		Mutate:            opts,

@@ -39,6 +39,15 @@ func TestInjectVersionsFile(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "name: tilt-lib-v1") {
 		t.Errorf("without the file the flag's stable=v1: exit %d\n%s", code, out)
 	}
+	// The document's rollouts decide offline too: at 100 % the named Pod (key team-a/ws) takes the
+	// canary; at 0 % it stays on the alias's version.
+	for percent, want := range map[string]string{"100": "tilt-lib-v3", "0": "tilt-lib-v2"} {
+		f := write("rollout-"+percent+".yaml", "aliases: {stable: v2}\nrollouts:\n- {name: r, from: stable, to: v3, percent: \""+percent+"\"}\n")
+		code, out, errOut := runCmd(t, stablePod, "inject", "-f", "-", "--versions-file", f)
+		if code != 0 || !strings.Contains(out, "name: "+want+"\n") {
+			t.Errorf("rollout at %s %%: exit %d, want %s mounted\n%s\n%s", percent, code, want, out, errOut)
+		}
+	}
 	bad := write("bad.yaml", "aliases: {stable: v2}\nrollouts:\n- {name: r, from: v2, to: v3, percent: \"10.005\"}\n")
 	code, _, errOut = runCmd(t, stablePod, "inject", "-f", "-", "--versions-file", bad)
 	for _, want := range []string{"--versions-file " + bad, `from "v2" must be an alias`, `percent "10.005"`} {

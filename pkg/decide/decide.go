@@ -107,7 +107,7 @@ func (d *Decider) Decide(ctx context.Context, r Request) Answer {
 
 	opts := d.Options
 	if d.Versions != nil {
-		opts.Aliases = d.Versions.Load().Aliases // one snapshot for the whole decision
+		d.Versions.Load().Apply(&opts) // one snapshot for the whole decision
 	}
 	res := mutate.Mutate(opts, mutate.Request{
 		Namespace:            r.Namespace,

@@ -16,8 +16,11 @@ func recordOf(cs []corev1.Container, plans []componentPlan) *Record {
 		if !pl.carried() {
 			continue
 		}
-		rec.Components = append(rec.Components, RecordEntry{pl.Name,
-			RecordComponent{ConfigMap: pl.ConfigMap, Version: pl.Version, Source: pl.Source}})
+		rc := RecordComponent{ConfigMap: pl.ConfigMap, Version: pl.Version, Source: pl.Source}
+		if ro := pl.Rollout; ro.Name != "" {
+			rc.Rollout = &RecordRollout{Name: ro.Name, Arm: ro.Arm, Bucket: ro.Bucket, Threshold: ro.Threshold}
+		}
+		rec.Components = append(rec.Components, RecordEntry{pl.Name, rc})
 		for _, i := range pl.carriers {
 			carries[i] = true
 		}

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/versions"
 )
 
 // Files of a golden case directory. Anything else in a case directory is an error, so a renamed
@@ -27,13 +28,14 @@ const (
 	namespaceFile  = "namespace.yaml"
 	configMapsFile = "configmaps.yaml"
 	optionsFile    = "options.yaml"
+	versionsFile   = "versions.yaml"
 	patchGolden    = "patch.golden.json"
 	podGolden      = "pod.golden.yaml"
 	resultGolden   = "result.golden.yaml"
 )
 
 var (
-	caseInputs  = []string{podFile, namespaceFile, configMapsFile, optionsFile, expectFile}
+	caseInputs  = []string{podFile, namespaceFile, configMapsFile, optionsFile, versionsFile, expectFile}
 	caseGoldens = []string{patchGolden, podGolden, resultGolden}
 )
 
@@ -180,6 +182,17 @@ func loadCase(t *testing.T, dir string) goldenCase {
 	}
 	if err := gc.opts.Validate(); err != nil {
 		t.Fatalf("%s: %v", optionsFile, err)
+	}
+	// versions.yaml is a live versions document (docs/design.md), built and applied as a review
+	// does: its aliases win over options.yaml's, its rollouts move choices.
+	if b, err := os.ReadFile(filepath.Join(dir, versionsFile)); err == nil {
+		snap, err := versions.Build(b, gc.opts)
+		if err != nil {
+			t.Fatalf("%s: %v", versionsFile, err)
+		}
+		snap.Apply(&gc.opts)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
 	}
 
 	gc.req.ConfigMaps = loadConfigMaps(t, filepath.Join(dir, configMapsFile), gc.req.Namespace)

@@ -32,6 +32,11 @@ type expectedComponent struct {
 	// Label and Requested, when set, are the version and requested-version labels.
 	Label     string `json:"label,omitempty"`
 	Requested string `json:"requested,omitempty"`
+	// Arm, when set, is the arm the record's rollout entry must give; unset, the component must
+	// record no rollout. Bucket, when set, is its bucket: written from the independent oracle
+	// (pkg/rollout/testdata/buckets.py), never from our output.
+	Arm    string `json:"arm,omitempty"`
+	Bucket *int   `json:"bucket,omitempty"`
 }
 
 // UnmarshalJSON decodes strictly: a misspelt field fails, and checkExpect fails a component key
@@ -85,6 +90,25 @@ func checkExpect(t *testing.T, gc goldenCase, res mutate.Result, out *corev1.Pod
 		case want == nil && label != mutate.NoneLabel:
 			t.Errorf("%s: not injected but label %q, want %q", s.volume, label, mutate.NoneLabel)
 		}
+		if want != nil && got != nil {
+			checkRollout(t, s.volume, got.Rollout, want)
+		}
+	}
+}
+
+// checkRollout compares a component's recorded rollout entry with expect.yaml's arm and bucket.
+func checkRollout(t *testing.T, volume string, got *recordRollout, want *expectedComponent) {
+	t.Helper()
+	switch {
+	case want.Arm == "" && got != nil:
+		t.Errorf("%s: recorded rollout %+v, %s wants none", volume, *got, expectFile)
+	case want.Arm != "" && got == nil:
+		t.Errorf("%s: no rollout recorded, %s wants arm %s", volume, expectFile, want.Arm)
+	case got == nil:
+	case got.Arm != want.Arm:
+		t.Errorf("%s: rollout %s arm %s, %s wants %s", volume, got.Name, got.Arm, expectFile, want.Arm)
+	case want.Bucket != nil && got.Bucket != *want.Bucket:
+		t.Errorf("%s: rollout %s bucket %d, %s wants %d", volume, got.Name, got.Bucket, expectFile, *want.Bucket)
 	}
 }
 

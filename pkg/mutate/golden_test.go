@@ -41,6 +41,8 @@ type goldenInjection struct {
 	Requested string        `json:"requested"`
 	Version   string        `json:"version,omitempty"`
 	Source    mutate.Source `json:"source"`
+	// Rollout is "<name> <arm> bucket <b>/<threshold>" when a rollout applied.
+	Rollout string `json:"rollout,omitempty"`
 }
 
 type goldenFinding struct {
@@ -207,7 +209,11 @@ func checkResult(t *testing.T, res mutate.Result) {
 func summarize(res mutate.Result) goldenResult {
 	g := goldenResult{Status: res.Status, Outcome: res.Outcome, Reason: res.Reason, Warnings: res.Warnings}
 	for _, in := range res.Injected {
-		g.Injected = append(g.Injected, goldenInjection{in.Component, in.ConfigMap, in.Label, in.Requested, in.Version, in.Source})
+		gi := goldenInjection{in.Component, in.ConfigMap, in.Label, in.Requested, in.Version, in.Source, ""}
+		if ro := in.Rollout; ro.Name != "" {
+			gi.Rollout = fmt.Sprintf("%s %s bucket %d/%d", ro.Name, ro.Arm, ro.Bucket, ro.Threshold)
+		}
+		g.Injected = append(g.Injected, gi)
 	}
 	for _, f := range res.Findings {
 		g.Findings = append(g.Findings, goldenFinding{f.Reason, f.Component, f.Message})

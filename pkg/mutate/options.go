@@ -40,6 +40,9 @@ type Options struct {
 	// Aliases maps a version name to a version ("stable" -> "v2"); "default" as a target means the
 	// server default. Aliases are resolved once, not recursively.
 	Aliases map[string]string
+	// Rollouts are the sticky canary rollouts in force (rollout.go), validated by pkg/versions;
+	// a review reads them from the same snapshot as Aliases.
+	Rollouts []Rollout
 	// Containers are the default target container names when the Pod does not name any.
 	Containers []string
 	// Envbox says which target containers run Coder's envbox (envbox.go): their CODER_MOUNTS

@@ -25,9 +25,18 @@ type injectedRecord struct {
 }
 
 type recordComponent struct {
-	ConfigMap string        `json:"configMap"`
-	Version   string        `json:"version"`
-	Source    mutate.Source `json:"source"`
+	ConfigMap string         `json:"configMap"`
+	Version   string         `json:"version"`
+	Source    mutate.Source  `json:"source"`
+	Rollout   *recordRollout `json:"rollout,omitempty"`
+}
+
+// recordRollout is a component's rollout entry (docs/design.md, "Sticky canary rollouts").
+type recordRollout struct {
+	Name      string `json:"name"`
+	Arm       string `json:"arm"`
+	Bucket    int    `json:"bucket"`
+	Threshold int    `json:"threshold"`
 }
 
 func (r injectedRecord) component(volume string) *recordComponent { return r.Components[volume] }
@@ -105,7 +114,11 @@ func planFromResult(t testing.TB, o mutate.Options, r mutate.Result, containers 
 	pl.Record = injectedRecord{Components: map[string]*recordComponent{}, Containers: containers}
 	pl.Requested = map[string]string{}
 	for _, in := range r.Injected {
-		pl.Record.Components[in.Component] = &recordComponent{ConfigMap: in.ConfigMap, Version: in.Version, Source: in.Source}
+		rc := &recordComponent{ConfigMap: in.ConfigMap, Version: in.Version, Source: in.Source}
+		if ro := in.Rollout; ro.Name != "" {
+			rc.Rollout = &recordRollout{Name: ro.Name, Arm: string(ro.Arm), Bucket: ro.Bucket, Threshold: ro.Threshold}
+		}
+		pl.Record.Components[in.Component] = rc
 		pl.Requested[in.Component] = in.Requested
 	}
 	pl.Injected = pl.Record.encode(t, o)

@@ -39,6 +39,12 @@ const (
 	// ReasonAlreadyInjected: the Pod already carries everything; nothing was added (re-submitted
 	// Pods, reinvocation). Only the outcome uses it; it is never a warning.
 	ReasonAlreadyInjected Reason = "already_injected"
+	// ReasonRolloutCanary: a rollout put this workspace in its canary (routine: the warning tells
+	// the developer how to stay on the baseline).
+	ReasonRolloutCanary Reason = "rollout_canary"
+	// ReasonRolloutNoKey: a rollout applies, but the Pod has neither the rollout's key label nor a
+	// name of its own, so it has no stable bucket and stays on the baseline.
+	ReasonRolloutNoKey Reason = "rollout_no_key"
 	// ReasonNone is the metric label of a clean injection.
 	ReasonNone Reason = "none"
 )
@@ -55,7 +61,7 @@ var skips = []Reason{ReasonOptedOut, ReasonNoTargetContainer, ReasonVolumeConfli
 // reads), so the Event in the namespace is how the owner learns about it. Events are rate-limited per
 // namespace, reason and component, so this cannot flood.
 func (r Reason) Trivial() bool {
-	return r == ReasonOptedOut || r == ReasonAlreadyInjected || r == ReasonNone
+	return r == ReasonOptedOut || r == ReasonAlreadyInjected || r == ReasonNone || r == ReasonRolloutCanary
 }
 
 // Outcome is the admission-level result: "injected" or "skipped".
@@ -74,4 +80,6 @@ const (
 	SourceNamespace Source = "namespace"
 	SourceDefault   Source = "default"
 	SourceFallback  Source = "fallback"
+	// SourceRollout: a rollout's canary replaced the choice of its alias.
+	SourceRollout Source = "rollout"
 )

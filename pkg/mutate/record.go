@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+
+	"github.com/platform-tools/tilt-lib-injector/pkg/rollout"
 )
 
 // Record is the JSON of the injected annotation (docs/design.md): for each carried component,
@@ -12,6 +15,9 @@ import (
 // at least one component:
 //
 //	{"tilt-lib":{"configMap":"tilt-lib-v2","version":"2.0.1","source":"namespace"},"tilt-templates":{…},"containers":["dev"]}
+//
+// A component a rollout applied to also records it, after "source":
+// "rollout":{"name":"tilt-lib-v3","arm":"canary","bucket":412,"threshold":1000}.
 //
 // and "envbox":true before "containers" when an envbox container's CODER_MOUNTS lists them.
 //
@@ -40,6 +46,17 @@ type RecordComponent struct {
 	// Version is the ConfigMap's version label; empty when unknown.
 	Version string `json:"version"`
 	Source  Source `json:"source"`
+	// Rollout is the rollout that placed the component, when one applied; written only then.
+	Rollout *RecordRollout `json:"rollout,omitempty"`
+}
+
+// RecordRollout is a component's rollout entry: which rollout, which arm, and the bucket and
+// threshold that decided it (bucket -1 without a key), so a Pod shows why it got its arm.
+type RecordRollout struct {
+	Name      string      `json:"name"`
+	Arm       rollout.Arm `json:"arm"`
+	Bucket    int         `json:"bucket"`
+	Threshold int         `json:"threshold"`
 }
 
 // recordContainers and recordEnvbox are the keys of Record.Containers and Record.Envbox; no row
@@ -66,6 +83,9 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	n := len(`{"envbox":true,"containers":[]}`)
 	for _, e := range r.Components {
 		n += len(`"":{"configMap":"","version":"","source":""},`) + len(e.Component) + len(e.ConfigMap) + len(e.Version) + len(e.Source)
+		if e.Rollout != nil {
+			n += len(`,"rollout":{"name":"","arm":"","bucket":-1,"threshold":10000}`) + len(e.Rollout.Name) + len(e.Rollout.Arm)
+		}
 	}
 	for _, c := range r.Containers {
 		n += len(c) + len(`"",`)
@@ -80,6 +100,17 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		b = appendString(b, e.Version)
 		b = append(b, `,"source":`...)
 		b = appendString(b, string(e.Source))
+		if ro := e.Rollout; ro != nil {
+			b = append(b, `,"rollout":{"name":`...)
+			b = appendString(b, ro.Name)
+			b = append(b, `,"arm":`...)
+			b = appendString(b, string(ro.Arm))
+			b = append(b, `,"bucket":`...)
+			b = strconv.AppendInt(b, int64(ro.Bucket), 10)
+			b = append(b, `,"threshold":`...)
+			b = strconv.AppendInt(b, int64(ro.Threshold), 10)
+			b = append(b, '}')
+		}
 		b = append(b, "},"...)
 	}
 	if r.Envbox {

@@ -36,6 +36,8 @@ type Choice struct {
 	// from a developer's annotation value that names nothing real, so it must not become a metric
 	// label value.
 	Exists bool
+	// Rollout is the rollout that placed this choice (rollout.go); zero when none applied.
+	Rollout RolloutChoice
 }
 
 // candidate is one level of the precedence chain.
@@ -44,6 +46,9 @@ type candidate struct {
 	what      string // where the value came from, for messages
 	configMap string
 	label     string
+	// alias is the alias this level's value went through ("stable"), "" for a literal version:
+	// only a choice made through a rollout's alias is moved by it.
+	alias string
 }
 
 // resolve picks the ConfigMap of one component.
@@ -97,16 +102,18 @@ func resolve(o Options, c Component, key string, r Request, lookup ConfigMapLook
 		if !exists {
 			continue
 		}
-		if i == 0 || cand.configMap == first.configMap {
-			return Choice{cand.configMap, cand.label, first.label, version, cand.source, true}
+		ch := Choice{ConfigMap: cand.configMap, Label: cand.label, Requested: first.label, Version: version, Source: cand.source, Exists: true}
+		if i > 0 && cand.configMap != first.configMap {
+			fs.add(ReasonConfigMapMissing, c.Name, "ConfigMap %s (from the %s) not found in namespace %s; mounted %s (from the %s) instead",
+				quote(first.configMap), first.what, quote(r.Namespace), quote(cand.configMap), cand.what)
+			ch.Source = SourceFallback
 		}
-		fs.add(ReasonConfigMapMissing, c.Name, "ConfigMap %s (from the %s) not found in namespace %s; mounted %s (from the %s) instead",
-			quote(first.configMap), first.what, quote(r.Namespace), quote(cand.configMap), cand.what)
-		return Choice{cand.configMap, cand.label, first.label, version, SourceFallback, true}
+		return applyRollout(o, c, cand.alias, r, lookup, ch, fs)
 	}
 	fs.add(ReasonConfigMapMissing, c.Name, "ConfigMap %s (from the %s) not found in namespace %s; mounted as optional, %s stays empty until it exists",
 		quote(first.configMap), first.what, quote(r.Namespace), c.MountPath)
-	return Choice{first.configMap, first.label, first.label, "", first.source, false}
+	ch := Choice{ConfigMap: first.configMap, Label: first.label, Requested: first.label, Source: first.source}
+	return applyRollout(o, c, first.alias, r, lookup, ch, fs)
 }
 
 func (o Options) defaultCandidate(c Component) candidate {
@@ -114,19 +121,25 @@ func (o Options) defaultCandidate(c Component) candidate {
 	if v := o.alias(c.DefaultVersion); v != "" {
 		cand.configMap, cand.label = c.Base+"-"+v, v
 	}
+	if _, ok := o.Aliases[c.DefaultVersion]; ok {
+		cand.alias = c.DefaultVersion
+	}
 	return cand
 }
 
 // candidate turns an annotation value into a level of the chain, or explains why it is invalid.
 func (o Options) candidate(c Component, val string, src Source, where string, def candidate) (candidate, string) {
 	what := where + " annotation"
-	v := val
+	v, alias := val, ""
 	if a, ok := o.Aliases[val]; ok {
-		v = a
+		v, alias = a, val
 		what = fmt.Sprintf("%s via alias %s=%s", what, val, a)
 	}
 	if v == DefaultVersionName || v == "" {
-		return candidate{src, what, def.configMap, def.label}, ""
+		if alias == "" {
+			alias = def.alias // "default" selects the server default, and whatever alias it went through
+		}
+		return candidate{src, what, def.configMap, def.label, alias}, ""
 	}
 	if msgs := validation.IsDNS1123Label(v); len(msgs) > 0 {
 		return candidate{}, "must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters"
@@ -135,5 +148,5 @@ func (o Options) candidate(c Component, val string, src Source, where string, de
 	if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
 		return candidate{}, fmt.Sprintf("ConfigMap name %s would be invalid", quote(name))
 	}
-	return candidate{src, what, name, v}, ""
+	return candidate{src, what, name, v, alias}, ""
 }

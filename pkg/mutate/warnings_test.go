@@ -15,6 +15,7 @@ var knownReasons = map[mutate.Reason]bool{
 	mutate.ReasonConfigMapMissing: true, mutate.ReasonOptedOut: true, mutate.ReasonNoTargetContainer: true,
 	mutate.ReasonOverrideForbidden: true, mutate.ReasonUnknownContainer: true, mutate.ReasonInvalidAnnotation: true,
 	mutate.ReasonTooManyContainers: true, mutate.ReasonAnnotationsTooLarge: true, mutate.ReasonEnvboxMountsUntouched: true,
+	mutate.ReasonRolloutCanary: true, mutate.ReasonRolloutNoKey: true,
 }
 
 var reasonSuffix = regexp.MustCompile(`\(reason: ([a-z_]+)\)$`)

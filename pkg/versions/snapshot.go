@@ -20,6 +20,9 @@ type Snapshot struct {
 	Aliases map[string]string
 	// Rollouts are the document's rollouts, validated. Read-only.
 	Rollouts []Rollout
+	// Moves are Rollouts as the decision reads them (mutate.Options.Rollouts), their defaults
+	// filled in: built once per document, so a review builds nothing. Read-only.
+	Moves []mutate.Rollout
 }
 
 // EmptyHash is the Hash of the empty snapshot (no document present).
@@ -35,7 +38,23 @@ func Build(data []byte, o mutate.Options) (*Snapshot, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
-	return &Snapshot{Hash: hex.EncodeToString(sum[:8]), Aliases: effectiveAliases(o.Aliases, d.Aliases), Rollouts: d.Rollouts}, nil
+	return &Snapshot{Hash: hex.EncodeToString(sum[:8]), Aliases: effectiveAliases(o.Aliases, d.Aliases), Rollouts: d.Rollouts, Moves: moves(d.Rollouts)}, nil
+}
+
+func moves(rs []Rollout) []mutate.Rollout {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]mutate.Rollout, len(rs))
+	for i, r := range rs {
+		out[i] = mutate.Rollout{Name: r.Name, From: r.From, To: r.To, Components: r.Components, Spec: r.Spec()}
+	}
+	return out
+}
+
+// Apply sets the aliases and rollouts of s into o: what a review or `webhook inject` decides with.
+func (s *Snapshot) Apply(o *mutate.Options) {
+	o.Aliases, o.Rollouts = s.Aliases, s.Moves
 }
 
 // Empty is the snapshot of no document: the static aliases alone.

@@ -18,6 +18,9 @@ salt = "tilt-lib-v3"
 # 200 workspace ids like Coder's UUIDs (the e2e's workspaces), the vector first.
 for i in range(1, 201):
     rows.append((salt, "00000000-0000-0000-0000-%012d" % i))
+# The same 200 ids under a new salt: the e2e's reshuffle (a new salt moves other workspaces in).
+for i in range(1, 201):
+    rows.append(("tilt-lib-v3-reshuffled", "00000000-0000-0000-0000-%012d" % i))
 # Another salt reshuffles; user ids, namespace/name keys, an empty key, non-ASCII.
 for k in ["00000000-0000-0000-0000-000000000001", "team-a/ws-1", "", "é/ü"]:
     rows.append(("tilt-lib-v3-b", k))
