@@ -201,7 +201,7 @@ func localOptions(cfg tlconfig.Config, versionsFile string) (mutate.Options, err
 		if err != nil {
 			return opts, err
 		}
-		opts.Aliases = snap.Aliases
+		snap.Apply(&opts) // aliases and rollouts, as serve
 	}
 	return opts, nil
 }

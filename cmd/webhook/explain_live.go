@@ -252,7 +252,7 @@ func (e *liveEnv) readVersions(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("versions document %s/%s: %w (the webhook keeps serving its last good one)", ns, name, err)
 	}
-	e.opts.Aliases = snap.Aliases
+	snap.Apply(&e.opts) // aliases and rollouts, as the webhook serves them
 	e.webhook.ConfigSource += ", versions document " + ns + "/" + name
 	return nil
 }

@@ -14,12 +14,13 @@ import (
 // its injected record, its version labels and its status annotation are what admission would
 // write, so nothing here re-derives them.
 func decide(o mutate.Options, namespace string, nsAnn map[string]string, pod *corev1.Pod, cms mutate.ConfigMapLookup) (Decision, mutate.Result, error) {
-	res := mutate.Mutate(o, mutate.Request{Namespace: namespace, NamespaceAnnotations: nsAnn, Pod: pod, ConfigMaps: cms})
+	tr := &mutate.Trace{}
+	res := mutate.Mutate(o, mutate.Request{Namespace: namespace, NamespaceAnnotations: nsAnn, Pod: pod, ConfigMaps: cms, Trace: tr})
 	after, err := applyPatch(pod, res)
 	if err != nil {
 		return Decision{}, res, err
 	}
-	d := Decision{Selected: true, Status: res.Status}
+	d := Decision{Selected: true, Status: res.Status, Steps: tr.Steps}
 	rec, err := recordOf(o, after)
 	if err != nil {
 		return d, res, err

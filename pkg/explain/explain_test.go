@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/mutate"
+	"github.com/platform-tools/tilt-lib-injector/pkg/versions"
 )
 
 // want asserts a row's result and that its detail and hint hold the given substrings.
@@ -277,6 +279,32 @@ func TestExitCode(t *testing.T) {
 	for i, tt := range tests {
 		if got := ExitCode(tt.reports, tt.strict); got != tt.want {
 			t.Errorf("%d: ExitCode = %d, want %d", i, got, tt.want)
+		}
+	}
+}
+
+// The version row goes alias → rollout → arm, from the trace: a workspace in the canary of the
+// rollout on stable, and one in the baseline.
+func TestRolloutSteps(t *testing.T) {
+	for _, tt := range []struct {
+		id   string
+		want []string
+	}{
+		{"00000000-0000-0000-0000-000000000002", []string{"placed by a rollout: tilt-lib-v3 (3.0.0); rollout tilt-lib-v3 on alias stable: bucket", "→ arm canary, tilt-lib-v3"}},
+		{"00000000-0000-0000-0000-000000000001", []string{"namespace team-a pins stable → alias stable = v2 (2.0.1); rollout tilt-lib-v3 on alias stable: bucket", "→ arm baseline, tilt-lib-v2"}},
+	} {
+		in := baseInput()
+		snap, err := versions.Build([]byte("aliases: {stable: v2}\nrollouts:\n- {name: tilt-lib-v3, from: stable, to: v3, percent: \"50\"}\n"), in.Options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap.Apply(&in.Options)
+		in.Pod.Labels["com.coder.workspace.id"] = tt.id
+		in.ConfigMaps = lookup{"team-a/tilt-lib-v2": "2.0.1", "team-a/tilt-lib-v3": "3.0.0", "team-a/tilt-templates": ""}
+		r := explainOK(t, in)
+		check(t, r, want{layer: "tilt-lib version", result: OK, detail: tt.want})
+		if !slices.ContainsFunc(r.Decision.Steps, func(s mutate.Step) bool { return s.Kind == mutate.StepRollout && s.Component == "tilt-lib" }) {
+			t.Errorf("no rollout step in %+v", r.Decision.Steps)
 		}
 	}
 }

@@ -89,7 +89,9 @@ func TestJSONSchema(t *testing.T) {
 		{"top", out, []string{"exitCode", "reports", "schemaVersion"}},
 		{"report", rep, []string{"checks", "decision", "recorded", "subject"}},
 		{"check with a hint", rep["checks"].([]any)[len(rep["checks"].([]any))-2], []string{"description", "detail", "hint", "layer", "result"}},
-		{"decision", rep["decision"], []string{"components", "containers", "selected", "status"}},
+		{"decision", rep["decision"], []string{"components", "containers", "selected", "status", "steps"}},
+		{"step", rep["decision"].(map[string]any)["steps"].([]any)[0], []string{"detail", "kind", "taken"}},
+		{"component step", rep["decision"].(map[string]any)["steps"].([]any)[3], []string{"component", "detail", "kind", "taken"}},
 		{"component", rep["decision"].(map[string]any)["components"].([]any)[0], []string{"component", "configMap", "exists", "label", "mounted", "requested", "source", "version"}},
 		{"recorded", rep["recorded"], []string{"record", "status"}},
 	} {

@@ -76,6 +76,10 @@ type Decision struct {
 	Components []ComponentDecision `json:"components"`
 	// Containers are the target containers carrying at least one component.
 	Containers []string `json:"containers"`
+	// Steps is the trace of the decision (mutate.Trace), in the order taken: override lock,
+	// opt-out, targets, then per component each level tried, aliases, ConfigMaps, fallback,
+	// rollout, conflicts.
+	Steps []mutate.Step `json:"steps"`
 }
 
 // ComponentDecision is the choice for one component.

@@ -17,7 +17,7 @@ func decisionChecks(in Input, d Decision, res mutate.Result) []Check {
 		return out
 	}
 	for i, c := range in.Options.Components {
-		out = append(out, versionCheck(in, c, d.Components[i], res), configMapCheck(in, c, d.Components[i]))
+		out = append(out, versionCheck(in, c, d, d.Components[i], res), configMapCheck(in, c, d.Components[i]))
 	}
 	out = append(out, targetsCheck(in, d, res))
 	if fs := findingsOf(res.Findings, "*", mutate.ReasonVolumeConflict, mutate.ReasonMountPathConflict); len(fs) > 0 {
@@ -61,7 +61,7 @@ func overrideCheck(in Input, res mutate.Result) Check {
 }
 
 // versionCheck says which level of the precedence chain chose the component's version.
-func versionCheck(in Input, c mutate.Component, cd ComponentDecision, res mutate.Result) Check {
+func versionCheck(in Input, c mutate.Component, d Decision, cd ComponentDecision, res mutate.Result) Check {
 	ch := Check{Layer: c.Name + suffixVersion, Description: "which level chose the " + c.Name + " version (pod > namespace > server default)", Result: OK}
 	invalid := findingsOf(res.Findings, c.Name, mutate.ReasonInvalidVersion)
 	if !cd.Mounted {
@@ -75,6 +75,9 @@ func versionCheck(in Input, c mutate.Component, cd ComponentDecision, res mutate
 		return ch
 	}
 	ch.Detail = describeChoice(in, c, cd)
+	if ro := rolloutSteps(d.Steps, c.Name); ro != "" {
+		ch.Detail += "; " + ro
+	}
 	if cd.Source == mutate.SourceFallback {
 		ch.Result = Warning
 		ch.Detail = messages(findingsOf(res.Findings, c.Name, mutate.ReasonConfigMapMissing))
@@ -105,14 +108,32 @@ func describeChoice(in Input, c mutate.Component, cd ComponentDecision) string {
 		s = fmt.Sprintf("namespace %s pins %s", in.Subject.Namespace, via(in.NamespaceAnnotations[key]))
 	case mutate.SourceDefault:
 		s = "server default " + c.DefaultVersionFlag + " " + defaultOf(in.Options, c)
+	case mutate.SourceRollout:
+		// The rollout step (appended by the caller) says which level's alias it moved.
+		return "placed by a rollout: " + cd.ConfigMap + versionOf(cd)
 	}
 	if !strings.HasSuffix(s, " "+cd.Label) {
 		s += " → " + cd.Label
 	}
-	if cd.Version != "" {
-		s += " (" + cd.Version + ")"
+	return s + versionOf(cd)
+}
+
+func versionOf(cd ComponentDecision) string {
+	if cd.Version == "" {
+		return ""
 	}
-	return s
+	return " (" + cd.Version + ")"
+}
+
+// rolloutSteps are the trace's rollout steps of a component: which rollout, bucket, arm.
+func rolloutSteps(steps []mutate.Step, component string) string {
+	var out []string
+	for _, s := range steps {
+		if s.Component == component && s.Kind == mutate.StepRollout {
+			out = append(out, s.Detail)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func defaultOf(o mutate.Options, c mutate.Component) string {
