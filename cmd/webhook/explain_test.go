@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/platform-tools/tilt-lib-injector/pkg/explain"
+	tlinject "github.com/platform-tools/tilt-lib-injector/pkg/inject"
 )
 
 const explainNS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, annotations: {tilt-lib.platform/version: stable}}\n"
@@ -137,5 +138,22 @@ func TestServeConfigOfDeployedArgs(t *testing.T) {
 	}
 	if _, err := serveConfig([]string{"--no-such-flag"}, env, nil); err == nil {
 		t.Error("an unknown flag was accepted")
+	}
+}
+
+// -f keeps inject's input bounds: at the per-file bound a Pod is read, one byte over is refused
+// naming the bound.
+func TestExplainInputBound(t *testing.T) {
+	pad := func(n int) string { // a YAML comment fills the file up to n bytes
+		body := pod + "#"
+		return body + strings.Repeat("x", n-len(body)-1) + "\n"
+	}
+	code, _, errOut := runCmd(t, pad(tlinject.MaxFileBytes), "explain", "-f", "-")
+	if code != 0 && code != 3 {
+		t.Fatalf("at the bound: exit %d, %s", code, errOut)
+	}
+	code, _, errOut = runCmd(t, pad(tlinject.MaxFileBytes+1), "explain", "-f", "-")
+	if code != 1 || !strings.Contains(errOut, "more than 16777216 bytes (the per-file limit)") {
+		t.Errorf("over the bound: exit %d, %q", code, errOut)
 	}
 }
