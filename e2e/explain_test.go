@@ -13,6 +13,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -98,6 +99,9 @@ func TestExplain(t *testing.T) {
 		"tilt-lib configmap        ×       tilt-lib-v2 not in team-explain (it exists in: default)",
 		"copy it into team-explain"},
 		"deploy/coder-dave", "-n", explainNS)
+	expect("a CronJob's job template", explain.ExitError, []string{"cronjob/nightly in team-explain",
+		"tilt-lib configmap        ×       tilt-lib-v2 not in team-explain (it exists in: default)"},
+		"cj/nightly", "-n", explainNS)
 	expect("the namespace and its stragglers", explain.ExitError, []string{
 		"stragglers                ‼       1 of 1 workspace Pods run another choice: coder-carol-dev (never injected"},
 		"namespace/"+explainNS)
@@ -160,6 +164,10 @@ func installFixtures(ctx context.Context, t *testing.T, e *harness.Injector) {
 		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{harness.WorkspaceLabel: harness.WorkspaceValue}},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{harness.WorkspaceLabel: harness.WorkspaceValue}},
 				Spec: harness.WorkspacePodSpec()}}}
+	nightly := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: explainNS},
+		Spec: batchv1.CronJobSpec{Schedule: "0 3 * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{harness.WorkspaceLabel: harness.WorkspaceValue}},
+				Spec: withRestartNever(harness.WorkspacePodSpec())}}}}}
 	plain := harness.WorkspacePod("plain", nil)
 	plain.Labels = map[string]string{"app": "not-a-workspace"}
 	cm := func(name, namespace, version string) *corev1.ConfigMap {
@@ -183,6 +191,10 @@ func installFixtures(ctx context.Context, t *testing.T, e *harness.Injector) {
 			return err
 		},
 		func() error {
+			_, err := c.BatchV1().CronJobs(explainNS).Create(ctx, nightly, metav1.CreateOptions{})
+			return err
+		},
+		func() error {
 			_, err := c.CoreV1().ConfigMaps("default").Create(ctx, cm("tilt-lib-v2", "default", "2.0.1"), metav1.CreateOptions{})
 			return err
 		},
@@ -196,4 +208,10 @@ func installFixtures(ctx context.Context, t *testing.T, e *harness.Injector) {
 			t.Fatalf("fixtures: %v", err)
 		}
 	}
+}
+
+// withRestartNever: a Job's Pods may not restart Always.
+func withRestartNever(s corev1.PodSpec) corev1.PodSpec {
+	s.RestartPolicy = corev1.RestartPolicyNever
+	return s
 }
