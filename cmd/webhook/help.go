@@ -19,6 +19,8 @@ var commands = []command{
 		"Run the TLS admission server. The default command: `webhook --port 9443` is `webhook serve --port 9443`."},
 	{"inject", "webhook inject -f FILE|DIR|- [-f ...] [-R] [flags]",
 		"Apply serve's mutation offline: Pods and workloads in (YAML/JSON), mutated YAML or JSON patches out."},
+	{"explain", "webhook explain pod/NAME|deploy/NAME|namespace/NS [-n NS] | --new -n NS [-l k=v]... | -f FILE [flags]",
+		"Why a workspace got (or would get) its library version, or none: the webhook's own decision, one row per layer (√ ‼ ×) with hints. Exit 0 no ×, 3 some ×, 4 only ‼ with --strict, 1 usage or access error."},
 	{"version", "webhook version", "Print the version (also `webhook --version`)."},
 	{"help", "webhook help [command]", "Show this help, or a command's flags (also `webhook <command> --help`)."},
 }
@@ -38,7 +40,7 @@ func help(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return nil
 	}
 	switch args[0] {
-	case "serve", "inject":
+	case "serve", "inject", "explain":
 		if err := noArguments(args[1:]); err != nil {
 			return err
 		}
@@ -46,13 +48,16 @@ func help(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "version", "help":
 		return noArguments(args[1:])
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, inject, version, help)", args[0])
+	return fmt.Errorf("unknown command %q (commands: serve, inject, explain, version, help)", args[0])
 }
 
 // helpOf runs a subcommand with --help and returns its helpRequest.
 func helpOf(name string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if name == "serve" {
+	switch name {
+	case "serve":
 		return serve([]string{"--help"}, stderr)
+	case "explain":
+		return explainCmd([]string{"--help"}, stdin, stdout, stderr)
 	}
 	return inject([]string{"--help"}, stdin, stdout, stderr)
 }

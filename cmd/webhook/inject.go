@@ -26,7 +26,7 @@ func inject(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.StringVar(&cmFile, "configmaps-file", "", "the ConfigMaps that exist (list or stream); default: those in -f, else every ConfigMap exists")
 	fs.StringVar(&versionsFile, "versions-file", "", "the versions document (what serve watches in --versions-configmap, key versions.yaml): its aliases win over --alias for a name they define")
 	fs.StringVarP(&output, "output", "o", tlinject.OutputYAML, `yaml (the objects) or patch (one {"kind","namespace","name","patch"} JSON line per Pod or workload)`)
-	cfg, err := load(fs, args, tlconfig.LoadInject)
+	cfg, err := load(fs, args, os.LookupEnv, tlconfig.LoadInject)
 	if err != nil {
 		return err
 	}

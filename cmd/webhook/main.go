@@ -42,6 +42,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = serve(args, stderr)
 	case "inject":
 		err = inject(args, stdin, stdout, stderr)
+	case "explain":
+		err = explainCmd(args, stdin, stdout, stderr)
 	case "version":
 		err = noArguments(args)
 		if err == nil {
@@ -50,16 +52,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "help":
 		err = help(args, stdin, stdout, stderr)
 	default:
-		err = fmt.Errorf("unknown command %q (commands: serve, inject, version, help; see webhook --help)", cmd)
+		err = fmt.Errorf("unknown command %q (commands: serve, inject, explain, version, help; see webhook --help)", cmd)
 		cmd = ""
 	}
 	var h *helpRequest
+	var code exitStatus
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &h):
 		commandHelp(stdout, h.fs.Name(), h.fs)
 		return 0
+	case errors.As(err, &code):
+		return int(code)
 	}
 	prefix := "webhook: "
 	if cmd != "" {
@@ -87,11 +92,11 @@ type helpRequest struct{ fs *pflag.FlagSet }
 
 func (h *helpRequest) Error() string { return "help requested" }
 
-// load runs a config loader (tlconfig.LoadServe, tlconfig.LoadInject) with the process
-// environment, and turns --help into a helpRequest.
-func load(fs *pflag.FlagSet, args []string,
+// load runs a config loader (tlconfig.LoadServe, tlconfig.LoadInject) with an environment
+// (os.LookupEnv, or a deployed container's for explain), and turns --help into a helpRequest.
+func load(fs *pflag.FlagSet, args []string, lookupEnv func(string) (string, bool),
 	loader func(*pflag.FlagSet, []string, func(string) (string, bool)) (tlconfig.Config, error)) (tlconfig.Config, error) {
-	cfg, err := loader(fs, args, os.LookupEnv)
+	cfg, err := loader(fs, args, lookupEnv)
 	if errors.Is(err, pflag.ErrHelp) {
 		return cfg, &helpRequest{fs: fs}
 	}

@@ -41,13 +41,9 @@ import (
 // serve runs the admission server until SIGTERM. Every startup failure is one error (one line)
 // saying what is wrong and what to do; nothing is logged before the checks pass.
 func serve(args []string, stderr io.Writer) error {
-	fs := flagSet("serve", stderr)
-	cfg, err := load(fs, args, tlconfig.LoadServe)
+	cfg, err := serveConfig(args, os.LookupEnv, stderr)
 	if err != nil {
 		return err
-	}
-	if err := noArguments(fs.Args()); err != nil {
-		return fmt.Errorf("%w (serve takes flags only)", err)
 	}
 	if err := checkCertConfig(cfg); err != nil {
 		return err
@@ -76,6 +72,21 @@ func serve(args []string, stderr io.Writer) error {
 	ctrl.SetLogger(log)
 	log.Info("API server reachable", "host", rc.Host, "version", server)
 	return runServer(ctx, cfg, rc, cs, log)
+}
+
+// serveConfig is serve's one flag set: its flags, TILTLIB_* variables (from lookupEnv) and
+// --config file, validated. `webhook explain` parses the deployed webhook's container args with it
+// too, so what explain decides with is what serve would run with.
+func serveConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (tlconfig.Config, error) {
+	fs := flagSet("serve", stderr)
+	cfg, err := load(fs, args, lookupEnv, tlconfig.LoadServe)
+	if err != nil {
+		return cfg, err
+	}
+	if err := noArguments(fs.Args()); err != nil {
+		return cfg, fmt.Errorf("%w (serve takes flags only)", err)
+	}
+	return cfg, nil
 }
 
 // signalContext is cancelled by the first SIGTERM or SIGINT; a second one ends the process the

@@ -31,8 +31,11 @@
 //     are always written (NoneLabel for a component not mounted); an injected annotation the
 //     Pod brought is replaced, or removed when nothing is injected. That removal is the only
 //     non-"add" operation.
+//   - Explainable on request: a Request with a Trace (trace.go) gets every step of the decision and
+//     its conclusion, which equals the Result; tracing changes nothing else, and a nil Trace (every
+//     admission) costs nothing: each recording site is behind a nil check.
 //
 // The contract (annotations, precedence, reasons) is docs/design.md. The admission handler
-// (pkg/decide) and the offline `webhook inject` command both call Mutate,
-// so what `inject` prints is exactly what the server would do.
+// (pkg/decide), the offline `webhook inject` command and `webhook explain` (pkg/explain) all call
+// Mutate, so what `inject` prints and `explain` explains is exactly what the server would do.
 package mutate

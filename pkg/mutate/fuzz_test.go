@@ -72,6 +72,7 @@ func FuzzMutate(f *testing.F) {
 		}
 		in, out := decodePod(t, orig), decodePod(t, applied)
 		checkInvariants(t, o, in, out)
+		checkTrace(t, o, req, res, out) // the trace concludes what the Result says
 
 		req.Pod = out
 		if again := mutate.Mutate(o, req); len(again.Patch) != 0 {

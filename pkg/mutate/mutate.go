@@ -69,6 +69,9 @@ func Mutate(o Options, r Request) Result {
 	}
 	res.Outcome, res.Reason = outcome(res, fs)
 	res.Findings, res.Warnings = fs, warnings(fs)
+	if r.Trace != nil {
+		r.Trace.conclude(res.Status, plans)
+	}
 	return res
 }
 
@@ -85,10 +88,17 @@ func (r Request) withDefaults() Request {
 // plan decides every component: nothing when the Pod is opted out or has no target container.
 func plan(o Options, r Request, keys ownedKeys, fs *findings) []componentPlan {
 	forbidden := overridesForbidden(o, r, fs)
-	if optedOut(o, r, forbidden, fs) {
+	out := optedOut(o, r, forbidden, fs)
+	if r.Trace != nil {
+		tracePolicy(r.Trace, o, forbidden, out, *fs)
+	}
+	if out {
 		return nil
 	}
 	idx := targets(o, r, fs)
+	if r.Trace != nil {
+		traceTargets(r.Trace, r.Pod, idx)
+	}
 	if len(idx) == 0 {
 		return nil
 	}

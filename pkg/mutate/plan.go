@@ -49,6 +49,9 @@ func planComponent(o Options, c Component, key string, r Request, lookup ConfigM
 		pl.rewrite = true
 	default:
 		fs.add(ReasonVolumeConflict, c.Name, "volume %s already exists with a different source; %s not injected", quote(c.Name), c.Name)
+		if r.Trace != nil {
+			r.Trace.add(c.Name, StepConflict, true, "volume %s is the Pod's own (not ours): %s not injected", c.Name, c.Name)
+		}
 		return componentPlan{Component: c}
 	}
 	var conflict *corev1.VolumeMount
@@ -72,6 +75,9 @@ func planComponent(o Options, c Component, key string, r Request, lookup ConfigM
 		}
 		fs.add(ReasonMountPathConflict, c.Name, "container %s already mounts volume %s at %s%s; %s not mounted there",
 			quote(conflictIn), quote(conflict.Name), c.MountPath, more, c.Name)
+		if r.Trace != nil {
+			r.Trace.add(c.Name, StepConflict, true, "container %s already mounts volume %s at %s%s", conflictIn, conflict.Name, c.MountPath, more)
+		}
 	}
 	if !pl.carried() {
 		// A volume no container mounts would only confuse; one no container mounts at our path is

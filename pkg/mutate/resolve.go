@@ -17,6 +17,9 @@ type Request struct {
 	Pod                  *corev1.Pod
 	// ConfigMaps answers which ConfigMaps exist; nil means AllExist.
 	ConfigMaps ConfigMapLookup
+	// Trace, when not nil, receives every step of the decision (trace.go): `webhook explain`
+	// asks for it, admission never does.
+	Trace *Trace
 }
 
 // Choice is what resolution picked for one component.
@@ -73,32 +76,50 @@ func resolve(o Options, c Component, key string, r Request, lookup ConfigMapLook
 	podVal, podSet := nonEmpty(r.Pod.Annotations, key)
 
 	var chain []candidate
+	tr := r.Trace
 	level := func(val string, src Source, where string) {
 		cand, err := o.candidate(c, val, src, where, def)
 		if err != "" {
 			fs.add(ReasonInvalidVersion, c.Name, "%s %s on the %s is not a valid version and was ignored (%s)",
 				key, quote(val), where, err)
+			if tr != nil {
+				tr.add(c.Name, StepLevel, false, "%s annotation %s=%s: not a valid version, skipped (%s)", where, key, quote(val), err)
+			}
 			return
 		}
 		chain = append(chain, cand)
 	}
 	switch {
 	case !podSet:
+		if tr != nil {
+			tr.add(c.Name, StepLevel, false, "pod annotation %s: not set", key)
+		}
 	case forbidden && (podVal == nsVal || !nsSet && podVal == DefaultVersionName):
 		// The pod repeats what applies anyway: nothing is overridden, nothing to report.
+		if tr != nil {
+			tr.add(c.Name, StepLevel, false, "pod annotation %s=%s: overrides are locked, and it repeats what applies anyway", key, quote(podVal))
+		}
 	case forbidden:
 		forbiddenPodValue(o, r, key, podVal, fs)
+		if tr != nil {
+			tr.add(c.Name, StepLevel, false, "pod annotation %s=%s: ignored, the namespace locks overrides", key, quote(podVal))
+		}
 	default:
 		level(podVal, SourcePod, "pod")
 	}
 	if nsSet {
 		level(nsVal, SourceNamespace, "namespace")
+	} else if tr != nil {
+		tr.add(c.Name, StepLevel, false, "namespace %s annotation %s: not set", r.Namespace, key)
 	}
 	chain = append(chain, def)
 
 	first := chain[0]
 	for i, cand := range chain {
 		version, exists := lookup.Version(r.Namespace, cand.configMap)
+		if tr != nil {
+			traceCandidate(tr, c, r.Namespace, cand, exists, i > 0 && cand.configMap != first.configMap)
+		}
 		if !exists {
 			continue
 		}
@@ -112,6 +133,10 @@ func resolve(o Options, c Component, key string, r Request, lookup ConfigMapLook
 	}
 	fs.add(ReasonConfigMapMissing, c.Name, "ConfigMap %s (from the %s) not found in namespace %s; mounted as optional, %s stays empty until it exists",
 		quote(first.configMap), first.what, quote(r.Namespace), c.MountPath)
+	if tr != nil {
+		tr.add(c.Name, StepFallback, true, "no level's ConfigMap exists in %s: the first, %s (from the %s), is mounted anyway (optional, empty until it exists)",
+			r.Namespace, first.configMap, first.what)
+	}
 	ch := Choice{ConfigMap: first.configMap, Label: first.label, Requested: first.label, Source: first.source}
 	return applyRollout(o, c, first.alias, r, lookup, ch, fs)
 }
@@ -149,4 +174,20 @@ func (o Options) candidate(c Component, val string, src Source, where string, de
 		return candidate{}, fmt.Sprintf("ConfigMap name %s would be invalid", quote(name))
 	}
 	return candidate{src, what, name, v, alias}, ""
+}
+
+// traceCandidate records one level of the chain: its value, the alias it went through, and
+// whether its ConfigMap exists (the first that does is taken).
+func traceCandidate(tr *Trace, c Component, namespace string, cand candidate, exists, fallback bool) {
+	if cand.alias != "" {
+		tr.add(c.Name, StepAlias, true, "%s: alias %s = %s", cand.what, cand.alias, cand.label)
+	}
+	switch {
+	case !exists:
+		tr.add(c.Name, StepConfigMap, false, "%s → %s: not in namespace %s, skipped", cand.what, cand.configMap, namespace)
+	case fallback:
+		tr.add(c.Name, StepFallback, true, "%s → %s: exists in %s, taken as a fallback", cand.what, cand.configMap, namespace)
+	default:
+		tr.add(c.Name, StepLevel, true, "%s → %s: exists in %s, taken", cand.what, cand.configMap, namespace)
+	}
 }

@@ -57,6 +57,9 @@ func (o Options) rolloutFor(c Component, alias string) *Rollout {
 func applyRollout(o Options, c Component, alias string, r Request, lookup ConfigMapLookup, ch Choice, fs *findings) Choice {
 	ro := o.rolloutFor(c, alias)
 	if ro == nil || !ro.Spec.Applies(r.Namespace) {
+		if ro != nil && r.Trace != nil {
+			r.Trace.add(c.Name, StepRollout, false, "rollout %s on alias %s: not for namespace %s", ro.Name, alias, r.Namespace)
+		}
 		return ch
 	}
 	pod := r.Pod
@@ -66,9 +69,9 @@ func applyRollout(o Options, c Component, alias string, r Request, lookup Config
 	case rollout.ArmNoKey:
 		fs.add(ReasonRolloutNoKey, c.Name, "rollout %s: the Pod has no label %s and a generated name, so it has no stable bucket; it stays on %s",
 			ro.Name, keyLabel(ro.Spec.Key), quote(ch.ConfigMap))
-		return ch
+		return traceRollout(r.Trace, c, ro, alias, ch)
 	case rollout.ArmBaseline:
-		return ch
+		return traceRollout(r.Trace, c, ro, alias, ch)
 	}
 	canary := c.Base + "-" + ro.To
 	version, exists := "", false
@@ -79,12 +82,12 @@ func applyRollout(o Options, c Component, alias string, r Request, lookup Config
 		ch.Rollout.Arm = rollout.ArmUnavailable
 		fs.add(ReasonConfigMapMissing, c.Name, "rollout %s: canary ConfigMap %s not found in namespace %s; stays on %s",
 			ro.Name, quote(canary), quote(r.Namespace), quote(ch.ConfigMap))
-		return ch
+		return traceRollout(r.Trace, c, ro, alias, ch)
 	}
 	fs.add(ReasonRolloutCanary, c.Name, "rollout %s: this workspace mounts %s, the canary of alias %s (%s)%s",
 		ro.Name, quote(canary), quote(alias), quote(ch.ConfigMap), pinHint(o, c, ch.Label))
 	ch.ConfigMap, ch.Label, ch.Requested, ch.Version, ch.Source, ch.Exists = canary, ro.To, ro.To, version, SourceRollout, true
-	return ch
+	return traceRollout(r.Trace, c, ro, alias, ch)
 }
 
 // pinHint tells the developer how to keep the baseline: a literal version is never moved. The
@@ -102,4 +105,14 @@ func keyLabel(key string) string {
 		return rollout.LabelUserID
 	}
 	return rollout.LabelWorkspaceID
+}
+
+// traceRollout records where a rollout placed the component, when tracing, and returns ch.
+func traceRollout(tr *Trace, c Component, ro *Rollout, alias string, ch Choice) Choice {
+	if tr == nil {
+		return ch
+	}
+	tr.add(c.Name, StepRollout, ch.Rollout.Arm == rollout.ArmCanary, "rollout %s on alias %s: bucket %d, threshold %d → arm %s, %s",
+		ro.Name, alias, ch.Rollout.Bucket, ch.Rollout.Threshold, ch.Rollout.Arm, ch.ConfigMap)
+	return ch
 }
