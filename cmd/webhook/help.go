@@ -19,6 +19,8 @@ var commands = []command{
 		"Run the TLS admission server. The default command: `webhook --port 9443` is `webhook serve --port 9443`."},
 	{"inject", "webhook inject -f FILE|DIR|- [-f ...] [-R] [flags]",
 		"Apply serve's mutation offline: Pods and workloads in (YAML/JSON), mutated YAML or JSON patches out."},
+	{"distribute", "webhook distribute --source-namespace NS --namespace-selector SELECTOR [flags]",
+		"Copy the library ConfigMaps of one namespace into every selected namespace and keep them (its own Deployment)."},
 	{"version", "webhook version", "Print the version (also `webhook --version`)."},
 	{"help", "webhook help [command]", "Show this help, or a command's flags (also `webhook <command> --help`)."},
 }
@@ -38,7 +40,7 @@ func help(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return nil
 	}
 	switch args[0] {
-	case "serve", "inject":
+	case "serve", "inject", "distribute":
 		if err := noArguments(args[1:]); err != nil {
 			return err
 		}
@@ -46,13 +48,16 @@ func help(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "version", "help":
 		return noArguments(args[1:])
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, inject, version, help)", args[0])
+	return fmt.Errorf("unknown command %q (commands: serve, inject, distribute, version, help)", args[0])
 }
 
 // helpOf runs a subcommand with --help and returns its helpRequest.
 func helpOf(name string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if name == "serve" {
+	switch name {
+	case "serve":
 		return serve([]string{"--help"}, stderr)
+	case "distribute":
+		return distributeCmd([]string{"--help"}, stdout, stderr)
 	}
 	return inject([]string{"--help"}, stdin, stdout, stderr)
 }

@@ -1,5 +1,6 @@
 // Command webhook is tilt-lib-injector: `webhook serve` runs the admission server, `webhook inject`
-// applies the same mutation offline. Flags, TILTLIB_* variables and --config keys are described in
+// applies the same mutation offline, `webhook distribute` copies the library ConfigMaps into the
+// workspace namespaces. Flags, TILTLIB_* variables and --config keys are described in
 // pkg/config and the README; `webhook <command> --help` lists each command's own.
 package main
 
@@ -42,6 +43,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = serve(args, stderr)
 	case "inject":
 		err = inject(args, stdin, stdout, stderr)
+	case "distribute":
+		err = distributeCmd(args, stdout, stderr)
 	case "version":
 		err = noArguments(args)
 		if err == nil {
@@ -50,7 +53,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "help":
 		err = help(args, stdin, stdout, stderr)
 	default:
-		err = fmt.Errorf("unknown command %q (commands: serve, inject, version, help; see webhook --help)", cmd)
+		err = fmt.Errorf("unknown command %q (commands: serve, inject, distribute, version, help; see webhook --help)", cmd)
 		cmd = ""
 	}
 	var h *helpRequest

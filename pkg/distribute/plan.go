@@ -64,6 +64,8 @@ type Action struct {
 	ResourceVersion string
 	// Mounts is how many live Pods mount the copy (KeepMounted).
 	Mounts int
+	// Until is when the orphan's grace ends (KeepOrphan): the controller plans again then.
+	Until time.Time
 	// Reason says why (Conflict, Refused).
 	Reason string
 }
@@ -264,7 +266,7 @@ func (s Settings) orphan(c *corev1.ConfigMap, in Input) Action {
 		return a
 	}
 	if in.Now.Sub(at) < s.Grace {
-		a.Kind = KeepOrphan
+		a.Kind, a.Until = KeepOrphan, at.Add(s.Grace)
 		return a
 	}
 	mounts, listed := in.Mounts[c.Namespace]

@@ -67,6 +67,8 @@ func brief(a Action) string {
 		s += fmt.Sprintf(" uid=%s rv=%s", a.UID, a.ResourceVersion)
 	case KeepMounted:
 		s += fmt.Sprintf(" mounts=%d", a.Mounts)
+	case KeepOrphan:
+		s += " until=" + a.Until.Format(time.RFC3339)
 	}
 	return s
 }
@@ -150,7 +152,7 @@ func TestPlan(t *testing.T) {
 		{name: "an orphan within its grace is kept",
 			in: Input{Namespaces: []Namespace{ns("team-a", true)}, Now: now,
 				Copies: []*corev1.ConfigMap{with(copyOf(lib, "team-a"), orphanedAt(now.Add(-grace+time.Second)))}},
-			want: []string{"keep_orphan team-a/tilt-lib-v2"}},
+			want: []string{"keep_orphan team-a/tilt-lib-v2 until=2026-12-05T07:00:01Z"}},
 		{name: "an orphan past its grace waits for a fresh Pod list",
 			in: Input{Namespaces: []Namespace{ns("team-a", true)}, Now: now,
 				Copies: []*corev1.ConfigMap{with(copyOf(lib, "team-a"), orphanedAt(now.Add(-grace)))}},
