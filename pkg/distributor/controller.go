@@ -187,15 +187,25 @@ func (c *Controller) snapshot() distribute.Input {
 // pass plans over in and writes what differs. It returns when the next orphan's grace ends (zero:
 // none pending) and every write error, joined.
 func (c *Controller) pass(ctx context.Context, in distribute.Input) (time.Time, error) {
+	in.Now = c.o.Now()
 	acts, err := c.plan(ctx, in)
 	errs := append([]error{err}, c.apply(ctx, acts)...)
 	c.o.Metrics.Passes.Inc()
 	states := map[string]float64{}
 	var next time.Time
+	// A mounted orphan is looked at again after min(grace, resync): nothing else announces that
+	// its last Pod went (the controller does not watch Pods).
+	recheck := in.Now.Add(min(c.o.Settings.Grace, c.o.Resync))
 	for _, a := range acts {
 		states[a.Kind.State()]++
-		if a.Kind == distribute.KeepOrphan && (next.IsZero() || a.Until.Before(next)) {
-			next = a.Until
+		until := a.Until
+		if a.Kind == distribute.KeepMounted {
+			until = recheck
+		} else if a.Kind != distribute.KeepOrphan {
+			continue
+		}
+		if next.IsZero() || until.Before(next) {
+			next = until
 		}
 	}
 	for _, st := range distribute.States {
@@ -213,7 +223,9 @@ func (c *Controller) pass(ctx context.Context, in distribute.Input) (time.Time, 
 // nothing there is deleted; the error is returned.
 func (c *Controller) plan(ctx context.Context, in distribute.Input) ([]distribute.Action, error) {
 	s := c.o.Settings
-	in.Now = c.o.Now()
+	if in.Now.IsZero() {
+		in.Now = c.o.Now()
+	}
 	var errs []error
 	if nss := distribute.NeedsPods(s, in); len(nss) > 0 {
 		in.Mounts = map[string]map[string]int{}
