@@ -218,4 +218,3 @@ func distSeries(name string, kv ...string) harness.Series {
 	}
 	return harness.Series{Name: name, Labels: l}
 }
-
