@@ -87,7 +87,10 @@ func TestDistribute(t *testing.T) {
 	})
 
 	t.Run("an edited copy is reverted", func(t *testing.T) {
-		c, _ := getCM(ctx, a, lib.Name)
+		c, err := getCM(ctx, a, lib.Name)
+		if c == nil {
+			t.Fatalf("no copy to edit (%v)", err)
+		}
 		c.Data["tilt_lib.star"] = "edited"
 		if _, err := inj.Client.CoreV1().ConfigMaps(a).Update(ctx, c, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
@@ -96,7 +99,10 @@ func TestDistribute(t *testing.T) {
 	})
 
 	t.Run("source data and version-label changes propagate", func(t *testing.T) {
-		src, _ := getCM(ctx, d.src, lib.Name)
+		src, err := getCM(ctx, d.src, lib.Name)
+		if src == nil {
+			t.Fatalf("no source (%v)", err)
+		}
 		src.Data["tilt_lib.star"] = "v2 patched"
 		src.Labels["version"] = "v2.0.1"
 		if lib, err = inj.Client.CoreV1().ConfigMaps(d.src).Update(ctx, src, metav1.UpdateOptions{}); err != nil {
