@@ -19,9 +19,11 @@
 //     the annotation <prefix>content-hash (Hash of data, binaryData and version). Nothing else of
 //     the source: no other label or annotation (so never Argo CD's app.kubernetes.io/instance or
 //     argocd.argoproj.io/* tracking, which would make Argo CD prune the copies), never immutable.
-//   - Ours: a ConfigMap in a target namespace carrying managed-by=tilt-lib-injector is a copy we
-//     manage; a same-named one without it is never written (Conflict). A human adopts it by
-//     adding the label.
+//   - Ours: a ConfigMap in a target namespace carrying managed-by=tilt-lib-injector and our
+//     source-namespace label is a copy we manage. A same-named one without managed-by, or the copy
+//     of another source namespace (another distributor's), is never written (Conflict). A human
+//     adopts a ConfigMap by adding managed-by: it is then updated and gets our source label. Only
+//     our own copies are ever orphaned.
 //   - In sync: the copy's own content hashes to the source's, its hash annotation and labels are
 //     ours and it is not marked orphaned. Otherwise Update (an edited copy is reverted).
 //   - Orphans: a managed copy whose source is gone (removed, unlabelled) or whose namespace is no

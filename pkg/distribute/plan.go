@@ -130,8 +130,8 @@ func Plan(s Settings, in Input) []Action {
 		}
 	}
 	for k, c := range copies {
-		if seen[k] || !managed(c) {
-			continue // unmanaged and not wanted: not ours, not reported
+		if seen[k] || !s.owned(c) {
+			continue // not ours (unmanaged, adopted without a source, another distributor's): never orphaned
 		}
 		if _, ok := refused[k.name]; ok {
 			// The namespace is no longer a target, but the source is only refused: leave it.
@@ -198,6 +198,12 @@ func contentBytes(c *corev1.ConfigMap) int {
 
 func managed(c *corev1.ConfigMap) bool { return c.Labels[ManagedByLabel] == ManagedBy }
 
+// owned: a copy this distributor wrote (managed, and from our source namespace). Distributors of
+// other source namespaces share the managed-by label; their copies are never ours to orphan.
+func (s Settings) owned(c *corev1.ConfigMap) bool {
+	return managed(c) && c.Labels[s.Prefix+KeySourceNamespace] == s.SourceNamespace
+}
+
 // sync decides about the copy of src in ns; cur is the ConfigMap there, if any.
 func (s Settings) sync(src *corev1.ConfigMap, ns string, cur *corev1.ConfigMap) Action {
 	a := Action{Namespace: ns, Name: src.Name}
@@ -207,6 +213,9 @@ func (s Settings) sync(src *corev1.ConfigMap, ns string, cur *corev1.ConfigMap) 
 	case !managed(cur):
 		a.Kind, a.UID = Conflict, cur.UID
 		a.Reason = fmt.Sprintf("a ConfigMap %s/%s without %s=%s exists; label it to let the distributor manage it", ns, src.Name, ManagedByLabel, ManagedBy)
+	case cur.Labels[s.Prefix+KeySourceNamespace] != "" && !s.owned(cur):
+		a.Kind, a.UID = Conflict, cur.UID
+		a.Reason = fmt.Sprintf("ConfigMap %s/%s is the copy of source namespace %s", ns, src.Name, cur.Labels[s.Prefix+KeySourceNamespace])
 	case s.inSync(src, cur):
 		a.Kind = Leave
 	default:
