@@ -1,9 +1,14 @@
 package charttest
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -118,5 +123,51 @@ func TestDistributionRefuses(t *testing.T) {
 		if _, err := template(t, append(slices.Clone(on), "--set", "distribution.maxSources="+n)...); err != nil {
 			t.Errorf("maxSources=%s refused: %v", n, err)
 		}
+	}
+}
+
+// TestDistributionAlertPromtool: the distributor's rule passes `promtool check rules` and its unit
+// tests (testdata/distribution_alerts_test.yaml: fires and does not fire), and docs/runbook.md has
+// its section.
+func TestDistributionAlertPromtool(t *testing.T) {
+	on := []string{"--set", "distribution.enabled=true", "--set", "distribution.sourceNamespace=platform",
+		"--set", "distribution.namespaceSelector=a=b", "--set", "prometheusRule.enabled=true"}
+	out, err := templateAs(t, "acme", on...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, ok := parse(t, out)["PrometheusRule/acme-tilt-lib-injector-distribute"]
+	if !ok {
+		t.Fatal("no distributor PrometheusRule")
+	}
+	spec, err := yaml.Marshal(pr.Object["spec"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool(t), "check", "rules", filepath.Join(dir, "rules.yaml")).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+	tests, err := os.ReadFile(filepath.Join("testdata", "distribution_alerts_test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "alerts_test.yaml"), tests, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(promtool(t), "test", "rules", "alerts_test.yaml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool test rules: %v\n%s", err, out)
+	}
+	runbook, err := os.ReadFile(filepath.Join("..", "..", "docs", "runbook.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(runbook), "\n## TiltLibDistributionStale\n") {
+		t.Error("docs/runbook.md has no section TiltLibDistributionStale")
 	}
 }
