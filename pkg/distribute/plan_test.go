@@ -44,7 +44,7 @@ func source(name, version string, data map[string]string) *corev1.ConfigMap {
 
 // copyOf is the copy Plan would write of src in namespace, as stored (with a UID and RV).
 func copyOf(src *corev1.ConfigMap, namespace string) *corev1.ConfigMap {
-	c := settings().render(src, namespace, nil)
+	c := settings().render(src, settings().Hash(src), namespace, nil)
 	c.UID, c.ResourceVersion = types.UID("copy-"+namespace+"-"+src.Name), "7"
 	return c
 }
@@ -109,6 +109,16 @@ func TestPlan(t *testing.T) {
 		{name: "an edited copy is reverted",
 			in: Input{Sources: []*corev1.ConfigMap{lib}, Namespaces: []Namespace{ns("team-a", true)},
 				Copies: []*corev1.ConfigMap{with(copyOf(lib, "team-a"), func(c *corev1.ConfigMap) { c.Data["lib.star"] = "edited" })}},
+			want: []string{"update team-a/tilt-lib-v2 uid=copy-team-a-tilt-lib-v2 rv=7"}},
+		{name: "an edited binaryData of a copy is reverted",
+			in: Input{Sources: []*corev1.ConfigMap{with(lib, func(c *corev1.ConfigMap) { c.BinaryData = map[string][]byte{"b": {1}} })},
+				Namespaces: []Namespace{ns("team-a", true)},
+				Copies: []*corev1.ConfigMap{with(copyOf(with(lib, func(c *corev1.ConfigMap) { c.BinaryData = map[string][]byte{"b": {1}} }), "team-a"),
+					func(c *corev1.ConfigMap) { c.BinaryData["b"] = []byte{2} })}},
+			want: []string{"update team-a/tilt-lib-v2 uid=copy-team-a-tilt-lib-v2 rv=7"}},
+		{name: "an edited version label of a copy is reverted",
+			in: Input{Sources: []*corev1.ConfigMap{lib}, Namespaces: []Namespace{ns("team-a", true)},
+				Copies: []*corev1.ConfigMap{with(copyOf(lib, "team-a"), func(c *corev1.ConfigMap) { c.Labels["version"] = "v9" })}},
 			want: []string{"update team-a/tilt-lib-v2 uid=copy-team-a-tilt-lib-v2 rv=7"}},
 		{name: "a copy whose hash annotation was edited is rewritten",
 			in: Input{Sources: []*corev1.ConfigMap{lib}, Namespaces: []Namespace{ns("team-a", true)},
