@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,6 +111,40 @@ func TestDistribute(t *testing.T) {
 		}
 		waitCM(t, a, lib.Name, "propagated", inSyncWith(lib))
 		waitCM(t, b, lib.Name, "propagated", inSyncWith(lib))
+	})
+
+	t.Run("the webhook's configmap_missing warning stops once the distributor has copied", func(t *testing.T) {
+		pinned := namespace(t, "dist-pinned", map[string]string{harness.KeyVersion: "v2"})
+		wc, warnings, err := harness.WarningClient(inj.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Dry-run workspace Pods: the webhook answers them without counting them.
+		probe := func(ctx context.Context) (string, []string, error) {
+			p, err := wc.CoreV1().Pods(pinned).Create(ctx, harness.WorkspacePod("probe", nil), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			if err != nil {
+				return "", nil, err
+			}
+			rec, _, err := harness.InjectedRecord(p)
+			if err != nil || rec.Lib == nil {
+				return "", warnings.Take(), err
+			}
+			return rec.Lib.ConfigMap, warnings.Take(), nil
+		}
+		missing := func(ws []string) bool { return slices.ContainsFunc(ws, func(w string) bool { return strings.Contains(w, "configmap_missing") }) }
+		cm, ws, err := probe(ctx)
+		if err != nil || !missing(ws) {
+			t.Fatalf("before distribution: lib %q, warnings %q (%v); want a configmap_missing warning", cm, ws, err)
+		}
+		d.label(t, pinned, true)
+		waitCM(t, pinned, lib.Name, "copy", inSyncWith(lib))
+		err = harness.Poll(ctx, 15*time.Second, func(ctx context.Context) (bool, error) {
+			cm, ws, err = probe(ctx)
+			return err == nil && cm == lib.Name && !missing(ws), err
+		})
+		if err != nil {
+			t.Fatalf("after distribution: lib %q, warnings %q: %v", cm, ws, err)
+		}
 	})
 
 	t.Run("an orphan stays while a Pod mounts it and goes after the grace once none does", func(t *testing.T) {
