@@ -31,7 +31,7 @@ type distSetup struct {
 func newDistSetup(t *testing.T, prefix string) distSetup {
 	t.Helper()
 	src := namespace(t, prefix+"-src", nil)
-	d := distSetup{src: src, key: "e2e-distribute", val: src}
+	d := distSetup{src: src, key: src, val: "true"} // a key per setup: one namespace can be the target of two
 	// The source namespace matches the selector too: it must still never be a target.
 	d.label(t, src, true)
 	return d
