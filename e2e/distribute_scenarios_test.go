@@ -131,7 +131,9 @@ func TestDistribute(t *testing.T) {
 			}
 			return rec.Lib.ConfigMap, warnings.Take(), nil
 		}
-		missing := func(ws []string) bool { return slices.ContainsFunc(ws, func(w string) bool { return strings.Contains(w, "configmap_missing") }) }
+		missing := func(ws []string) bool {
+			return slices.ContainsFunc(ws, func(w string) bool { return strings.Contains(w, "configmap_missing") })
+		}
 		cm, ws, err := probe(ctx)
 		if err != nil || !missing(ws) {
 			t.Fatalf("before distribution: lib %q, warnings %q (%v); want a configmap_missing warning", cm, ws, err)
