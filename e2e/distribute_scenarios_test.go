@@ -64,7 +64,7 @@ func TestDistribute(t *testing.T) {
 
 	t.Run("an unmanaged same-named ConfigMap is reported and never written", func(t *testing.T) {
 		waitCM(t, clashNS, tmpl.Name, "copy beside the clash", inSyncWith(tmpl))
-		eventFor(t, clashNS, "tilt-lib-v2", distributor.ReasonClash, "without app.kubernetes.io/managed-by")
+		eventFor(t, clashNS, "tilt-lib-v2", distributor.EventNameClash, "without app.kubernetes.io/managed-by")
 	})
 
 	b := d.target(t, false)
@@ -163,7 +163,7 @@ func TestDistribute(t *testing.T) {
 		})
 		// The unmounted copy goes after the grace; the mounted one stays and says why.
 		waitCM(t, b, tmpl.Name, "orphan deleted after its grace", absent)
-		eventFor(t, b, lib.Name, distributor.ReasonStillMounted, "1 live Pods still mount it")
+		eventFor(t, b, lib.Name, distributor.EventStillMounted, "1 live Pods still mount it")
 		if c, err := getCM(ctx, b, lib.Name); err != nil || c == nil {
 			t.Fatalf("a mounted orphan was deleted (%v)", err)
 		}

@@ -13,12 +13,12 @@ import (
 	"github.com/platform-tools/tilt-lib-injector/pkg/distribute"
 )
 
-// Event reasons.
+// Event reasons (the Kubernetes Event's reason field; not mutate.Reasons: nothing is admitted here).
 const (
-	ReasonClash        = "DistributeNameClash"
-	ReasonStillMounted = "DistributeOrphanStillMounted"
-	ReasonRefused      = "DistributeSourceRefused"
-	ReasonDeleted      = "DistributeOrphanDeleted"
+	EventNameClash     = "DistributeNameClash"
+	EventStillMounted  = "DistributeOrphanStillMounted"
+	EventSourceRefused = "DistributeSourceRefused"
+	EventOrphanDeleted = "DistributeOrphanDeleted"
 )
 
 // apply carries out the writes of acts, at most `writers` at a time, and reports what needs a
@@ -33,15 +33,15 @@ func (c *Controller) apply(ctx context.Context, acts []distribute.Action) []erro
 	for _, a := range acts {
 		switch a.Kind {
 		case distribute.Conflict:
-			c.note(a, corev1.EventTypeWarning, ReasonClash, a.Reason)
+			c.note(a, corev1.EventTypeWarning, EventNameClash, a.Reason)
 			continue
 		case distribute.Refused:
 			// One Event on the source, not one per target namespace.
 			src := distribute.Action{Namespace: c.o.Settings.SourceNamespace, Name: a.Name}
-			c.note(src, corev1.EventTypeWarning, ReasonRefused, "source not distributed: "+a.Reason)
+			c.note(src, corev1.EventTypeWarning, EventSourceRefused, "source not distributed: "+a.Reason)
 			continue
 		case distribute.KeepMounted:
-			c.note(a, corev1.EventTypeWarning, ReasonStillMounted,
+			c.note(a, corev1.EventTypeWarning, EventStillMounted,
 				fmt.Sprintf("orphaned copy kept past its grace: %d live Pods still mount it", a.Mounts))
 			continue
 		case distribute.Create, distribute.Update, distribute.MarkOrphaned, distribute.Delete:
@@ -90,7 +90,7 @@ func (c *Controller) write(ctx context.Context, a distribute.Action) error {
 		}
 		if err == nil {
 			c.o.Log.Info("deleted orphaned copy", "namespace", a.Namespace, "configmap", a.Name)
-			c.o.Recorder.Eventf(ref(a), corev1.EventTypeNormal, ReasonDeleted, "orphaned copy deleted: grace over and no live Pod mounts it")
+			c.o.Recorder.Eventf(ref(a), corev1.EventTypeNormal, EventOrphanDeleted, "orphaned copy deleted: grace over and no live Pod mounts it")
 		}
 	}
 	if err == nil {
