@@ -21,6 +21,8 @@ var commands = []command{
 		"Apply serve's mutation offline: Pods and workloads in (YAML/JSON), mutated YAML or JSON patches out."},
 	{"explain", "webhook explain pod/NAME|deploy/NAME|namespace/NS [-n NS] | --new -n NS [-l k=v]... | -f FILE [flags]",
 		"Why a workspace got (or would get) its library version, or none: the webhook's own decision, one row per layer (√ ‼ ×) with hints. Exit 0 no ×, 3 some ×, 4 only ‼ with --strict, 1 usage or access error."},
+	{"distribute", "webhook distribute --source-namespace NS --namespace-selector SELECTOR [flags]",
+		"Copy the library ConfigMaps of one namespace into every selected namespace and keep them (its own Deployment)."},
 	{"version", "webhook version", "Print the version (also `webhook --version`)."},
 	{"help", "webhook help [command]", "Show this help, or a command's flags (also `webhook <command> --help`)."},
 }
@@ -40,7 +42,7 @@ func help(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return nil
 	}
 	switch args[0] {
-	case "serve", "inject", "explain":
+	case "serve", "inject", "explain", "distribute":
 		if err := noArguments(args[1:]); err != nil {
 			return err
 		}
@@ -48,7 +50,7 @@ func help(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "version", "help":
 		return noArguments(args[1:])
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, inject, explain, version, help)", args[0])
+	return fmt.Errorf("unknown command %q (commands: serve, inject, explain, distribute, version, help)", args[0])
 }
 
 // helpOf runs a subcommand with --help and returns its helpRequest.
@@ -58,6 +60,8 @@ func helpOf(name string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return serve([]string{"--help"}, stderr)
 	case "explain":
 		return explainCmd([]string{"--help"}, stdin, stdout, stderr)
+	case "distribute":
+		return distributeCmd([]string{"--help"}, stdout, stderr)
 	}
 	return inject([]string{"--help"}, stdin, stdout, stderr)
 }

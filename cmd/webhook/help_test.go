@@ -98,10 +98,10 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string // the whole of stderr
 	}{
-		{[]string{"frobnicate"}, "webhook: unknown command \"frobnicate\" (commands: serve, inject, explain, version, help; see webhook --help)\n"},
+		{[]string{"frobnicate"}, "webhook: unknown command \"frobnicate\" (commands: serve, inject, explain, distribute, version, help; see webhook --help)\n"},
 		{[]string{"version", "extra"}, "webhook version: unexpected argument \"extra\"\n"},
 		{[]string{"serve", "extra"}, "webhook serve: unexpected argument \"extra\" (serve takes flags only)\n"},
-		{[]string{"help", "frobnicate"}, "webhook help: unknown command \"frobnicate\" (commands: serve, inject, explain, version, help)\n"},
+		{[]string{"help", "frobnicate"}, "webhook help: unknown command \"frobnicate\" (commands: serve, inject, explain, distribute, version, help)\n"},
 		{[]string{"serve", "--no-such-flag"}, "webhook serve: unknown flag: --no-such-flag\n"},
 		// Every problem of a configuration, one line each, each naming the command.
 		{[]string{"serve", "--port", "0", "--tls-min-version", "1.0"}, "webhook serve: invalid configuration: --port 0: must be 1-65535\n" +

@@ -1,5 +1,6 @@
 // Command webhook is tilt-lib-injector: `webhook serve` runs the admission server, `webhook inject`
-// applies the same mutation offline. Flags, TILTLIB_* variables and --config keys are described in
+// applies the same mutation offline, `webhook distribute` copies the library ConfigMaps into the
+// workspace namespaces. Flags, TILTLIB_* variables and --config keys are described in
 // pkg/config and the README; `webhook <command> --help` lists each command's own.
 package main
 
@@ -44,6 +45,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = inject(args, stdin, stdout, stderr)
 	case "explain":
 		err = explainCmd(args, stdin, stdout, stderr)
+	case "distribute":
+		err = distributeCmd(args, stdout, stderr)
 	case "version":
 		err = noArguments(args)
 		if err == nil {
@@ -52,7 +55,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "help":
 		err = help(args, stdin, stdout, stderr)
 	default:
-		err = fmt.Errorf("unknown command %q (commands: serve, inject, explain, version, help; see webhook --help)", cmd)
+		err = fmt.Errorf("unknown command %q (commands: serve, inject, explain, distribute, version, help; see webhook --help)", cmd)
 		cmd = ""
 	}
 	var h *helpRequest
