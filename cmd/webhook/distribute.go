@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -92,12 +93,34 @@ func (d distributeFlags) settings(cfg tlconfig.Config) (distribute.Settings, err
 	if d.cleanup && sel.Empty() {
 		sel = labels.Nothing() // cleanup has no targets: every copy is an orphan
 	}
+	markers, err := markerLabels(cfg.ConfigMapSelector)
+	if err != nil {
+		return distribute.Settings{}, err
+	}
 	s := distribute.Settings{
 		Prefix: cfg.AnnotationPrefix, Bases: []string{cfg.LibConfigMap, cfg.TemplatesConfigMap},
-		VersionLabel: cfg.VersionLabel, SourceNamespace: d.sourceNamespace, Selector: sel,
+		VersionLabel: cfg.VersionLabel, MarkerLabels: markers, SourceNamespace: d.sourceNamespace, Selector: sel,
 		Excluded: d.exclude, Grace: d.grace, MaxSources: d.maxSources, MaxSourceBytes: d.maxSourceBytes,
 	}
 	return s, s.Validate()
+}
+
+// markerLabels are the label keys the webhook's --configmap-selector reads, sorted as the parsed
+// selector keeps them (the copies carry them, as the version label; the hash reads them in this
+// order).
+func markerLabels(selector string) ([]string, error) {
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return nil, fmt.Errorf("--configmap-selector %q: %w", selector, err)
+	}
+	reqs, _ := sel.Requirements()
+	var keys []string
+	for _, r := range reqs {
+		if !slices.Contains(keys, r.Key()) {
+			keys = append(keys, r.Key())
+		}
+	}
+	return keys, nil
 }
 
 // loadDistribute reads the shared section (flags, TILTLIB_* variables, --config) plus

@@ -20,10 +20,16 @@ func TestDistributeFlags(t *testing.T) {
 	if cfg.LibConfigMap != "platform-lib" || !slices.Equal(s.Bases, []string{"platform-lib", "tilt-templates"}) || s.Prefix != cfg.AnnotationPrefix {
 		t.Errorf("shared configuration not used: bases %v prefix %q", s.Bases, s.Prefix)
 	}
+	// The webhook's marker selector names the labels a copy must carry to count.
+	_, _, s, err = loadDistribute(flagSet("distribute", &bytes.Buffer{}), append(slices.Clone(ok), "--configmap-selector=tilt-lib.platform/published=true,tier in (a,b)"))
+	if err != nil || !slices.Equal(s.MarkerLabels, []string{"tier", "tilt-lib.platform/published"}) {
+		t.Errorf("marker labels %v (err %v), want the selector's keys", s.MarkerLabels, err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{append(slices.Clone(ok), "--configmap-selector=a=(b"), "--configmap-selector"},
 		{[]string{"--source-namespace=platform", "--lease-namespace=tli"}, "--namespace-selector is required"},
 		{[]string{"--source-namespace=platform", "--namespace-selector=", "--lease-namespace=tli"}, "--namespace-selector is required"},
 		{[]string{"--namespace-selector=a=b", "--lease-namespace=tli"}, "--source-namespace is required"},

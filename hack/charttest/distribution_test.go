@@ -39,14 +39,14 @@ func TestDistribution(t *testing.T) {
 	if dargs[0] != "distribute" {
 		t.Fatalf("distributor args %v", dargs)
 	}
-	for _, flag := range []string{"--annotation-prefix=", "--lib-configmap=", "--templates-configmap=", "--version-label="} {
+	for _, flag := range []string{"--annotation-prefix=", "--lib-configmap=", "--templates-configmap=", "--version-label=", "--configmap-selector="} {
 		w := slices.IndexFunc(wargs, func(a string) bool { return strings.HasPrefix(a, flag) })
 		d := slices.IndexFunc(dargs, func(a string) bool { return strings.HasPrefix(a, flag) })
 		if w < 0 || d < 0 || wargs[w] != dargs[d] {
 			t.Errorf("%s: webhook and distributor disagree or lack it (%v / %v)", flag, wargs, dargs)
 		}
 	}
-	for _, want := range []string{"--source-namespace=platform", "--namespace-selector=tilt-lib.platform/workspaces=true",
+	for _, want := range []string{"--configmap-selector=tilt-lib.platform/published=true", "--source-namespace=platform", "--namespace-selector=tilt-lib.platform/workspaces=true",
 		"--exclude-namespaces=" + releaseNS + ",argocd", "--grace=12h", "--lease-namespace=" + releaseNS} {
 		if !slices.Contains(dargs, want) {
 			t.Errorf("distributor args lack %s: %v", want, dargs)

@@ -183,3 +183,39 @@ func TestSettingsValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestCopiesCarryTheMarker: with the webhook's --configmap-selector reading a marker label, a copy
+// carries the source's marker (else the webhook would treat every copy as absent); a copy whose
+// marker was edited or removed is out of sync and updated back; without marker labels the hash is
+// what it always was.
+func TestCopiesCarryTheMarker(t *testing.T) {
+	s := settings()
+	s.MarkerLabels = []string{"tilt-lib.platform/published"}
+	src := source("tilt-lib-v2", "v2.0.0", map[string]string{"lib.star": "x"})
+	src.Labels["tilt-lib.platform/published"] = "true"
+	acts := Plan(s, Input{Sources: []*corev1.ConfigMap{src}, Namespaces: []Namespace{ns("team-a", true)}})
+	if len(acts) != 1 || acts[0].Kind != Create || acts[0].Object.Labels["tilt-lib.platform/published"] != "true" {
+		t.Fatalf("want one create carrying the marker, got %+v", acts)
+	}
+	good := acts[0].Object
+	good.UID, good.ResourceVersion = "copy", "7"
+	for name, cur := range map[string]*corev1.ConfigMap{
+		"marker edited":  with(good, func(c *corev1.ConfigMap) { c.Labels["tilt-lib.platform/published"] = "false" }),
+		"marker removed": with(good, func(c *corev1.ConfigMap) { delete(c.Labels, "tilt-lib.platform/published") }),
+	} {
+		acts := Plan(s, Input{Sources: []*corev1.ConfigMap{src}, Namespaces: []Namespace{ns("team-a", true)}, Copies: []*corev1.ConfigMap{cur}})
+		if len(acts) != 1 || acts[0].Kind != Update || acts[0].Object.Labels["tilt-lib.platform/published"] != "true" {
+			t.Errorf("%s: want an update restoring the marker, got %+v", name, acts)
+		}
+	}
+	acts = Plan(s, Input{Sources: []*corev1.ConfigMap{src}, Namespaces: []Namespace{ns("team-a", true)}, Copies: []*corev1.ConfigMap{good}})
+	if len(acts) != 1 || acts[0].Kind != Leave {
+		t.Errorf("a copy with the source's marker: want leave, got %+v", acts)
+	}
+	if settings().Hash(src) == s.Hash(src) {
+		t.Error("the marker does not change the content hash")
+	}
+	if settings().Hash(src) != settings().Hash(with(src, func(c *corev1.ConfigMap) { delete(c.Labels, "tilt-lib.platform/published") })) {
+		t.Error("without marker labels the hash reads a marker")
+	}
+}

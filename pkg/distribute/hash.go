@@ -10,8 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Hash is the content hash of a source or a copy: its data, binaryData and version label, so a
-// change to any of them (and an edit of a copy) makes the copy out of sync. Keys are sorted and
+// Hash is the content hash of a source or a copy: its data, binaryData, version label and marker
+// labels, so a change to any of them (and an edit of a copy) makes the copy out of sync. Without
+// marker labels the hash is what it was before they existed. Keys are sorted and
 // every field is length-prefixed, so no two contents hash alike by concatenation.
 func (s Settings) Hash(c *corev1.ConfigMap) string {
 	h := sha256.New()
@@ -25,6 +26,13 @@ func (s Settings) Hash(c *corev1.ConfigMap) string {
 	if ok {
 		field([]byte("v"))
 		field([]byte(v))
+	}
+	for _, k := range s.MarkerLabels {
+		if v, ok := c.Labels[k]; ok {
+			field([]byte("m"))
+			field([]byte(k))
+			field([]byte(v))
+		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Data)) {
 		field([]byte("d"))

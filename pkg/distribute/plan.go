@@ -234,15 +234,18 @@ func (s Settings) sync(src *corev1.ConfigMap, hash, ns string, cur *corev1.Confi
 // hashing every copy on every pass: 12,000 copies of 3 KB are 36 MB of SHA-256 per event).
 func (s Settings) inSync(src *corev1.ConfigMap, hash string, cur *corev1.ConfigMap) bool {
 	_, orphaned := cur.Annotations[s.Prefix+KeyOrphanedAt]
-	return sameContent(s.VersionLabel, src, cur) && cur.Annotations[s.Prefix+KeyContentHash] == hash && !orphaned &&
+	return s.sameContent(src, cur) && cur.Annotations[s.Prefix+KeyContentHash] == hash && !orphaned &&
 		cur.Labels[s.Prefix+KeySourceNamespace] == s.SourceNamespace && cur.Immutable == nil
 }
 
-func sameContent(versionLabel string, a, b *corev1.ConfigMap) bool {
-	va, oka := a.Labels[versionLabel]
-	vb, okb := b.Labels[versionLabel]
-	if va != vb || oka != okb || len(a.Data) != len(b.Data) || len(a.BinaryData) != len(b.BinaryData) {
+func (s Settings) sameContent(a, b *corev1.ConfigMap) bool {
+	if !sameLabel(s.VersionLabel, a, b) || len(a.Data) != len(b.Data) || len(a.BinaryData) != len(b.BinaryData) {
 		return false
+	}
+	for _, k := range s.MarkerLabels {
+		if !sameLabel(k, a, b) {
+			return false
+		}
 	}
 	for k, v := range a.Data {
 		if w, ok := b.Data[k]; !ok || w != v {
@@ -255,6 +258,12 @@ func sameContent(versionLabel string, a, b *corev1.ConfigMap) bool {
 		}
 	}
 	return true
+}
+
+func sameLabel(k string, a, b *corev1.ConfigMap) bool {
+	va, oka := a.Labels[k]
+	vb, okb := b.Labels[k]
+	return va == vb && oka == okb
 }
 
 // render is the copy of src in ns: cur's own metadata (a human's extra labels survive an
@@ -273,10 +282,12 @@ func (s Settings) render(src *corev1.ConfigMap, hash, ns string, cur *corev1.Con
 	}
 	out.Labels[ManagedByLabel] = ManagedBy
 	out.Labels[s.Prefix+KeySourceNamespace] = s.SourceNamespace
-	if v, ok := src.Labels[s.VersionLabel]; ok {
-		out.Labels[s.VersionLabel] = v
-	} else {
-		delete(out.Labels, s.VersionLabel)
+	for _, k := range append([]string{s.VersionLabel}, s.MarkerLabels...) {
+		if v, ok := src.Labels[k]; ok {
+			out.Labels[k] = v
+		} else {
+			delete(out.Labels, k)
+		}
 	}
 	out.Annotations[s.Prefix+KeyContentHash] = hash
 	delete(out.Annotations, s.Prefix+KeyOrphanedAt)

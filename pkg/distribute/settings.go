@@ -51,6 +51,11 @@ type Settings struct {
 	Bases []string
 	// VersionLabel is the ConfigMap label holding the version, shared with the webhook.
 	VersionLabel string
+	// MarkerLabels are the label keys the webhook's --configmap-selector reads (the platform's
+	// marker, e.g. tilt-lib.platform/published). They are copied from the source like the
+	// version label, so a copy counts for the webhook exactly as its source does: without them
+	// a webhook with a marker selector would treat every copy as absent.
+	MarkerLabels []string
 	// SourceNamespace holds the sources; it is never a target.
 	SourceNamespace string
 	// Selector picks the target namespaces; it must not be empty.
