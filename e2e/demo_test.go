@@ -84,6 +84,7 @@ func TestDemo(t *testing.T) {
 	}
 	checkAdoption(t, out)
 	checkDemoRollout(t, out)
+	checkDemoExplain(t, out)
 	checkNode(t, root, out)
 	if t.Failed() {
 		t.Logf("demo output:\n%s\nstderr:\n%s", out, stderr.String())
@@ -211,6 +212,33 @@ func checkDemoRollout(t *testing.T, out string) {
 	} {
 		if !strings.Contains(out, line) {
 			t.Errorf("demo output lacks %s", line)
+		}
+	}
+}
+
+// checkDemoExplain: the demo ends with `webhook explain` of team-b's pinned workspace (every row
+// √, exit 0: the namespace's pin) and of the straggler (created before the webhook, exit 3).
+func checkDemoExplain(t *testing.T, out string) {
+	t.Helper()
+	_, bob, ok := strings.Cut(out, "$ webhook explain deploy/coder-bob-dev -n team-b --from-flags")
+	if !ok {
+		t.Fatalf("the demo does not explain team-b's workspace")
+	}
+	bob, carol, ok := strings.Cut(bob, "$ webhook explain pod/")
+	if !ok {
+		t.Fatalf("the demo does not explain the straggler")
+	}
+	for _, want := range []string{"namespace team-b pins v2", "tilt-lib-v2 in team-b", "(exit 0: no ×)"} {
+		if !strings.Contains(bob, want) {
+			t.Errorf("explain of team-b's workspace lacks %q:\n%s", want, bob)
+		}
+	}
+	if strings.Contains(bob, "×  ") {
+		t.Errorf("explain of team-b's pinned workspace has a × row:\n%s", bob)
+	}
+	for _, want := range []string{"-n team-a", "recorded", "created before the webhook", "(exit 3:"} {
+		if !strings.Contains(carol, want) {
+			t.Errorf("explain of the straggler lacks %q:\n%s", want, carol)
 		}
 	}
 }

@@ -101,6 +101,9 @@ func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	if err := showRollout(ctx, out, inj, root, "", false); err != nil {
 		return err
 	}
+	if err := showExplain(ctx, out, inj, []string{"--configmap-selector=" + publishedSelector}, straggler.Namespace, straggler.Name); err != nil {
+		return err
+	}
 	printTryIt(out, inj, "busybox")
 	if once {
 		return nil

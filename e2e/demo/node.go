@@ -108,6 +108,9 @@ func runOnNode(ctx context.Context, out io.Writer, once bool) (err error) {
 	if err := showRollout(ctx, out, inj, root, harness.WorkspaceImage, true); err != nil {
 		return err
 	}
+	if err := showExplain(ctx, out, inj, nil, straggler.Namespace, straggler.Name); err != nil {
+		return err
+	}
 
 	printTryIt(out, inj, harness.WorkspaceImage+" --image-pull-policy=Never")
 	for _, d := range deployments {
