@@ -85,6 +85,14 @@ func TestDemo(t *testing.T) {
 	checkAdoption(t, out)
 	checkDemoRollout(t, out)
 	checkDemoExplain(t, out)
+	for _, want := range []string{
+		"Workspace team-d/coder-dana-dev mounts tilt-lib@1.4.0 and tilt-templates@1.1.0; configmap_missing warnings: 0.",
+		"Deleted the copy team-d/tilt-lib: the distributor restored it within",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the demo's distribution lacks %q", want)
+		}
+	}
 	checkNode(t, root, out)
 	if t.Failed() {
 		t.Logf("demo output:\n%s\nstderr:\n%s", out, stderr.String())

@@ -101,6 +101,17 @@ func run(ctx context.Context, out io.Writer, once bool) (err error) {
 	if err := showRollout(ctx, out, inj, root, "", false); err != nil {
 		return err
 	}
+	stopDistributor, err := showDistribution(ctx, out, inj, root, []string{"--configmap-selector=" + publishedSelector}, "", false)
+	if stopDistributor != nil {
+		defer func() {
+			if serr := stopDistributor(); serr != nil && err == nil {
+				err = serr
+			}
+		}()
+	}
+	if err != nil {
+		return err
+	}
 	if err := showExplain(ctx, out, inj, []string{"--configmap-selector=" + publishedSelector}, straggler.Namespace, straggler.Name); err != nil {
 		return err
 	}

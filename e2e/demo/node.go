@@ -108,6 +108,13 @@ func runOnNode(ctx context.Context, out io.Writer, once bool) (err error) {
 	if err := showRollout(ctx, out, inj, root, harness.WorkspaceImage, true); err != nil {
 		return err
 	}
+	stopDistributor, err := showDistribution(ctx, out, inj, root, nil, harness.WorkspaceImage, true)
+	if stopDistributor != nil {
+		defer func() { err = errors.Join(err, stopDistributor()) }()
+	}
+	if err != nil {
+		return err
+	}
 	if err := showExplain(ctx, out, inj, nil, straggler.Namespace, straggler.Name); err != nil {
 		return err
 	}
