@@ -126,6 +126,7 @@ func explainWorkloads(ctx context.Context, t *testing.T, e *harness.Injector, ru
 
 	explainClash(ctx, t, e, report, check)
 	explainServerExisting(ctx, t, e, report, check)
+	explainAsRole(ctx, t, e, run)
 
 	for _, bad := range []struct{ name, arg, want string }{
 		{"an unknown kind", "widget/x", `unknown kind "widget"`},
