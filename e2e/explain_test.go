@@ -135,6 +135,8 @@ func TestExplain(t *testing.T) {
 	expect("--from-flags that differ from the deployed args", explain.ExitError, []string{
 		"server                    ×       the deployed webhook mounted tilt-lib (tilt-lib-v2)", "configuration from local flags (--from-flags)"},
 		"--new", "-n", explainNS, "--server", "--from-flags", "--alias", "stable=v3")
+
+	explainWorkloads(ctx, t, e, run)
 }
 
 func createNamespace(ctx context.Context, c kubernetes.Interface, name string, annotations map[string]string) error {

@@ -152,7 +152,16 @@ func copyMap(m map[string]string) map[string]string {
 // clusterConfigMaps are the ConfigMaps named like ours, in every namespace, that match the
 // platform's marker: what the webhook's cache holds.
 type clusterConfigMaps struct {
-	versions map[string]map[string]string // name -> namespace -> version label
+	versions map[string]map[string]string            // name -> namespace -> version label
+	labels   map[string]map[string]map[string]string // name -> namespace -> labels
+}
+
+var _ explain.ConfigMapLabels = (*clusterConfigMaps)(nil)
+
+// Labels implements explain.ConfigMapLabels: the distribution row reads who manages each.
+func (c *clusterConfigMaps) Labels(namespace, name string) (map[string]string, bool) {
+	l, ok := c.labels[name][namespace]
+	return l, ok
 }
 
 // Version implements mutate.ConfigMapLookup.
@@ -172,7 +181,7 @@ func (c *clusterConfigMaps) Namespaces(name string) []string {
 }
 
 func (e *liveEnv) readConfigMaps(ctx context.Context) (*clusterConfigMaps, error) {
-	c := &clusterConfigMaps{versions: map[string]map[string]string{}}
+	c := &clusterConfigMaps{versions: map[string]map[string]string{}, labels: map[string]map[string]map[string]string{}}
 	list, err := e.cs.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{LabelSelector: e.cfg.ConfigMapSelector})
 	if err != nil {
 		return nil, access(err, "list", "configmaps", "", "(all namespaces)")
@@ -183,8 +192,10 @@ func (e *liveEnv) readConfigMaps(ctx context.Context) (*clusterConfigMaps, error
 		}
 		if c.versions[cm.Name] == nil {
 			c.versions[cm.Name] = map[string]string{}
+			c.labels[cm.Name] = map[string]map[string]string{}
 		}
 		c.versions[cm.Name][cm.Namespace] = cm.Labels[e.cfg.VersionLabel]
+		c.labels[cm.Name][cm.Namespace] = cm.Labels
 	}
 	return c, nil
 }

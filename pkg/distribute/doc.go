@@ -23,7 +23,8 @@
 //     source-namespace label is a copy we manage. A same-named one without managed-by, or the copy
 //     of another source namespace (another distributor's), is never written (Conflict). A human
 //     adopts a ConfigMap by adding managed-by: it is then updated and gets our source label. Only
-//     our own copies are ever orphaned.
+//     our own copies are ever orphaned. Managed, SourceOf and Settings.Clash state this rule once:
+//     Plan decides with them and `webhook explain` (pkg/explain) reports a clash with them.
 //   - In sync: the copy's own content hashes to the source's, its hash annotation and labels are
 //     ours and it is not marked orphaned. Otherwise Update (an edited copy is reverted).
 //   - Orphans: a managed copy whose source is gone (removed, unlabelled) or whose namespace is no

@@ -201,7 +201,7 @@ func contentBytes(c *corev1.ConfigMap) int {
 	return n
 }
 
-func managed(c *corev1.ConfigMap) bool { return c.Labels[ManagedByLabel] == ManagedBy }
+func managed(c *corev1.ConfigMap) bool { return Managed(c.Labels) }
 
 // owned: a copy this distributor wrote (managed, and from our source namespace). Distributors of
 // other source namespaces share the managed-by label; their copies are never ours to orphan.
@@ -215,12 +215,8 @@ func (s Settings) sync(src *corev1.ConfigMap, hash, ns string, cur *corev1.Confi
 	switch {
 	case cur == nil:
 		a.Kind, a.Object = Create, s.render(src, hash, ns, nil)
-	case !managed(cur):
-		a.Kind, a.UID = Conflict, cur.UID
-		a.Reason = fmt.Sprintf("a ConfigMap %s/%s without %s=%s exists; label it to let the distributor manage it", ns, src.Name, ManagedByLabel, ManagedBy)
-	case cur.Labels[s.Prefix+KeySourceNamespace] != "" && !s.owned(cur):
-		a.Kind, a.UID = Conflict, cur.UID
-		a.Reason = fmt.Sprintf("ConfigMap %s/%s is the copy of source namespace %s", ns, src.Name, cur.Labels[s.Prefix+KeySourceNamespace])
+	case s.Clash(cur) != "":
+		a.Kind, a.UID, a.Reason = Conflict, cur.UID, s.Clash(cur)
 	case s.inSync(src, hash, cur):
 		a.Kind = Leave
 	default:

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -125,6 +126,31 @@ func TestRows(t *testing.T) {
 			in.Pod.Annotations = map[string]string{prefix + "containers": "dev,ide"}
 		}, []want{
 			{layer: LayerTargets, result: Warning, detail: []string{`"ide"`}, hint: []string{"the Pod's containers are dev, sidecar"}},
+		}},
+		{"an inject value that means nothing", func(t *testing.T, in *Input) { in.Pod.Annotations = map[string]string{prefix + "inject": "no"} }, []want{
+			{layer: LayerOptOut, result: Warning, detail: []string{"not opted out; ", `"no"`}, hint: []string{`only "true" and "false" mean something`}},
+		}},
+		{"namespace forbids overrides, the Pod sets none", func(t *testing.T, in *Input) {
+			in.NamespaceAnnotations[prefix+"allow-pod-override"] = "false"
+		}, []want{
+			{layer: LayerOverride, result: OK, detail: []string{`namespace team-a forbids Pod overrides (tilt-lib.platform/allow-pod-override: "false"); the Pod sets none`}},
+		}},
+		{"no selector at all", func(t *testing.T, in *Input) { in.Workspaces = labels.Everything() }, []want{
+			{layer: LayerObjectSelector, result: OK, detail: []string{"every Pod is selected"}},
+		}},
+		{"too many containers", func(t *testing.T, in *Input) {
+			for i := len(in.Pod.Spec.Containers); i <= mutate.MaxContainers; i++ {
+				in.Pod.Spec.Containers = append(in.Pod.Spec.Containers, corev1.Container{Name: fmt.Sprintf("c%d", i)})
+			}
+		}, []want{
+			{layer: LayerTargets, result: Warning, detail: []string{"mounted into dev; "}, hint: []string{"the Pod's containers are dev, sidecar, c2"}},
+		}},
+		{"mount path conflict", func(t *testing.T, in *Input) {
+			in.Pod.Spec.Volumes = append(in.Pod.Spec.Volumes, emptyDirVolume("mine"))
+			in.Pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "mine", MountPath: "/apps/tilt-lib"}}
+		}, []want{
+			{layer: LayerConflicts, result: Error, detail: []string{"/apps/tilt-lib"}, hint: []string{"mount it at another path"}},
+			{layer: "tilt-lib version", result: Error, detail: []string{"tilt-lib is not mounted"}},
 		}},
 		{"no container", func(t *testing.T, in *Input) { in.Pod.Spec.Containers = nil }, []want{
 			{layer: LayerTargets, result: Error, detail: []string{"no containers"}, hint: []string{"add a container"}},
@@ -254,6 +280,11 @@ func TestServer(t *testing.T) {
 
 	in.Server = &Server{Err: "connection refused"}
 	check(t, explainOK(t, in), want{layer: LayerServer, result: Error, detail: []string{"the dry run failed: connection refused"}})
+
+	// A Pod no selector picks: the deployed webhook leaves it alone too.
+	in.Pod.Labels = map[string]string{"app": "other"}
+	in.Server = &Server{Pod: in.Pod}
+	check(t, explainOK(t, in), want{layer: LayerServer, result: OK, detail: []string{"not selected by the deployed webhook either"}})
 }
 
 func TestExitCode(t *testing.T) {

@@ -96,3 +96,16 @@ func admitted(t *testing.T, in Input, created time.Time) *corev1.Pod {
 func emptyDirVolume(name string) corev1.Volume {
 	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
 }
+
+// labelled is a lookup that also knows its ConfigMaps' labels, as the live modes do.
+type labelled struct {
+	lookup
+	labels map[string]map[string]string // "namespace/name" -> labels
+}
+
+func (l labelled) Labels(ns, name string) (map[string]string, bool) {
+	if _, ok := l.lookup[ns+"/"+name]; !ok {
+		return nil, false
+	}
+	return l.labels[ns+"/"+name], true
+}

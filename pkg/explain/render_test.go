@@ -33,10 +33,11 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// fullReport has a row of every kind: a live registration, an admitted Pod running an older
-// choice, and the deployed webhook's dry run.
+// fullReport has a row of every kind: a live registration, a ConfigMap that clashes with the
+// distributor's copies, an admitted Pod running an older choice, and the deployed webhook's dry
+// run.
 func fullReport(t *testing.T) []Report {
-	in := baseInput()
+	in := clashInput(map[string]string{"version": "2.0.1"})
 	in.Webhook = liveWebhook()
 	old := in.Options
 	old.Aliases = map[string]string{"stable": "default"}

@@ -29,7 +29,8 @@ func (r Result) Mark() string {
 }
 
 // Layers, the stable names of the rows (the "layer" of the JSON form). A component's rows are
-// "<component> version" and "<component> configmap".
+// "<component> version", "<component> configmap" and, when the distributor manages copies of its
+// ConfigMap elsewhere, "<component> distribution".
 const (
 	LayerRegistration      = "registration"
 	LayerNamespaceSelector = "namespace selector"
@@ -43,6 +44,7 @@ const (
 	LayerServer            = "server"
 	suffixVersion          = " version"
 	suffixConfigMap        = " configmap"
+	suffixDistribution     = " distribution"
 )
 
 // Check is one row.

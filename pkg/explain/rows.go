@@ -18,6 +18,9 @@ func decisionChecks(in Input, d Decision, res mutate.Result) []Check {
 	}
 	for i, c := range in.Options.Components {
 		out = append(out, versionCheck(in, c, d, d.Components[i], res), configMapCheck(in, c, d.Components[i]))
+		if dc, ok := distributionCheck(in, c, d.Components[i]); ok {
+			out = append(out, dc)
+		}
 	}
 	out = append(out, targetsCheck(in, d, res))
 	if fs := findingsOf(res.Findings, "*", mutate.ReasonVolumeConflict, mutate.ReasonMountPathConflict); len(fs) > 0 {
