@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
 
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
 	"github.com/platform-tools/tilt-lib-injector/hack/promqlnames"
+	"github.com/platform-tools/tilt-lib-injector/pkg/distributor"
 )
 
 // TestPrometheusDashboardAndRules: two replicas of the webhook, scraped by a real Prometheus as the
@@ -241,9 +243,24 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 			}
 			maps.Copy(families, sn.Families)
 		}
+		// The Distribution row reads `webhook distribute`'s metrics: the families it registers.
+		reg := prometheus.NewRegistry()
+		if _, err := distributor.NewMetrics(reg); err != nil {
+			t.Fatal(err)
+		}
+		gathered, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range gathered {
+			if _, ok := families[f.GetName()]; ok {
+				t.Errorf("the distributor's %s is also the webhook's", f.GetName())
+			}
+			families[f.GetName()] = f
+		}
 		for _, name := range slices.Sorted(maps.Keys(used)) {
 			if !exported(name, families) {
-				t.Errorf("%s (used by %s) is not exported by the webhook", name, strings.Join(slices.Compact(used[name]), ", "))
+				t.Errorf("%s (used by %s) is not exported by the webhook or the distributor", name, strings.Join(slices.Compact(used[name]), ", "))
 			}
 		}
 		if _, ok := used["tiltlib_workspace_pods"]; !ok {
