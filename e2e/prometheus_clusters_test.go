@@ -21,9 +21,11 @@ import (
 // value of the dashboard's hidden cluster_label variable (contract: docs/design.md, Many clusters).
 const clusterLabel = "cluster"
 
-// wantLibPanel is what the tilt-lib adoption panel shows for the scenario's Pods in one cluster.
-func wantLibPanel() map[string]float64 {
-	return map[string]float64{"configmap=tilt-lib-v2,version=2.0.1": 2, "configmap=tilt-lib,version=1.4.0": 1, "configmap=none,version=": 1}
+// wantLibPanel is what the tilt-lib adoption panel shows for the scenario's Pods in one cluster:
+// the teams' 4 and the rollout namespace's canaries (tilt-lib-v3) and baseline (tilt-lib-v2).
+func (s *promScenario) wantLibPanel() map[string]float64 {
+	return map[string]float64{"configmap=tilt-lib-v2,version=2.0.1": 2 + float64(promRolloutPods-s.canaries),
+		"configmap=tilt-lib-v3,version=3.0.0": float64(s.canaries), "configmap=tilt-lib,version=1.4.0": 1, "configmap=none,version=": 1}
 }
 
 // startTwoClusters starts a second Prometheus over the scenario's replicas, each scraped twice: as
@@ -99,7 +101,7 @@ func testTwoClusters(t *testing.T, s *promScenario) {
 		v["cluster"] = cluster
 		return vectorValues(query(harness.SubstituteVars(firstTarget(t, queries, title), v)), labels...)
 	}
-	one := wantLibPanel()
+	one := s.wantLibPanel()
 	for _, c := range []string{"a", "b"} {
 		if got := panel(panelLib, c, "configmap", "version"); !maps.Equal(got, one) {
 			t.Errorf("%q for cluster %s = %v, want %v", panelLib, c, got, one)
@@ -122,8 +124,8 @@ func testTwoClusters(t *testing.T, s *promScenario) {
 	// The reason: max by the replicas' labels without the cluster takes the two clusters' same
 	// namespace for one, and All shows one cluster's Pods.
 	collapsed := query(`sum(max by (namespace, component, configmap, version) (tiltlib_workspace_pods{job="` + promJob + `", component="tilt-lib"}))`)
-	if len(collapsed) != 1 || float64(collapsed[0].Value) != 4 {
-		t.Errorf("max by without the cluster = %v, want one cluster's 4 Pods (the undercount the cluster label fixes)", collapsed)
+	if len(collapsed) != 1 || float64(collapsed[0].Value) != 4+promRolloutPods {
+		t.Errorf("max by without the cluster = %v, want one cluster's %d Pods (the undercount the cluster label fixes)", collapsed, 4+promRolloutPods)
 	}
 
 	for _, r := range s.rules {

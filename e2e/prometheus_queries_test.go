@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
 
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
 	"github.com/platform-tools/tilt-lib-injector/hack/promqlnames"
+	"github.com/platform-tools/tilt-lib-injector/pkg/distributor"
 )
 
 // TestPrometheusDashboardAndRules: two replicas of the webhook, scraped by a real Prometheus as the
@@ -37,7 +39,9 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 	t.Run("counters add up across replicas", func(t *testing.T) {
 		// Each replica counts what it admitted: the sum is what the scenario created.
 		got := vectorValues(s.query(t, `sum by (configmap) (tiltlib_injections_total{job="`+promJob+`", component="tilt-lib"})`), "configmap")
-		if want := map[string]float64{"configmap=tilt-lib-v2": 2, "configmap=tilt-lib": 1}; !maps.Equal(got, want) {
+		// The teams' 3 Pods, and the rollout namespace's canaries and baseline.
+		want := map[string]float64{"configmap=tilt-lib-v2": 2 + float64(promRolloutPods-s.canaries), "configmap=tilt-lib": 1, "configmap=tilt-lib-v3": float64(s.canaries)}
+		if !maps.Equal(got, want) {
 			t.Errorf("injections by ConfigMap = %v, want %v", got, want)
 		}
 		// tiltlib_build_info has no namespace of its own: it takes the injector's, as the
@@ -118,10 +122,10 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 		}
 		// One cluster, no cluster label, cluster All: exactly the scenario's Pods.
 		lib := panel(panelLib, ".*", "configmap", "version")
-		if wantLib := wantLibPanel(); !maps.Equal(lib, wantLib) {
+		if wantLib := s.wantLibPanel(); !maps.Equal(lib, wantLib) {
 			t.Errorf("%q = %v, want %v", panelLib, lib, wantLib)
 		}
-		wantTemplates := map[string]float64{"configmap=tilt-templates,version=1.1.0": 3, "configmap=none,version=": 1}
+		wantTemplates := map[string]float64{"configmap=tilt-templates,version=1.1.0": 3 + promRolloutPods, "configmap=none,version=": 1}
 		if got := panel(panelTemplates, ".*", "configmap", "version"); !maps.Equal(got, wantTemplates) {
 			t.Errorf("%q = %v, want %v", panelTemplates, got, wantTemplates)
 		}
@@ -139,35 +143,14 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 			total += v
 		}
 		raw := s.query(t, `sum(tiltlib_workspace_pods{job="`+promJob+`", component="tilt-lib"})`)
-		if len(raw) != 1 || float64(raw[0].Value) != 2*total || total != 4 {
-			t.Errorf("sum over both replicas = %v, want 2 x the panel's total %v (= 4 Pods)", raw, total)
+		if len(raw) != 1 || float64(raw[0].Value) != 2*total || total != 4+promRolloutPods {
+			t.Errorf("sum over both replicas = %v, want 2 x the panel's total %v (= %d Pods)", raw, total, 4+promRolloutPods)
 		}
 	})
 
 	t.Run("rollout row", func(t *testing.T) {
 		gauges(t)
-		queries, _ := dashboard(t)
-		target := func(title string, index int) string {
-			i := slices.IndexFunc(queries, func(q harness.PanelQuery) bool { return q.Panel == title && q.Index == index })
-			if i < 0 {
-				t.Fatalf("%s has no panel %q with a target %d", dashboardPath, title, index)
-			}
-			return harness.SubstituteVars(queries[i].Expr, s.dashboardVars(".*"))
-		}
-		// The document's target, once, though both replicas export it.
-		if got, want := vectorValues(s.query(t, target("Rollouts: canary share against target", 2)), "rollout"), map[string]float64{"rollout=tilt-lib-v3": 50}; !maps.Equal(got, want) {
-			t.Errorf("rollout targets = %v, want %v", got, want)
-		}
-		// No scenario Pod asks for stable: every arm of both components is there, at 0.
-		want := map[string]float64{}
-		for _, c := range []string{"tilt-lib", "tilt-templates"} {
-			for _, a := range rolloutArms {
-				want["component="+c+",arm="+string(a)] = 0
-			}
-		}
-		if got := vectorValues(s.query(t, target("Rollouts: workspaces by arm", 0)), "component", "arm"); !maps.Equal(got, want) {
-			t.Errorf("rollout workspaces by arm = %v, want %v", got, want)
-		}
+		testRolloutRow(t, s)
 	})
 
 	t.Run("the chart's rules load and evaluate", func(t *testing.T) {
@@ -241,9 +224,24 @@ func TestPrometheusDashboardAndRules(t *testing.T) {
 			}
 			maps.Copy(families, sn.Families)
 		}
+		// The Distribution row reads `webhook distribute`'s metrics: the families it registers.
+		reg := prometheus.NewRegistry()
+		if _, err := distributor.NewMetrics(reg); err != nil {
+			t.Fatal(err)
+		}
+		gathered, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range gathered {
+			if _, ok := families[f.GetName()]; ok {
+				t.Errorf("the distributor's %s is also the webhook's", f.GetName())
+			}
+			families[f.GetName()] = f
+		}
 		for _, name := range slices.Sorted(maps.Keys(used)) {
 			if !exported(name, families) {
-				t.Errorf("%s (used by %s) is not exported by the webhook", name, strings.Join(slices.Compact(used[name]), ", "))
+				t.Errorf("%s (used by %s) is not exported by the webhook or the distributor", name, strings.Join(slices.Compact(used[name]), ", "))
 			}
 		}
 		if _, ok := used["tiltlib_workspace_pods"]; !ok {

@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/platform-tools/tilt-lib-injector/e2e/harness"
+	"github.com/platform-tools/tilt-lib-injector/pkg/rollout"
 )
 
 const (
@@ -44,17 +45,33 @@ const (
 var alertNames = []string{"TiltLibInjectorDown", "TiltLibInjectorNotReady", "TiltLibWorkspacesNotInjected",
 	"TiltLibAdmissionErrors", "TiltLibConfigMapMissing", "TiltLibCertificateExpiringSoon", "TiltLibRolloutOffTarget"}
 
-// promVersionsDocument is the scenario's versions document: a rollout at 50 % of the alias
-// stable, which none of its Pods asks for.
-const promVersionsDocument = "aliases: {stable: v2}\nrollouts:\n- {name: tilt-lib-v3, from: stable, to: v3, percent: \"50\"}\n"
+// promVersionsDocument is the scenario's versions document: a rollout of the alias stable, which
+// only the Pods of the rollout namespace ask for (tilt-lib, by their namespace's pin). The
+// scenario places its workspaces at 50 % and then raises the target to 70 %.
+func promVersionsDocument(percent int) string {
+	return fmt.Sprintf("aliases: {stable: v2}\nrollouts:\n- {name: tilt-lib-v3, from: stable, to: v3, percent: \"%d\"}\n", percent)
+}
+
+// promRolloutPods are the workspaces the rollout places in the scenario's rollout namespace
+// (workspace ids 1 to promRolloutPods of the bucket oracle), at 50 % (threshold basis 5000); the
+// target is then raised to 70 % (basis 7000): the baseline workspaces below 7000 are pending.
+const (
+	promRolloutPods    = 10
+	promRolloutBasis   = 5000
+	promRolloutRaised  = 70
+	promRolloutRaisedB = 7000
+)
 
 // promScenario is two replicas of the webhook behind their Service, the Pods they count, and a
-// Prometheus scraping both the way the chart's ServiceMonitor does.
+// Prometheus scraping both the way the chart's ServiceMonitor does. rollNS holds the workspaces
+// the rollout placed: canaries of them on tilt-lib-v3, the rest on the baseline tilt-lib-v2.
 type promScenario struct {
-	sc          *selfCert
-	v2NS, defNS string
-	prom        *harness.Prometheus
-	rules       []harness.RuleExpr
+	sc                  *selfCert
+	v2NS, defNS, rollNS string
+	canaries            int       // placed in the canary at 50 %
+	arms                armCounts // the rollout namespace's tilt-lib Pods per arm once the target is 70 %
+	prom                *harness.Prometheus
+	rules               []harness.RuleExpr
 }
 
 // promPodsSeries is the adoption gauge (docs/design.md, Adoption), one series per Pod namespace,
@@ -66,7 +83,8 @@ func promPodsSeries(namespace, component, configMap, version string) harness.Ser
 }
 
 // wantGauges is what each replica must export for the scenario: 2 Pods on tilt-lib-v2 (namespace
-// pin), 1 on tilt-lib (default), 1 that existed before the webhook was registered.
+// pin), 1 on tilt-lib (default), 1 that existed before the webhook was registered, and the rollout
+// namespace's canaries on tilt-lib-v3 and baseline on tilt-lib-v2 (non-zero series only).
 func (s *promScenario) wantGauges() map[string]float64 {
 	want := map[string]float64{}
 	for _, e := range []struct {
@@ -79,8 +97,13 @@ func (s *promScenario) wantGauges() map[string]float64 {
 		{promPodsSeries(s.defNS, "tilt-templates", "tilt-templates", "1.1.0"), 1},
 		{promPodsSeries(s.defNS, "tilt-lib", "none", ""), 1},
 		{promPodsSeries(s.defNS, "tilt-templates", "none", ""), 1},
+		{promPodsSeries(s.rollNS, "tilt-lib", "tilt-lib-v3", "3.0.0"), float64(s.canaries)},
+		{promPodsSeries(s.rollNS, "tilt-lib", "tilt-lib-v2", "2.0.1"), float64(promRolloutPods - s.canaries)},
+		{promPodsSeries(s.rollNS, "tilt-templates", "tilt-templates", "1.1.0"), promRolloutPods},
 	} {
-		want[e.s.Key()] = e.n
+		if e.n != 0 {
+			want[e.s.Key()] = e.n
+		}
 	}
 	return want
 }
@@ -97,6 +120,7 @@ func newPromScenario(t *testing.T) *promScenario {
 	s := &promScenario{sc: &selfCert{ns: namespace(t, "prom", nil)}}
 	s.v2NS = namespace(t, "prom-v2", map[string]string{harness.KeyVersion: "v2"}, "tilt-lib", "tilt-lib-v2", "tilt-templates")
 	s.defNS = namespace(t, "prom-default", nil, "tilt-lib", "tilt-lib-v2", "tilt-templates")
+	s.rollNS = namespace(t, "prom-rollout", map[string]string{harness.KeyVersion: "stable"}, "tilt-lib-v2", "tilt-lib-v3", "tilt-templates")
 	s.sc.podNS = s.defNS
 	if s.sc.svc, err = harness.CreateService(ctx, inj.Client, s.sc.ns, promJob); err != nil {
 		t.Fatal(err)
@@ -120,7 +144,7 @@ func newPromScenario(t *testing.T) *promScenario {
 	s.sc.cfgName = "e2e-" + s.sc.ns
 	reg := harness.SelfCertRegistration(s.sc.cfgName, s.sc.svc, admissionv1.Ignore, s.defNS, promLabel, s.sc.ns)
 	reg.Webhooks[0].NamespaceSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: []string{s.v2NS, s.defNS},
+		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: []string{s.v2NS, s.defNS, s.rollNS},
 	}}}
 	api := inj.Client.AdmissionregistrationV1().MutatingWebhookConfigurations()
 	if _, err := api.Create(ctx, reg, metav1.CreateOptions{}); err != nil {
@@ -129,11 +153,10 @@ func newPromScenario(t *testing.T) *promScenario {
 	t.Cleanup(func() { _ = api.Delete(context.Background(), s.sc.cfgName, metav1.DeleteOptions{}) })
 	// As the chart runs it: the versions document's metrics (read by two alerts) and the rollout
 	// gauges (the Rollouts row, TiltLibRolloutOffTarget) exist only with the flag. The document
-	// holds one rollout no scenario Pod reaches (none asks for the alias stable): its target and
-	// every arm at 0 are exported.
+	// holds one rollout, reached only by the rollout namespace's tilt-lib (pinned to stable).
 	if _, err := inj.Client.CoreV1().ConfigMaps(s.sc.ns).Create(ctx, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: promJob + "-versions"},
-		Data:       map[string]string{"versions.yaml": promVersionsDocument},
+		Data:       map[string]string{"versions.yaml": promVersionsDocument(50)},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -173,6 +196,7 @@ func newPromScenario(t *testing.T) *promScenario {
 	}
 	pod, _ := createPod(t, s.defNS, s.pod("default"))
 	assertInjected(t, pod, libDefault, templatesDefault)
+	s.placeRollout(t)
 
 	workDir := filepath.Join(inj.WorkDir, "prometheus-"+s.sc.ns)
 	if err := os.MkdirAll(workDir, 0o700); err != nil {
@@ -200,6 +224,58 @@ func newPromScenario(t *testing.T) *promScenario {
 	return s
 }
 
+// placeRollout creates the rollout namespace's workspaces and counts the canaries: each Pod's
+// placement must be the bucket oracle's (canary below the 50 % threshold), and the oracle must put
+// some on each side, or the row's numbers would prove little.
+func (s *promScenario) placeRollout(t *testing.T) {
+	t.Helper()
+	oracle := bucketOracle(t)
+	// Ready when a dry run of workspace 1 lands where the oracle puts it (the namespace and both
+	// ConfigMaps are in the answering replica's caches).
+	lib := "tilt-lib-v2"
+	if oracle[rolloutSalt][workspaceID(1)] < promRolloutBasis {
+		lib = "tilt-lib-v3"
+	}
+	s.waitInjecting(t, s.rollNS, lib, workspaceID(1))
+	got, want := map[int]placed{}, map[int]bool{}
+	for i := 1; i <= promRolloutPods; i++ {
+		p := s.pod(fmt.Sprintf("ws-%d", i))
+		p.Labels[rollout.LabelWorkspaceID] = workspaceID(i)
+		stored, _ := createPod(t, s.rollNS, p)
+		got[i] = placement(t, stored)
+		if oracle[rolloutSalt][workspaceID(i)] < promRolloutBasis {
+			want[i] = true
+		}
+	}
+	canary := canaries(t, "prometheus scenario", got, oracle, rolloutSalt, promRolloutBasis)
+	sameSet(t, "prometheus scenario", canary, want)
+	s.canaries = len(canary)
+
+	// Raise the target: running Pods keep their arm, so those the new threshold would give the
+	// canary are pending, and the running share (canary) falls behind the assigned one.
+	ctx := context.Background()
+	cms := inj.Client.CoreV1().ConfigMaps(s.sc.ns)
+	cm, err := cms.Get(ctx, promJob+"-versions", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["versions.yaml"] = promVersionsDocument(promRolloutRaised)
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	now := map[int]bool{}
+	for i := 1; i <= promRolloutPods; i++ {
+		if oracle[rolloutSalt][workspaceID(i)] < promRolloutRaisedB {
+			now[i] = true
+		}
+	}
+	s.arms = splitArms(promRolloutPods, canary, now)
+	if s.arms["canary"] == 0 || s.arms["pending"] == 0 || s.arms["baseline"] == 0 {
+		t.Fatalf("the oracle gives arms %v for workspaces 1 to %d: pick ids with a canary, a pending and a baseline Pod", s.arms, promRolloutPods)
+	}
+	expectRolloutGauges(t, "prometheus scenario at 70 %", s.sc.replicas, promRollout, "tilt-lib", promRolloutRaised, s.arms)
+}
+
 // pod is a workspace Pod of this scenario: selected by promLabel only.
 func (s *promScenario) pod(name string) *corev1.Pod {
 	p := harness.WorkspacePod(name, nil)
@@ -207,13 +283,17 @@ func (s *promScenario) pod(name string) *corev1.Pod {
 	return p
 }
 
-// waitInjecting waits until a dry-run Pod in ns gets lib: the registration's caBundle is
+// waitInjecting waits until a dry-run Pod in ns (with the workspace id given, if one) gets lib: the registration's caBundle is
 // published and the replica that answers has the Namespace and ConfigMaps in its caches.
-func (s *promScenario) waitInjecting(t *testing.T, ns, lib string) {
+func (s *promScenario) waitInjecting(t *testing.T, ns, lib string, workspaceIDs ...string) {
 	t.Helper()
 	var last map[string]string
+	settle := s.pod("settle")
+	for _, id := range workspaceIDs { // at most one: the rollout's key
+		settle.Labels[rollout.LabelWorkspaceID] = id
+	}
 	err := harness.Poll(context.Background(), time.Minute, func(ctx context.Context) (bool, error) {
-		p, err := inj.DryRunCreate(ctx, ns, s.pod("settle"))
+		p, err := inj.DryRunCreate(ctx, ns, settle)
 		if err != nil {
 			return false, fmt.Errorf("dry-run create: %w", err)
 		}
