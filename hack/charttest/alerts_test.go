@@ -83,28 +83,39 @@ func promtool(t *testing.T) string {
 func TestAlertRulesPromtool(t *testing.T) {
 	for _, release := range []string{releaseName, "acme"} {
 		spec, _ := renderRules(t, release)
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), spec, 0o644); err != nil {
-			t.Fatal(err)
+		tests := ""
+		if release == "acme" {
+			tests = "alerts_test.yaml"
 		}
-		if out, err := exec.Command(promtool(t), "check", "rules", filepath.Join(dir, "rules.yaml")).CombinedOutput(); err != nil {
-			t.Fatalf("promtool check rules (%s): %v\n%s", release, err, out)
-		}
-		if release != "acme" {
-			continue
-		}
-		tests, err := os.ReadFile(filepath.Join("testdata", "alerts_test.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "alerts_test.yaml"), tests, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(promtool(t), "test", "rules", "alerts_test.yaml")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("promtool test rules: %v\n%s", err, out)
-		}
+		promtoolRules(t, release, spec, tests)
+	}
+}
+
+// promtoolRules checks the rule file spec with the real promtool and, when tests names a file of
+// testdata/, runs its unit tests against it (the file loads rules.yaml).
+func promtoolRules(t *testing.T, what string, spec []byte, tests string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool(t), "check", "rules", filepath.Join(dir, "rules.yaml")).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules (%s): %v\n%s", what, err, out)
+	}
+	if tests == "" {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", tests))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "alerts_test.yaml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(promtool(t), "test", "rules", "alerts_test.yaml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool test rules (%s, %s): %v\n%s", what, tests, err, out)
 	}
 }
 

@@ -2,7 +2,6 @@ package charttest
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -144,25 +143,7 @@ func TestDistributionAlertPromtool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), spec, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(promtool(t), "check", "rules", filepath.Join(dir, "rules.yaml")).CombinedOutput(); err != nil {
-		t.Fatalf("promtool check rules: %v\n%s", err, out)
-	}
-	tests, err := os.ReadFile(filepath.Join("testdata", "distribution_alerts_test.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "alerts_test.yaml"), tests, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(promtool(t), "test", "rules", "alerts_test.yaml")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("promtool test rules: %v\n%s", err, out)
-	}
+	promtoolRules(t, "distribution", spec, "distribution_alerts_test.yaml")
 	runbook, err := os.ReadFile(filepath.Join("..", "..", "docs", "runbook.md"))
 	if err != nil {
 		t.Fatal(err)
