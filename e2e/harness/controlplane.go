@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -46,6 +47,7 @@ type ControlPlane struct {
 	// --admission-control-config-file), for --client-ca. Webhooks without it never ask for it.
 	Admission *AdmissionClient
 	logs      []io.Closer
+	workDir   string
 	// apiArgs is the kube-apiserver command line StopAPIServer read; apiProc the process
 	// StartAPIServer ran with it (apiserver_restart.go).
 	apiArgs []string
@@ -97,7 +99,7 @@ func StartControlPlaneWith(assetsDir, workDir string, extraFlags map[string]stri
 		return nil, err
 	}
 	api.Configure().Set("admission-control-config-file", admission.ConfigFile)
-	cp := &ControlPlane{env: env, AssetsDir: assetsDir, Admission: admission}
+	cp := &ControlPlane{env: env, AssetsDir: assetsDir, Admission: admission, workDir: workDir}
 	logs := &cp.logs
 	api.Out, api.Err = logFile(workDir, "kube-apiserver.log", logs)
 	env.ControlPlane.Etcd = &envtest.Etcd{}
@@ -168,9 +170,25 @@ func (cp *ControlPlane) Stop() error {
 		_ = c.Close()
 	}
 	if err != nil {
-		return fmt.Errorf("stopping the control plane: %w", err)
+		// A stop that timed out (envtest then kills the process) is rare and needs the API
+		// server's last words to explain it: which requests or watches it was still draining.
+		return fmt.Errorf("stopping the control plane: %w; kube-apiserver.log ends with:\n%s", err,
+			tailLines(filepath.Join(cp.workDir, "kube-apiserver.log"), stopLogLines))
 	}
 	return nil
+}
+
+// stopLogLines is how much of the API server's log a failed stop reports.
+const stopLogLines = 30
+
+// tailLines returns the last n lines of the file at path, or why it cannot be read.
+func tailLines(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(%v)", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // checkAddresses refuses to go on when envtest resolved "localhost" to anything but 127.x: the
