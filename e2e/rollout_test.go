@@ -243,17 +243,19 @@ func TestRolloutOf200Workspaces(t *testing.T) {
 		start := time.Now()
 		putDocument(t, cm, d)
 		hash := documentHash(d)
+		var last string
 		err := harness.Poll(ctx, gaugeDeadline, func(ctx context.Context) (bool, error) {
 			for _, w := range replicas {
-				sn, err := harness.Scrape(ctx, w.MetricsAddr)
-				if err != nil || sn.Get(harness.Series{Name: versionsServing, Labels: map[string]string{"hash": hash}}) != 1 {
+				ok, why, err := servesDocument(ctx, w, hash, 1)
+				if err != nil || !ok {
+					last = why
 					return false, err
 				}
 			}
 			return true, nil
 		})
 		if err != nil {
-			t.Fatalf("the replicas never served %q: %v", d, err)
+			t.Fatalf("the replicas never served %q: %v: %s", d, err, last)
 		}
 		return time.Since(start)
 	}

@@ -100,15 +100,10 @@ func serving(t *testing.T, start time.Time, hash string, valid float64, ns, want
 	var last string
 	err := harness.Poll(context.Background(), gaugeDeadline, func(ctx context.Context) (bool, error) {
 		for _, w := range replicas {
-			sn, err := harness.Scrape(ctx, w.MetricsAddr)
-			if err != nil {
+			ok, why, err := servesDocument(ctx, w, hash, valid)
+			if err != nil || !ok {
+				last = why
 				return false, err
-			}
-			s := sn.Get(harness.Series{Name: versionsServing, Labels: map[string]string{"hash": hash}})
-			v := sn.Get(harness.Series{Name: versionsValid, Labels: map[string]string{}})
-			if s != 1 || v != valid {
-				last = fmt.Sprintf("%s: serving{hash=%s} %g, valid %g; %v", w.Addr, hash, s, v, seriesOf(sn, versionsServing, ""))
-				return false, nil
 			}
 			if got := mountedOn(t, w, ns); got != want {
 				last = fmt.Sprintf("%s mounts %q, want %q", w.Addr, got, want)
@@ -121,6 +116,21 @@ func serving(t *testing.T, start time.Time, hash string, valid float64, ns, want
 		t.Fatalf("replicas never served %s (valid %g) mounting %s: %v: %s", hash, valid, want, err, last)
 	}
 	return time.Since(start)
+}
+
+// servesDocument reports whether w's metrics say it serves the document hash with the given
+// validity (1 valid, 0 the last good one kept), and what they say otherwise.
+func servesDocument(ctx context.Context, w *harness.Webhook, hash string, valid float64) (bool, string, error) {
+	sn, err := harness.Scrape(ctx, w.MetricsAddr)
+	if err != nil {
+		return false, "", err
+	}
+	s := sn.Get(harness.Series{Name: versionsServing, Labels: map[string]string{"hash": hash}})
+	v := sn.Get(harness.Series{Name: versionsValid, Labels: map[string]string{}})
+	if s != 1 || v != valid {
+		return false, fmt.Sprintf("%s: serving{hash=%s} %g, valid %g; %v", w.Addr, hash, s, v, seriesOf(sn, versionsServing, "")), nil
+	}
+	return true, "", nil
 }
 
 // TestVersionsDocument: two replicas watch one document on the real API server. Its alias wins
